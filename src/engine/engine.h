@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * engine.h — runs one playbook: parameters, templates, `when`, per-target
+ * fan-out with `parallel`, deadlines, retries with backoff, `expect`, `register`,
+ * `wait_for`, `approve`, `sleep`, `notify`, on_failure and reverse-order rollback,
+ * and cancellation.
+ *
+ * Owns: the run's state and its decisions. Does not own: I/O (the Executor seam),
+ * the journal and the terminal (the EngineObserver), asking a human (the Approver).
+ * Every string handed to the observer has the run's secrets masked.
+ * Called by droverctl (and later droverd's run worker).
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "executor.h"
+#include "playbook.h"
+
+#define SECRET_MASK "********"
+
+typedef enum RunMode {
+        RUN_MODE_LIVE,
+        RUN_MODE_DRY_RUN,
+        RUN_MODE_DRILL,
+        RUN_MODE_TABLETOP,
+        _RUN_MODE_MAX,
+        _RUN_MODE_INVALID = -EINVAL,
+} RunMode;
+const char *run_mode_to_string(RunMode m);
+
+typedef enum RunOutcome {
+        RUN_RUNNING,
+        RUN_SUCCEEDED,
+        RUN_FAILED,       /* a step failed; rollback (if any) ran */
+        RUN_ABORTED,      /* cancelled by an operator (Ctrl-C, abort) */
+        RUN_INTERRUPTED,  /* the process died mid-run; set by journal recovery */
+        _RUN_OUTCOME_MAX,
+        _RUN_OUTCOME_INVALID = -EINVAL,
+} RunOutcome;
+const char *run_outcome_to_string(RunOutcome o);
+RunOutcome run_outcome_from_string(const char *s);
+
+typedef enum StepOutcome {
+        STEP_RUNNING,
+        STEP_OK,
+        STEP_FAILED,      /* ran, but exit status / HTTP status / expect did not pass */
+        STEP_ERROR,       /* could not run: connect, host key, auth, template… */
+        STEP_TIMEOUT,
+        STEP_CANCELLED,
+        STEP_SKIPPED,     /* `when` was false */
+        STEP_INTERRUPTED, /* set by journal recovery: outcome unknown */
+        _STEP_OUTCOME_MAX,
+        _STEP_OUTCOME_INVALID = -EINVAL,
+} StepOutcome;
+const char *step_outcome_to_string(StepOutcome o);
+StepOutcome step_outcome_from_string(const char *s);
+
+typedef enum StepPhase {
+        STEP_PHASE_FORWARD,
+        STEP_PHASE_ROLLBACK,
+        _STEP_PHASE_MAX,
+        _STEP_PHASE_INVALID = -EINVAL,
+} StepPhase;
+const char *step_phase_to_string(StepPhase p);
+
+/* What the observer sees of one attempt of one step on one target. All strings are
+ * borrowed for the duration of the callback and already have secrets masked. */
+typedef struct StepEvent {
+        const Step *step;       /* the playbook step (for rollback: the rollback step) */
+        size_t step_index;      /* index of the forward step in the playbook */
+        StepPhase phase;
+        const char *target;     /* host name, endpoint name, "local" or "-" */
+        unsigned attempt;       /* 1-based */
+        const char *detail;     /* expanded command / "METHOD url" / argv, masked */
+        usec_t started;         /* realtime */
+        usec_t finished;        /* realtime, 0 while running */
+        usec_t duration;        /* monotonic, 0 while running */
+        StepOutcome outcome;
+        int exit_status;        /* -1 when none */
+        long http_status;       /* 0 when none */
+        const char *out;        /* masked, capped; NULL when none */
+        const char *err;        /* masked, capped; NULL when none */
+        const char *error;      /* why it failed, masked; NULL on success */
+        int64_t journal_id;     /* set by steps_started, handed back on finish */
+} StepEvent;
+
+typedef struct RunInfo {
+        const Playbook *playbook;
+        RunMode mode;
+        const char *trigger;     /* "manual", "auto", "drill" */
+        const char *actor;       /* user name or "policy" */
+        const char *params_json; /* masked */
+        usec_t started;          /* realtime */
+        int64_t journal_id;      /* set by run_started */
+} RunInfo;
+
+typedef struct EngineObserver {
+        void *userdata;
+        /* Must make the run durable before returning; an error aborts the run with an
+         * infrastructure error before any step acts. Sets info->journal_id. */
+        int (*run_started)(void *userdata, RunInfo *info);
+        /* Called before any of the n attempts act; must make them durable (one transaction)
+         * and set each event's journal_id. An error cancels these attempts. */
+        int (*steps_started)(void *userdata, const RunInfo *info, StepEvent *events, size_t n);
+        /* Results as they come (batched when several are ready). */
+        int (*steps_finished)(void *userdata, const RunInfo *info, StepEvent *events, size_t n);
+        /* Free-form run events: "rollback-started", "approval-requested", "cancel-requested", … */
+        void (*event)(void *userdata, const RunInfo *info, const char *kind, const char *message);
+        int (*run_finished)(void *userdata, const RunInfo *info, RunOutcome outcome, const char *error);
+} EngineObserver;
+
+typedef struct ApprovalRequest {
+        const char *run_label;  /* "run 42 (site-switchover)" */
+        const Step *step;
+        const char *prompt;     /* expanded, masked */
+        usec_t deadline;        /* executor clock */
+} ApprovalRequest;
+
+typedef struct ApprovalAnswer {
+        bool approved;
+        char *who;              /* user name, allocated */
+        char *comment;          /* allocated or NULL */
+} ApprovalAnswer;
+
+typedef struct Approver {
+        void *userdata;
+        /* Blocks until answered, expired (-ETIME) or cancelled (-ECANCELED). */
+        int (*ask)(void *userdata, const ApprovalRequest *req, ApprovalAnswer *ret);
+} Approver;
+
+typedef struct ParamValue {
+        char *name;
+        char *value;
+} ParamValue;
+
+typedef struct EngineOptions {
+        const Config *config;
+        const Playbook *playbook;
+        const ParamValue *params;  /* as given by the caller (-p k=v), not yet checked */
+        size_t n_params;
+        RunMode mode;              /* RUN_MODE_DRY_RUN: observer sees the plan, executor is never called */
+        const char *trigger;
+        const char *actor;
+        Executor executor;
+        EngineObserver observer;
+        Approver approver;
+} EngineOptions;
+
+typedef struct Engine Engine;
+
+/* Checks params against the playbook (missing required, type errors, unknown names) and
+ * resolves secrets. On error returns -EINVAL with a message in *ret_error; nothing runs. */
+int engine_new(Engine **ret, const EngineOptions *opts, char **ret_error);
+Engine *engine_free(Engine *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
+
+/* Runs to the end. Returns the outcome (>= 0) or a negative errno for an infrastructure
+ * failure (observer/journal unusable), in which case the run is abandoned. */
+int engine_run(Engine *e, RunOutcome *ret_outcome);
+
+/* Async-signal-safe: request cancellation (Ctrl-C). The running step is cancelled, then
+ * rollback runs if the failing step asks for it. A second call also cancels the rollback. */
+void engine_request_cancel(Engine *e);
+
+/* Replace every secret value of this run in s by SECRET_MASK. Returns a new string. */
+char *engine_mask(const Engine *e, const char *s);

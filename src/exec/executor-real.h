@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * executor-real.h — the real StepExecutor: SSH over libssh2 (one session per host,
+ * kept for the whole run, each step a channel on it; strict known_hosts checking),
+ * HTTP over libcurl (TLS verified by default, redirects limited), local commands with
+ * fork/exec and a clean environment. Actions run on worker threads, so a hung host
+ * delays only its own action; every action ends by its deadline.
+ *
+ * Owns: sessions, sockets, threads, child processes. Does not own: decisions,
+ * the journal, masking (it never logs command text or output).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "executor.h"
+
+typedef struct RealExecutorOptions {
+        bool accept_new_host_keys; /* add unknown (never changed) host keys to known_hosts */
+        unsigned max_workers;      /* threads; 0 = default (256) */
+} RealExecutorOptions;
+
+typedef struct RealExecutor RealExecutor;
+
+int real_executor_new(RealExecutor **ret, const RealExecutorOptions *opts);
+/* Cancels what is in flight, waits for workers, closes every SSH session. */
+RealExecutor *real_executor_free(RealExecutor *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RealExecutor *, real_executor_free);
+
+Executor real_executor_get(RealExecutor *e);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * journal.h — the SQLite journal: runs, step attempts and events.
+ *
+ * Owns: the schema and its migrations (PRAGMA user_version), WAL mode with
+ * synchronous=FULL, the rule that a step's start is committed before it acts and
+ * its end after, and the recovery that marks what a dead process left running as
+ * "interrupted, outcome unknown". Does not own: deciding anything, printing,
+ * masking secrets (callers hand it masked strings).
+ *
+ * Single writer per process; several processes may share a file (busy timeout).
+ * Called by droverctl and droverd.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macros.h"
+#include "time-util.h"
+
+#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_ENV "DROVER_DB"
+
+typedef struct Journal Journal;
+
+typedef struct RunRecord {
+        int64_t id;
+        char *playbook;        /* name */
+        char *playbook_path;
+        char *playbook_sha256;
+        char *kind;            /* playbook kind */
+        char *params_json;     /* masked */
+        char *trigger;         /* manual | auto | drill */
+        char *actor;
+        char *mode;            /* live | dry-run | drill | tabletop */
+        char *hostname;
+        int pid;
+        uint64_t pid_starttime; /* /proc/PID/stat field 22, to tell a reused PID apart */
+        usec_t started;        /* realtime */
+        usec_t ended;          /* 0 while running */
+        char *outcome;         /* running | succeeded | failed | aborted | interrupted */
+        char *error;
+        /* filled by queries only */
+        unsigned n_steps;
+        unsigned n_failed;
+} RunRecord;
+
+typedef struct StepRecord {
+        int64_t id;
+        int64_t run_id;
+        int step_index;
+        char *step_name;
+        char *kind;       /* ssh | http | … */
+        char *phase;      /* forward | rollback */
+        char *target;
+        unsigned attempt;
+        bool idempotent;
+        char *detail;     /* masked expanded command/request */
+        usec_t started;   /* realtime */
+        usec_t ended;     /* 0 while running */
+        usec_t duration;  /* monotonic measure */
+        char *outcome;    /* running | ok | failed | error | timeout | cancelled | skipped | interrupted */
+        int exit_status;  /* -1 none */
+        long http_status; /* 0 none */
+        char *stdout_text;
+        char *stderr_text;
+        char *error;
+} StepRecord;
+
+typedef struct EventRecord {
+        int64_t id;
+        int64_t run_id;   /* 0 = not tied to a run */
+        usec_t at;        /* realtime */
+        char *kind;
+        char *message;
+        char *data_json;  /* may be NULL */
+} EventRecord;
+
+void run_record_done(RunRecord *r);
+void step_record_done(StepRecord *s);
+void event_record_done(EventRecord *e);
+
+/* Path resolution: explicit path, else $DROVER_DB, else config's, else the default. */
+const char *journal_resolve_path(const char *explicit_path, const char *config_path);
+
+/* Opens (creating the file and missing parent directory) and migrates to the current
+ * schema. A schema newer than this binary is refused (-EPROTONOSUPPORT). */
+int journal_open(const char *path, Journal **ret);
+Journal *journal_close(Journal *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_close);
+
+/* Mark runs left "running" by processes that no longer exist (pid + start time + hostname)
+ * as interrupted, and their unfinished step attempts as interrupted ("outcome unknown").
+ * Records an event for each. Returns counts. */
+int journal_recover(Journal *j, unsigned *ret_runs, unsigned *ret_steps);
+
+/* Writes; each is one committed transaction unless inside journal_begin()/journal_commit(). */
+int journal_begin(Journal *j);
+int journal_commit(Journal *j);
+int journal_rollback(Journal *j);
+
+int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id); /* pid/hostname/starttime filled in here */
+int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended);
+int journal_step_begin(Journal *j, const StepRecord *s, int64_t *ret_id);
+/* Updates ended, duration, outcome, exit_status, http_status, stdout, stderr, error. */
+int journal_step_end(Journal *j, const StepRecord *s);
+int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
+                  const char *data_json);
+
+/* Queries. Arrays are allocated; free each element with *_record_done and the array with free. */
+int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n); /* newest first */
+int journal_get_run(Journal *j, int64_t id, RunRecord *ret); /* -ENOENT if absent */
+int journal_list_steps(Journal *j, int64_t run_id, StepRecord **ret, size_t *ret_n); /* in order */
+int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *ret_n);

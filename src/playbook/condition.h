@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * condition.h — the expression language of `when:` (and `expect.that:`).
+ *
+ *   expr    := or
+ *   or      := and ("or" and)*
+ *   and     := unary ("and" unary)*
+ *   unary   := "not" unary | cmp
+ *   cmp     := operand (("=="|"!="|"<"|"<="|">"|">="|"contains") operand)?
+ *   operand := REFERENCE | NUMBER | 'single' | "double" | true | false | "(" expr ")"
+ *
+ * REFERENCE is a dotted path as in templates, written bare: params.force,
+ * steps.lag.stdout. Comparisons are numeric when both sides parse as numbers
+ * (surrounding whitespace ignored), otherwise string comparisons; a bare operand is
+ * true when it is "true", "yes", "1" or a non-zero number. Pure: no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "diag.h"
+#include "template.h"
+
+typedef struct CondNode CondNode;
+
+typedef struct Condition {
+        char *source;
+        CondNode *root;
+        char **refs; /* NULL-terminated list of every reference, for load-time checks */
+        const char *path;
+        unsigned line, col;
+} Condition;
+
+int condition_parse(Condition *c, const char *s, const char *path, unsigned line, unsigned col, DiagList *diags);
+void condition_done(Condition *c);
+/* Returns 0 and *ret, or the lookup's negative error (with *ret_bad_ref set when non-NULL). */
+int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref);

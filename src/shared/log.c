@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* log.c — see log.h. Writes whole lines with one write so that parallel workers do not interleave. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "strbuf.h"
+
+static int max_level = LOG_INFO;
+static const char *program = "drover";
+
+void log_set_max_level(int level)
+{
+        max_level = level;
+}
+
+int log_get_max_level(void)
+{
+        return max_level;
+}
+
+void log_set_program(const char *name)
+{
+        program = name;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+{
+        int e = error < 0 ? -error : error;
+
+        if (level <= max_level) {
+                StrBuf b = STRBUF_INIT;
+                va_list ap;
+
+                strbuf_printf(&b, "%s: ", program);
+                va_start(ap, fmt);
+                strbuf_vprintf(&b, fmt, ap);
+                va_end(ap);
+                if (max_level >= LOG_DEBUG)
+                        strbuf_printf(&b, " (%s:%d)", file, line);
+                strbuf_putc(&b, '\n');
+                fputs(strbuf_str(&b), stderr);
+                strbuf_done(&b);
+        }
+        return -e;
+}

@@ -27,11 +27,18 @@ typedef struct Condition {
         char *source;
         CondNode *root;
         char **refs; /* NULL-terminated list of every reference, for load-time checks */
+        unsigned *ref_cols; /* ref_cols[i]: 1-based column of refs[i] within source */
         const char *path;
         unsigned line, col;
 } Condition;
 
 int condition_parse(Condition *c, const char *s, const char *path, unsigned line, unsigned col, DiagList *diags);
+/* Like condition_parse(); with exact_cols false every error is reported at (line, col)
+ * itself (multi-line block scalars). */
+int condition_parse_at(Condition *c, const char *s, const char *path, unsigned line, unsigned col, bool exact_cols,
+                       DiagList *diags);
 void condition_done(Condition *c);
+/* The truthiness rule of a bare operand: "true"/"yes" (any case) or a non-zero number. */
+bool condition_value_is_true(const char *v);
 /* Returns 0 and *ret, or the lookup's negative error (with *ret_bad_ref set when non-NULL). */
 int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * template.c — parses strings with ${...} references into literal and reference
+ * parts, and expands them through a lookup callback.
+ *
+ * Owns: the template syntax (`${a.b}`, `$$`), syntax errors with exact columns,
+ * JSON-escaping of expanded values for JSON bodies. Does not own: which
+ * references exist (playbook.c checks them at load) or their values (the engine's
+ * lookup). Called by playbook.c (parse) and the engine (expand). Pure: no I/O.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "template.h"
+
+bool template_ref_is_valid(const char *s, size_t n)
+{
+        size_t segments = 0, seglen = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '.') {
+                        if (seglen == 0)
+                                return false;
+                        segments++;
+                        seglen = 0;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '_' || c == '-')
+                        seglen++;
+                else
+                        return false;
+        }
+        if (seglen == 0)
+                return false;
+        return segments + 1 >= 2;
+}
+
+unsigned template_char_offset(const char *s, size_t offset)
+{
+        unsigned chars = 0;
+
+        /* Count characters the way libyaml counts columns: one per UTF-8 sequence; a
+         * stray byte counts as one. */
+        for (size_t i = 0; i < offset;) {
+                int l = utf8_char_length(s + i, offset - i);
+                i += l > 0 ? (size_t) l : 1;
+                chars++;
+        }
+        return chars;
+}
+
+static void template_add_part(Template *t, bool is_ref, const char *text, size_t n, unsigned col)
+{
+        TemplatePart *p = array_push(&t->parts, &t->n_parts, sizeof(TemplatePart));
+
+        p->is_ref = is_ref;
+        p->text = xstrndup(text, n);
+        p->col = col;
+}
+
+int template_parse_at(Template *t, const char *s, const char *path, unsigned line, unsigned col, bool exact_cols,
+                      DiagList *diags)
+{
+        StrBuf lit = STRBUF_INIT;
+        size_t lit_start = 0;
+        bool have_lit = false;
+        int r = 0;
+
+        *t = (Template) {
+                .source = xstrdup(s),
+                .path = path,
+                .line = line,
+                .col = col,
+        };
+
+#define ERR_COL(off) (exact_cols ? col + template_char_offset(s, (off)) : col)
+
+        for (size_t i = 0; s[i];) {
+                if (s[i] == '$' && s[i + 1] == '$') {
+                        if (!have_lit)
+                                lit_start = i;
+                        have_lit = true;
+                        strbuf_putc(&lit, '$');
+                        i += 2;
+                        continue;
+                }
+                if (s[i] == '$' && s[i + 1] == '{') {
+                        const char *close = strchr(s + i + 2, '}');
+                        size_t n;
+
+                        if (!close) {
+                                diag_error(diags, path, line, ERR_COL(i), "unterminated ${ (missing '}')");
+                                r = -EINVAL;
+                                break;
+                        }
+                        n = (size_t) (close - (s + i + 2));
+                        if (n == 0) {
+                                diag_error(diags, path, line, ERR_COL(i), "empty reference ${}");
+                                r = -EINVAL;
+                        } else if (!template_ref_is_valid(s + i + 2, n)) {
+                                _cleanup_free_ char *ref = xstrndup(s + i + 2, n);
+                                if (memchr(ref, '.', n) || strspn(ref, "abcdefghijklmnopqrstuvwxyz"
+                                                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                       "0123456789_-") != n)
+                                        diag_error(diags, path, line, ERR_COL(i),
+                                                   "invalid reference '${%s}': expected a dotted path of "
+                                                   "[A-Za-z0-9_-] segments like params.NAME",
+                                                   ref);
+                                else
+                                        diag_error(diags, path, line, ERR_COL(i),
+                                                   "invalid reference '${%s}': expected at least two "
+                                                   "segments like params.%s",
+                                                   ref, ref);
+                                r = -EINVAL;
+                        } else {
+                                if (have_lit) {
+                                        template_add_part(t, false, strbuf_str(&lit), lit.len,
+                                                          1 + template_char_offset(s, lit_start));
+                                        strbuf_reset(&lit);
+                                        have_lit = false;
+                                }
+                                template_add_part(t, true, s + i + 2, n, 1 + template_char_offset(s, i));
+                        }
+                        i += n + 3;
+                        continue;
+                }
+                /* Any other '$' (like "$HOME" in a shell command) is literal. */
+                if (!have_lit)
+                        lit_start = i;
+                have_lit = true;
+                strbuf_putc(&lit, s[i]);
+                i++;
+        }
+#undef ERR_COL
+
+        if (have_lit)
+                template_add_part(t, false, strbuf_str(&lit), lit.len, 1 + template_char_offset(s, lit_start));
+        strbuf_done(&lit);
+        if (r < 0)
+                template_done(t);
+        return r;
+}
+
+int template_parse(Template *t, const char *s, const char *path, unsigned line, unsigned col, DiagList *diags)
+{
+        return template_parse_at(t, s, path, line, col, true, diags);
+}
+
+void template_done(Template *t)
+{
+        if (!t)
+                return;
+        for (size_t i = 0; i < t->n_parts; i++)
+                free(t->parts[i].text);
+        free(t->parts);
+        free(t->source);
+        *t = (Template) {};
+}
+
+bool template_is_set(const Template *t)
+{
+        return t && t->source;
+}
+
+bool template_has_refs(const Template *t)
+{
+        if (!t)
+                return false;
+        for (size_t i = 0; i < t->n_parts; i++)
+                if (t->parts[i].is_ref)
+                        return true;
+        return false;
+}
+
+static void json_escape_append(StrBuf *b, const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        strbuf_puts(b, "\\\"");
+                        break;
+                case '\\':
+                        strbuf_puts(b, "\\\\");
+                        break;
+                case '\n':
+                        strbuf_puts(b, "\\n");
+                        break;
+                case '\r':
+                        strbuf_puts(b, "\\r");
+                        break;
+                case '\t':
+                        strbuf_puts(b, "\\t");
+                        break;
+                case '\b':
+                        strbuf_puts(b, "\\b");
+                        break;
+                case '\f':
+                        strbuf_puts(b, "\\f");
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                strbuf_printf(b, "\\u%04x", *p);
+                        else
+                                strbuf_putc(b, (char) *p);
+                }
+        }
+}
+
+int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char **ret, bool *ret_secret,
+                    const char **ret_bad_ref)
+{
+        StrBuf b = STRBUF_INIT;
+        bool secret = false;
+
+        for (size_t i = 0; t && i < t->n_parts; i++) {
+                const TemplatePart *p = &t->parts[i];
+                _cleanup_free_ char *v = NULL;
+                bool s = false;
+                int r;
+
+                if (!p->is_ref) {
+                        strbuf_puts(&b, p->text);
+                        continue;
+                }
+                r = lookup(userdata, p->text, &v, &s);
+                if (r < 0) {
+                        strbuf_done(&b);
+                        if (ret_bad_ref)
+                                *ret_bad_ref = p->text;
+                        return r;
+                }
+                if (t->json_escape)
+                        json_escape_append(&b, strempty(v));
+                else
+                        strbuf_puts(&b, strempty(v));
+                secret = secret || s;
+        }
+
+        *ret = strbuf_steal(&b);
+        if (ret_secret)
+                *ret_secret = secret;
+        return 0;
+}

@@ -186,3 +186,15 @@ lab_done() {
         echo "# $N_PASS passed, $N_FAIL failed"
         [ "$N_FAIL" -eq 0 ] && [ "$N_PASS" -gt 0 ]
 }
+
+# wait_for_sql QUERY EXPECTED [TRIES]: poll the journal until QUERY prints EXPECTED (0.1 s steps).
+wait_for_sql() {
+        local i
+        for i in $(seq 1 "${3:-200}"); do
+                if [ "$(sql "$1" 2>/dev/null || true)" = "$2" ]; then
+                        return 0
+                fi
+                sleep 0.1
+        done
+        return 1
+}

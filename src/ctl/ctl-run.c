@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ctl-run.c — `droverctl run PLAYBOOK`: load and validate everything, open the journal,
+ * then let the engine run the playbook in this process with the real executor.
+ *
+ * This file is the engine's observer: it makes every step durable in the journal
+ * (start committed before the step acts, end after) and shows live progress, human
+ * or JSON lines. It is also the approval gate's terminal. It decides nothing about the
+ * run itself.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "diag.h"
+#include "engine.h"
+#include "executor-real.h"
+#include "log.h"
+#include "playbook.h"
+#include "strbuf.h"
+
+typedef struct RunCtx {
+        CtlGlobals *g;
+        Journal *journal; /* NULL in dry-run: a plan is not a run */
+        bool dry_run;
+        usec_t started_mono;
+        unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
+        const char *last_step; /* to print a step header once */
+        StepPhase last_phase;
+} RunCtx;
+
+/* The one mutable global besides the log level: a signal handler can reach nothing else.
+ * engine_request_cancel() is async-signal-safe. */
+static Engine *volatile cancel_target;
+static volatile sig_atomic_t n_signals;
+
+static void on_signal(int sig)
+{
+        n_signals++;
+        if (cancel_target)
+                engine_request_cancel(cancel_target);
+}
+
+static const char *step_kind_label(const Step *s)
+{
+        return step_kind_to_string(s->kind);
+}
+
+static const char *mark(const CtlGlobals *g, StepOutcome o)
+{
+        bool fancy = g->color;
+
+        switch (o) {
+        case STEP_OK:
+                return fancy ? "\u2714" : "ok";
+        case STEP_SKIPPED:
+                return fancy ? "\u2212" : "--";
+        case STEP_RUNNING:
+                return fancy ? "\u25b6" : ">>";
+        case STEP_CANCELLED:
+        case STEP_INTERRUPTED:
+                return fancy ? "!" : "!!";
+        default:
+                return fancy ? "\u2718" : "XX";
+        }
+}
+
+static int obs_run_started(void *userdata, RunInfo *info)
+{
+        RunCtx *ctx = userdata;
+        const Playbook *p = info->playbook;
+        int r;
+
+        if (ctx->journal) {
+                RunRecord rec = {
+                        .playbook = p->name,
+                        .playbook_path = p->path,
+                        .playbook_sha256 = (char *) p->sha256,
+                        .kind = (char *) playbook_kind_to_string(p->kind),
+                        .params_json = (char *) info->params_json,
+                        .trigger = (char *) info->trigger,
+                        .actor = (char *) info->actor,
+                        .mode = (char *) run_mode_to_string(info->mode),
+                        .started = info->started,
+                        .outcome = (char *) "running",
+                };
+                r = journal_run_begin(ctx->journal, &rec, &info->journal_id);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
+        }
+
+        if (ctx->g->json) {
+                ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "event",
+                                              "run-started", "run", (json_int_t) info->journal_id, "playbook",
+                                              p->name, "kind", playbook_kind_to_string(p->kind), "mode",
+                                              run_mode_to_string(info->mode), "trigger", info->trigger, "actor",
+                                              info->actor, "steps", (int) p->n_steps, "params",
+                                              json_loads(info->params_json, 0, NULL) ?: json_null()));
+                return 0;
+        }
+
+        if (ctx->dry_run)
+                printf("%sDry run%s of %s%s%s (%s): %zu steps. Nothing will be contacted.\n", ansi_bold(ctx->g),
+                       ansi_reset(ctx->g), ansi_bold(ctx->g), p->name, ansi_reset(ctx->g),
+                       playbook_kind_to_string(p->kind), p->n_steps);
+        else
+                printf("%sRun %lld%s: %s (%s), %zu steps, by %s, params %s\n", ansi_bold(ctx->g),
+                       (long long) info->journal_id, ansi_reset(ctx->g), p->name,
+                       playbook_kind_to_string(p->kind), p->n_steps, info->actor, info->params_json);
+        if (p->objectives.has_rto || p->objectives.has_rpo) {
+                char a[FORMAT_DURATION_MAX], b[FORMAT_DURATION_MAX];
+                printf("Objectives: RTO %s, RPO %s\n",
+                       p->objectives.has_rto ? format_duration(a, p->objectives.rto) : "-",
+                       p->objectives.has_rpo ? format_duration(b, p->objectives.rpo) : "-");
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static json_t *event_json(const char *what, const RunInfo *info, const StepEvent *ev)
+{
+        json_t *o = json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:i}", "event", what, "run",
+                              (json_int_t) info->journal_id, "step", ev->step->name, "index",
+                              (int) ev->step_index + 1, "kind", step_kind_label(ev->step), "phase",
+                              step_phase_to_string(ev->phase), "target", strempty(ev->target), "attempt",
+                              (int) ev->attempt);
+        if (ev->detail)
+                json_object_set_new(o, "detail", json_string(ev->detail));
+        return o;
+}
+
+static void print_step_header(RunCtx *ctx, const RunInfo *info, const StepEvent *ev)
+{
+        const CtlGlobals *g = ctx->g;
+
+        if (ctx->last_step == ev->step->name && ctx->last_phase == ev->phase)
+                return;
+        ctx->last_step = ev->step->name;
+        ctx->last_phase = ev->phase;
+        printf("%s%s [%zu/%zu] %s%s%s (%s)\n", ev->phase == STEP_PHASE_ROLLBACK ? "  rollback " : "",
+               mark(g, STEP_RUNNING), ev->step_index + 1, info->playbook->n_steps, ansi_bold(g), ev->step->name,
+               ansi_reset(g), step_kind_label(ev->step));
+}
+
+static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
+{
+        RunCtx *ctx = userdata;
+        int r;
+
+        if (ctx->journal) {
+                r = journal_begin(ctx->journal);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
+                for (size_t i = 0; i < n; i++) {
+                        StepEvent *ev = &events[i];
+                        StepRecord rec = {
+                                .run_id = info->journal_id,
+                                .step_index = (int) ev->step_index,
+                                .step_name = ev->step->name,
+                                .kind = (char *) step_kind_label(ev->step),
+                                .phase = (char *) step_phase_to_string(ev->phase),
+                                .target = (char *) ev->target,
+                                .attempt = ev->attempt,
+                                .idempotent = ev->step->idempotent,
+                                .detail = (char *) ev->detail,
+                                .started = ev->started,
+                                .outcome = (char *) "running",
+                                .exit_status = -1,
+                        };
+                        r = journal_step_begin(ctx->journal, &rec, &ev->journal_id);
+                        if (r < 0) {
+                                (void) journal_rollback(ctx->journal);
+                                return log_error_errno(r, "journal: cannot record step start: %s", strerror(-r));
+                        }
+                }
+                r = journal_commit(ctx->journal);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot commit step start: %s", strerror(-r));
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                if (ctx->g->json) {
+                        ctl_print_json_line(event_json("step-started", info, &events[i]));
+                        continue;
+                }
+                print_step_header(ctx, info, &events[i]);
+                if (ctx->dry_run && events[i].detail)
+                        printf("      %s%s%s: %s\n", ansi_grey(ctx->g), strempty(events[i].target), ansi_reset(ctx->g),
+                               events[i].detail);
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static void count(RunCtx *ctx, const StepEvent *ev)
+{
+        bool rb = ev->phase == STEP_PHASE_ROLLBACK;
+
+        if (ev->outcome == STEP_OK)
+                rb ? ctx->n_rollback_ok++ : ctx->n_ok++;
+        else if (ev->outcome == STEP_SKIPPED)
+                ctx->n_skipped++;
+        else
+                rb ? ctx->n_rollback_failed++ : ctx->n_failed++;
+}
+
+static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
+{
+        RunCtx *ctx = userdata;
+        const CtlGlobals *g = ctx->g;
+        int r;
+
+        if (ctx->journal) {
+                r = journal_begin(ctx->journal);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
+                for (size_t i = 0; i < n; i++) {
+                        const StepEvent *ev = &events[i];
+                        StepRecord rec = {
+                                .id = ev->journal_id,
+                                .run_id = info->journal_id,
+                                .ended = ev->finished,
+                                .duration = ev->duration,
+                                .outcome = (char *) step_outcome_to_string(ev->outcome),
+                                .exit_status = ev->exit_status,
+                                .http_status = ev->http_status,
+                                .stdout_text = (char *) ev->out,
+                                .stderr_text = (char *) ev->err,
+                                .error = (char *) ev->error,
+                        };
+                        r = journal_step_end(ctx->journal, &rec);
+                        if (r < 0) {
+                                (void) journal_rollback(ctx->journal);
+                                return log_error_errno(r, "journal: cannot record step end: %s", strerror(-r));
+                        }
+                }
+                r = journal_commit(ctx->journal);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot commit step end: %s", strerror(-r));
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                const StepEvent *ev = &events[i];
+                char d[FORMAT_DURATION_MAX];
+
+                count(ctx, ev);
+                if (g->json) {
+                        json_t *o = event_json("step-finished", info, ev);
+                        json_object_set_new(o, "outcome", json_string(step_outcome_to_string(ev->outcome)));
+                        json_object_set_new(o, "duration_ms", json_integer((json_int_t) (ev->duration / 1000)));
+                        if (ev->exit_status >= 0)
+                                json_object_set_new(o, "exit_status", json_integer(ev->exit_status));
+                        if (ev->http_status > 0)
+                                json_object_set_new(o, "http_status", json_integer(ev->http_status));
+                        if (ev->error)
+                                json_object_set_new(o, "error", json_string(ev->error));
+                        ctl_print_json_line(o);
+                        continue;
+                }
+                if (ctx->dry_run)
+                        continue;
+                print_step_header(ctx, info, ev);
+                printf("    %s%s %-12s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
+                       mark(g, ev->outcome), strempty(ev->target), step_outcome_to_string(ev->outcome),
+                       ansi_reset(g), format_duration(d, ev->duration));
+                if (ev->attempt > 1)
+                        printf("  (attempt %u)", ev->attempt);
+                if (ev->error)
+                        printf("  %s", ev->error);
+                printf("\n");
+        }
+        fflush(stdout);
+        return 0;
+}
+
+static void obs_event(void *userdata, const RunInfo *info, const char *kind, const char *message)
+{
+        RunCtx *ctx = userdata;
+
+        if (ctx->journal) {
+                int r = journal_event(ctx->journal, info->journal_id, now_usec(CLOCK_REALTIME), kind, message, NULL);
+                if (r < 0)
+                        log_warning_errno(r, "journal: cannot record event %s: %s", kind, strerror(-r));
+        }
+        if (ctx->g->json)
+                ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s}", "event", "run-event", "run",
+                                              (json_int_t) info->journal_id, "kind", kind, "message",
+                                              strempty(message)));
+        else {
+                printf("  %s%s%s %s\n", ansi_yellow(ctx->g), kind, ansi_reset(ctx->g), strempty(message));
+                fflush(stdout);
+        }
+}
+
+static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outcome, const char *error)
+{
+        RunCtx *ctx = userdata;
+        const CtlGlobals *g = ctx->g;
+        usec_t took = usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), ctx->started_mono);
+        char d[FORMAT_DURATION_MAX];
+        int r;
+
+        if (ctx->journal) {
+                r = journal_run_end(ctx->journal, info->journal_id, run_outcome_to_string(outcome), error,
+                                    now_usec(CLOCK_REALTIME));
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot record the end of the run: %s", strerror(-r));
+        }
+
+        if (g->json) {
+                json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:i}", "event", "run-finished",
+                                      "run", (json_int_t) info->journal_id, "outcome",
+                                      run_outcome_to_string(outcome), "duration_ms", (json_int_t) (took / 1000),
+                                      "ok", (int) ctx->n_ok, "failed", (int) ctx->n_failed, "skipped",
+                                      (int) ctx->n_skipped, "rollback_ok", (int) ctx->n_rollback_ok,
+                                      "rollback_failed", (int) ctx->n_rollback_failed);
+                if (error)
+                        json_object_set_new(o, "error", json_string(error));
+                ctl_print_json_line(o);
+                return 0;
+        }
+
+        if (ctx->dry_run) {
+                printf("End of plan. Run it without --dry-run to execute.\n");
+                return 0;
+        }
+        printf("%sRun %lld %s%s%s in %s: %u ok, %u failed, %u skipped", ansi_bold(g), (long long) info->journal_id,
+               outcome_color(g, run_outcome_to_string(outcome)), run_outcome_to_string(outcome), ansi_reset(g),
+               format_duration(d, took), ctx->n_ok, ctx->n_failed, ctx->n_skipped);
+        if (ctx->n_rollback_ok + ctx->n_rollback_failed > 0)
+                printf("; rollback: %u ok, %u failed", ctx->n_rollback_ok, ctx->n_rollback_failed);
+        printf(".%s\n", ansi_reset(g));
+        if (error)
+                printf("Reason: %s\n", error);
+        printf("Journal: droverctl show %lld\n", (long long) info->journal_id);
+        fflush(stdout);
+        return 0;
+}
+
+/* The approval gate on this terminal: read "yes [comment]" or "no [comment]" from
+ * standard input until the gate's deadline. Ctrl-C cancels. */
+static int tty_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer *ret)
+{
+        RunCtx *ctx = userdata;
+        FILE *out = ctx->g->json ? stderr : stdout;
+        sig_atomic_t signals_at_start = n_signals;
+        StrBuf line = STRBUF_INIT;
+        char d[FORMAT_DURATION_MAX];
+        int r = 0;
+
+        fprintf(out, "%s  APPROVAL NEEDED%s for step '%s' of %s:\n    %s\n  Type 'yes' to approve or 'no' to deny "
+                     "(optionally followed by a comment); the gate expires in %s: ",
+                ansi_yellow(ctx->g), ansi_reset(ctx->g), req->step->name, req->run_label, req->prompt,
+                format_duration(d, usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC))));
+        fflush(out);
+
+        for (;;) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+                char c;
+
+                if (n_signals != signals_at_start) {
+                        r = -ECANCELED;
+                        break;
+                }
+                if (now >= req->deadline) {
+                        r = -ETIME;
+                        break;
+                }
+                int k = poll(&p, 1, (int) MIN((req->deadline - now) / USEC_PER_MSEC + 1, 200));
+                if (k < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                if (k <= 0)
+                        continue;
+                ssize_t n = read(STDIN_FILENO, &c, 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        /* Nobody can answer: deny rather than hang until the deadline. */
+                        ret->approved = false;
+                        ret->who = ctl_actor();
+                        ret->comment = xstrdup("standard input closed: no one could answer the gate");
+                        fprintf(out, "\n");
+                        goto done;
+                }
+                if (c == '\n')
+                        break;
+                strbuf_putc(&line, c);
+        }
+
+        if (r == 0) {
+                const char *s = strbuf_str(&line);
+                size_t word = strcspn(s, " \t");
+                const char *comment = s + word + strspn(s + word, " \t");
+
+                ret->approved = (word == 3 && strncasecmp(s, "yes", 3) == 0) || (word == 1 && (*s == 'y' || *s == 'Y'));
+                ret->who = ctl_actor();
+                ret->comment = *comment ? xstrdup(comment) : NULL;
+        } else
+                fprintf(out, "\n");
+done:
+        strbuf_done(&line);
+        return r;
+}
+
+/* PLAYBOOK may be a path, or a name looked up in the config's playbook_dir, then in
+ * "playbooks/" beside the config file. */
+static char *resolve_playbook(const Config *config, const char *arg)
+{
+        _cleanup_free_ char *dir = NULL;
+        char *p;
+
+        if (strchr(arg, '/') || access(arg, F_OK) == 0)
+                return xstrdup(arg);
+        if (config->playbook_dir) {
+                p = xasprintf("%s/%s.yaml", config->playbook_dir, arg);
+                if (access(p, F_OK) == 0)
+                        return p;
+                free(p);
+        }
+        const char *slash = strrchr(config->path, '/');
+        dir = slash ? xstrndup(config->path, (size_t) (slash - config->path)) : xstrdup(".");
+        p = xasprintf("%s/playbooks/%s.yaml", dir, arg);
+        if (access(p, F_OK) == 0)
+                return p;
+        free(p);
+        return xstrdup(arg); /* let the loader report it with its path */
+}
+
+static void help_run(void)
+{
+        printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--json]\n"
+               "                     [--accept-new-host-keys] [--config FILE] [--db FILE]\n\n"
+               "Run a playbook now, in this process, with live progress; every step is journaled.\n"
+               "PLAYBOOK is a file, or a name found in the config's playbook_dir or playbooks/.\n\n"
+               "  -p, --param KEY=VALUE     set a playbook parameter (repeatable)\n"
+               "  -n, --dry-run             print the resolved plan (secrets masked); contact nothing\n"
+               "      --accept-new-host-keys  trust and record SSH host keys not yet in known_hosts\n"
+               "                            (a CHANGED key is always refused)\n"
+               "      --json                one JSON object per line: run-started, step-started, …\n\n"
+               "Ctrl-C cancels the running step; rollback then runs if the step asks for it;\n"
+               "a second Ctrl-C cancels the rollback too.\n"
+               "Exit: 0 succeeded, 1 failed or aborted, 2 usage/validation, 3 infrastructure.\n");
+}
+
+int verb_run(CtlGlobals *g, int argc, char **argv)
+{
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "param", required_argument, NULL, 'p' },
+                { "dry-run", no_argument, NULL, 'n' },
+                { "accept-new-host-keys", no_argument, NULL, 'A' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(playbook_freep) Playbook *playbook = NULL;
+        _cleanup_(journal_closep) Journal *journal = NULL;
+        _cleanup_(real_executor_freep) RealExecutor *executor = NULL;
+        _cleanup_(engine_freep) Engine *engine = NULL;
+        _cleanup_free_ char *path = NULL, *actor = NULL, *error = NULL;
+        ParamValue *params = NULL;
+        size_t n_params = 0;
+        bool dry_run = false, accept_new = false;
+        RunOutcome outcome = RUN_FAILED;
+        DiagList diags;
+        int c, r, ret;
+
+        while ((c = getopt_long(argc, argv, "c:vp:nh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'p': {
+                        const char *eq = strchr(optarg, '=');
+                        if (!eq || eq == optarg) {
+                                log_error("-p wants KEY=VALUE, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        ParamValue *pv = array_push(&params, &n_params, sizeof(ParamValue));
+                        pv->name = xstrndup(optarg, (size_t) (eq - optarg));
+                        pv->value = xstrdup(eq + 1);
+                        break;
+                }
+                case 'n':
+                        dry_run = true;
+                        break;
+                case 'A':
+                        accept_new = true;
+                        break;
+                case 'h':
+                        help_run();
+                        ret = EXIT_OK;
+                        goto finish;
+                default:
+                        if (!ctl_common_option(g, c, optarg)) {
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                }
+        }
+        if (optind + 1 != argc) {
+                log_error("run wants exactly one PLAYBOOK; see 'droverctl run --help'");
+                ret = EXIT_USAGE;
+                goto finish;
+        }
+
+        ret = ctl_load_config(g, &config);
+        if (ret != EXIT_OK)
+                goto finish;
+
+        path = resolve_playbook(config, argv[optind]);
+        diag_list_init(&diags);
+        r = playbook_load(path, config, &playbook, &diags);
+        if (r < 0 && r != -EINVAL)
+                diag_error(&diags, path, 0, 0, "cannot read playbook: %s", strerror(-r));
+        diag_print(&diags, stderr);
+        diag_list_done(&diags);
+        if (r < 0) {
+                fprintf(stderr, "Playbook refused; nothing was run.\n");
+                ret = EXIT_USAGE;
+                goto finish;
+        }
+
+        r = real_executor_new(&executor, &(RealExecutorOptions){ .accept_new_host_keys = accept_new });
+        if (r < 0) {
+                log_error_errno(r, "cannot start the executor: %s", strerror(-r));
+                ret = EXIT_INFRA;
+                goto finish;
+        }
+
+        RunCtx ctx = {
+                .g = g,
+                .dry_run = dry_run,
+                .started_mono = now_usec(CLOCK_MONOTONIC),
+                .last_phase = _STEP_PHASE_INVALID,
+        };
+        actor = ctl_actor();
+        EngineOptions opts = {
+                .config = config,
+                .playbook = playbook,
+                .params = params,
+                .n_params = n_params,
+                .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
+                .trigger = "manual",
+                .actor = actor,
+                .executor = real_executor_get(executor),
+                .observer = {
+                        .userdata = &ctx,
+                        .run_started = obs_run_started,
+                        .steps_started = obs_steps_started,
+                        .steps_finished = obs_steps_finished,
+                        .event = obs_event,
+                        .run_finished = obs_run_finished,
+                },
+                .approver = { .userdata = &ctx, .ask = tty_ask },
+        };
+        r = engine_new(&engine, &opts, &error);
+        if (r < 0) {
+                log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
+                ret = EXIT_USAGE;
+                goto finish;
+        }
+
+        /* The journal is opened only once everything the operator gave us is known to be
+         * good: a usage error leaves no trace, a dry run never writes. */
+        if (!dry_run) {
+                ret = ctl_open_journal(g, config, &journal);
+                if (ret != EXIT_OK)
+                        goto finish;
+                ctx.journal = journal;
+        }
+
+        struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() must wake */
+        sigemptyset(&sa.sa_mask);
+        cancel_target = engine;
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+
+        r = engine_run(engine, &outcome);
+
+        cancel_target = NULL;
+        (void) sigaction(SIGINT, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+        (void) sigaction(SIGTERM, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+
+        if (r < 0) {
+                log_error_errno(r, "run abandoned: %s", strerror(-r));
+                ret = EXIT_INFRA;
+        } else
+                ret = outcome == RUN_SUCCEEDED ? EXIT_OK : EXIT_RUN_FAILED;
+
+finish:
+        for (size_t i = 0; i < n_params; i++) {
+                free(params[i].name);
+                free(params[i].value);
+        }
+        free(params);
+        return ret;
+}

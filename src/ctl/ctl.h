@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ctl.h — droverctl's verbs and the output helpers they share. Private to src/ctl.
+ *
+ * Exit codes (documented in droverctl(1) and the README):
+ *   0 success, 1 the playbook failed (after rollback if any) or was aborted,
+ *   2 usage or validation error (nothing ran), 3 infrastructure error (journal unusable…).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "journal.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_RUN_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_INFRA = 3,
+};
+
+typedef struct CtlGlobals {
+        const char *config_path; /* --config, NULL = default */
+        const char *db_path;     /* --db, NULL = $DROVER_DB / config / default */
+        bool json;               /* --json */
+        bool color;              /* stdout is a terminal and NO_COLOR unset */
+} CtlGlobals;
+
+typedef struct Verb {
+        const char *name;
+        const char *args;
+        const char *summary;
+        int (*run)(CtlGlobals *g, int argc, char **argv);
+} Verb;
+
+int verb_validate(CtlGlobals *g, int argc, char **argv);
+int verb_run(CtlGlobals *g, int argc, char **argv);
+int verb_runs(CtlGlobals *g, int argc, char **argv);
+int verb_show(CtlGlobals *g, int argc, char **argv);
+
+/* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
+int ctl_load_config(const CtlGlobals *g, Config **ret);
+/* Open the journal and recover what dead processes left running; EXIT_OK or EXIT_INFRA. */
+int ctl_open_journal(const CtlGlobals *g, const Config *config, Journal **ret);
+/* The invoking person: "alice", or "alice (via sudo)" when root through sudo. Allocated. */
+char *ctl_actor(void);
+
+/* Colours: empty strings when colour is off. */
+const char *ansi_bold(const CtlGlobals *g);
+const char *ansi_red(const CtlGlobals *g);
+const char *ansi_green(const CtlGlobals *g);
+const char *ansi_yellow(const CtlGlobals *g);
+const char *ansi_grey(const CtlGlobals *g);
+const char *ansi_reset(const CtlGlobals *g);
+const char *outcome_color(const CtlGlobals *g, const char *outcome);
+
+/* Print a JSON value (jansson json_t *) as one line on stdout and decref it. */
+void ctl_print_json_line(void *json);
+
+/* Options every verb accepts after the verb too. Use COMMON_OPTIONS in a verb's
+ * option table and call ctl_common_option() from its default: branch. */
+enum {
+        OPT_CONFIG = 0x1000,
+        OPT_DB,
+        OPT_JSON,
+        OPT_NO_COLOR,
+        OPT_VERBOSE,
+};
+#define COMMON_OPTIONS                                                                                     \
+        { "config", required_argument, NULL, 'c' }, { "db", required_argument, NULL, OPT_DB },            \
+                { "json", no_argument, NULL, OPT_JSON }, { "no-color", no_argument, NULL, OPT_NO_COLOR }, \
+                { "verbose", no_argument, NULL, 'v' }
+/* Returns true when c was a common option (and applied it). */
+bool ctl_common_option(CtlGlobals *g, int c, const char *arg);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * droverctl.c — the commander's command line: global options and the verb table.
+ * Each verb lives in its own ctl-*.c file; this file only dispatches.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+
+static const Verb verbs[] = {
+        { "validate", "[--config FILE] FILE...", "check drover.yaml and playbooks; nothing runs", verb_validate },
+        { "run", "PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--accept-new-host-keys]",
+          "run a playbook now, with live progress", verb_run },
+        { "runs", "[--limit N]", "list runs from the journal", verb_runs },
+        { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+};
+
+static void help(FILE *f)
+{
+        fprintf(f,
+                "Usage: droverctl [--config FILE] [--db FILE] [--json] VERB [ARGS...]\n"
+                "\n"
+                "drover's commander tool: validate and run emergency playbooks, read the journal.\n"
+                "\n"
+                "Verbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                fprintf(f, "  %-9s %s\n  %9s %s\n", verbs[i].name, verbs[i].args, "", verbs[i].summary);
+        fprintf(f,
+                "\n"
+                "Options (also accepted after the verb):\n"
+                "  -c, --config FILE  inventory (default " CONFIG_DEFAULT_PATH ")\n"
+                "      --db FILE      journal (default $" JOURNAL_ENV ", the config's, or " CONFIG_DEFAULT_JOURNAL
+                ")\n"
+                "      --json         machine-readable output (one JSON object per line for run)\n"
+                "      --no-color     never colour the output\n"
+                "  -v, --verbose      debug logging\n"
+                "  -h, --help         this help; 'droverctl VERB --help' for a verb\n"
+                "      --version      print the version\n"
+                "\n"
+                "Exit status: 0 success, 1 playbook failed or aborted, 2 usage or validation error,\n"
+                "3 infrastructure error (journal unusable, …).\n");
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "db", required_argument, NULL, 'D' },
+                { "json", no_argument, NULL, 'J' },
+                { "no-color", no_argument, NULL, 'N' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        CtlGlobals g = {
+                .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
+        };
+        int c;
+
+        log_set_program("droverctl");
+        while ((c = getopt_long(argc, argv, "+c:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        g.config_path = optarg;
+                        break;
+                case 'D':
+                        g.db_path = optarg;
+                        break;
+                case 'J':
+                        g.json = true;
+                        break;
+                case 'N':
+                        g.color = false;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'h':
+                        help(stdout);
+                        return EXIT_OK;
+                case 'V':
+                        printf("droverctl %s\n", DROVER_VERSION);
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+
+        if (optind >= argc) {
+                help(stderr);
+                return EXIT_USAGE;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[optind], verbs[i].name)) {
+                        /* The verb parses its own arguments, argv[0] being the verb. */
+                        int vargc = argc - optind;
+                        char **vargv = argv + optind;
+                        optind = 0; /* reset getopt for the verb */
+                        return verbs[i].run(&g, vargc, vargv);
+                }
+
+        log_error("unknown verb '%s'; see 'droverctl --help'", argv[optind]);
+        return EXIT_USAGE;
+}

@@ -58,6 +58,7 @@ void diag_add(DiagList *l, DiagSeverity severity, const char *path, unsigned lin
               ...) _printf_(6, 7);
 #define diag_error(l, path, line, col, ...) diag_add((l), DIAG_ERROR, (path), (line), (col), __VA_ARGS__)
 
+/* Counts stored errors plus those dropped past max_errors. */
 size_t diag_count_errors(const DiagList *l);
 bool diag_has_errors(const DiagList *l);
 
@@ -70,3 +71,7 @@ size_t string_distance(const char *a, const char *b);
 
 /* Nearest candidate within distance max(2, strlen(word)/3), or NULL. */
 const char *string_nearest(const char *word, const char *const *candidates, size_t n_candidates);
+
+/* Length (1..4) of the valid UTF-8 sequence at s (n bytes available), or -EILSEQ.
+ * Shared with yaml-node's pre-scan so both count columns the same way. */
+int utf8_char_length(const char *s, size_t n);

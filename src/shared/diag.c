@@ -204,6 +204,8 @@ static void print_source_line(FILE *f, const DiagSource *s, size_t start, unsign
         size_t i = start;
         unsigned c = 1;
 
+        if (start == 0 && s->len >= 3 && memcmp(s->text, "\xEF\xBB\xBF", 3) == 0)
+                i = 3; /* a BOM takes no column */
         while (i < s->len && s->text[i] != '\n' && s->text[i] != '\r') {
                 int n = utf8_char_length(s->text + i, s->len - i);
                 unsigned char ch = (unsigned char) s->text[i];

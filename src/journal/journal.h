@@ -114,3 +114,29 @@ int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n);
 int journal_get_run(Journal *j, int64_t id, RunRecord *ret); /* -ENOENT if absent */
 int journal_list_steps(Journal *j, int64_t run_id, StepRecord **ret, size_t *ret_n); /* in order */
 int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *ret_n);
+
+/*
+ * Details of the contract above, as implemented (journal.c):
+ *  - Errors: -EINVAL for a missing required field (run playbook; step step_name and phase)
+ *    or a value the schema refuses (an outcome or phase outside the lists above, a step or
+ *    event for a run id that does not exist); -EBUSY when another process holds the lock
+ *    past the 5 s busy timeout; -EPERM for a DELETE of anything or an UPDATE of an event
+ *    (nothing is ever deleted; events are append-only); -EBADMSG for a file that is not an
+ *    SQLite database; -EIO for other SQLite failures. journal_errmsg() has SQLite's text.
+ *  - journal_begin() while a transaction is open: -EBUSY. journal_commit()/rollback()
+ *    without one: -ENOTCONN.
+ *  - started/ended/at of 0 in an argument mean "now" (CLOCK_REALTIME).
+ *  - journal_run_end()/journal_step_end() only change a record whose outcome is still
+ *    "running": -ENOENT if the id does not exist, -EALREADY if it already ended (or was
+ *    recovered as interrupted); passing outcome "running" is -EINVAL.
+ *  - journal_step_begin() ignores s->outcome/ended/duration/exit_status/http_status/outputs
+ *    and records "running", 0, 0, -1, 0, NULL.
+ *  - journal_list_runs(): limit 0 = all. n_steps counts forward attempts; n_failed counts
+ *    forward attempts whose outcome is failed, error or timeout.
+ *  - journal_list_events(): run_id 0 = every event (tied to a run or not).
+ *  - journal_recover(): runs of other hostnames are never touched; an interrupted step keeps
+ *    ended = 0 (when it stopped is unknown); the run gets ended = time of recovery.
+ */
+
+/* SQLite's message for the last failure on this connection, for callers that log. */
+const char *journal_errmsg(Journal *j);

@@ -1,0 +1,1272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * journal.c — the SQLite journal behind journal.h.
+ *
+ * Owns: opening the file (parent directory 0750, file 0640), the pragmas (WAL,
+ * synchronous=FULL, foreign keys, busy timeout), the schema and its ordered
+ * migrations, the prepared-statement cache, transactions, crash recovery and the
+ * queries. Does not own: logging (it returns -errno; journal_errmsg() gives
+ * SQLite's text to a caller that wants to log it), masking secrets (callers hand
+ * masked text), deciding outcomes. Called by droverctl, droverd and the engine.
+ *
+ * A Journal is one SQLite connection used from one thread. Do not use it in a
+ * forked child: open a new one there.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "journal.h"
+#include "macros.h"
+#include "time-util.h"
+
+#define JOURNAL_DEFAULT_PATH CONFIG_DEFAULT_JOURNAL
+#define JOURNAL_BUSY_TIMEOUT_MS 5000
+#define JOURNAL_DIR_MODE 0750
+#define JOURNAL_FILE_MODE 0640
+
+/*
+ * Migrations. Entry k-1 brings the schema from version k-1 to k; each runs in its own
+ * BEGIN IMMEDIATE transaction together with "PRAGMA user_version = k", so a crash in
+ * the middle leaves the previous version intact. Never edit a released entry: append.
+ *
+ * Timestamps are INTEGER microseconds (CLOCK_REALTIME for started/ended/at, a
+ * monotonic measure for duration). ended = 0 means "not ended (yet)". Nothing is
+ * ever deleted (triggers refuse DELETE); events are append-only (no UPDATE either).
+ */
+static const char *const migrations[] = {
+        /* 0 → 1: runs, step attempts, events. */
+        "CREATE TABLE runs (\n"
+        "        id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        playbook        TEXT NOT NULL,\n"
+        "        playbook_path   TEXT,\n"
+        "        playbook_sha256 TEXT,\n"
+        "        kind            TEXT,\n"
+        "        params_json     TEXT,\n"
+        "        trigger         TEXT,\n"
+        "        actor           TEXT,\n"
+        "        mode            TEXT,\n"
+        "        hostname        TEXT NOT NULL,\n"
+        "        pid             INTEGER NOT NULL,\n"
+        "        pid_starttime   INTEGER NOT NULL,\n"
+        "        started         INTEGER NOT NULL,\n"
+        "        ended           INTEGER NOT NULL DEFAULT 0,\n"
+        "        outcome         TEXT NOT NULL DEFAULT 'running' CHECK (outcome IN\n"
+        "                ('running', 'succeeded', 'failed', 'aborted', 'interrupted')),\n"
+        "        error           TEXT\n"
+        ");\n"
+        "CREATE INDEX runs_started ON runs (started, id);\n"
+        /* journal_recover() looks only at these, on every start. */
+        "CREATE INDEX runs_running ON runs (hostname) WHERE outcome = 'running';\n"
+        "CREATE TABLE step_attempts (\n"
+        "        id          INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        run_id      INTEGER NOT NULL REFERENCES runs (id),\n"
+        "        step_index  INTEGER NOT NULL,\n"
+        "        step_name   TEXT NOT NULL,\n"
+        "        kind        TEXT,\n"
+        "        phase       TEXT NOT NULL CHECK (phase IN ('forward', 'rollback')),\n"
+        "        target      TEXT,\n"
+        "        attempt     INTEGER NOT NULL,\n"
+        "        idempotent  INTEGER NOT NULL CHECK (idempotent IN (0, 1)),\n"
+        "        detail      TEXT,\n"
+        "        started     INTEGER NOT NULL,\n"
+        "        ended       INTEGER NOT NULL DEFAULT 0,\n"
+        "        duration    INTEGER NOT NULL DEFAULT 0,\n"
+        "        outcome     TEXT NOT NULL DEFAULT 'running' CHECK (outcome IN\n"
+        "                ('running', 'ok', 'failed', 'error', 'timeout', 'cancelled', 'skipped',\n"
+        "                 'interrupted')),\n"
+        "        exit_status INTEGER NOT NULL DEFAULT -1,\n"
+        "        http_status INTEGER NOT NULL DEFAULT 0,\n"
+        "        stdout_text TEXT,\n"
+        "        stderr_text TEXT,\n"
+        "        error       TEXT\n"
+        ");\n"
+        "CREATE INDEX step_attempts_run_id ON step_attempts (run_id, started, id);\n"
+        "CREATE TABLE events (\n"
+        "        id        INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        run_id    INTEGER REFERENCES runs (id),\n"
+        "        at        INTEGER NOT NULL,\n"
+        "        kind      TEXT NOT NULL,\n"
+        "        message   TEXT,\n"
+        "        data_json TEXT\n"
+        ");\n"
+        "CREATE INDEX events_run_id ON events (run_id, id);\n"
+        "CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes runs'); END;\n"
+        "CREATE TRIGGER step_attempts_no_delete BEFORE DELETE ON step_attempts\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes step attempts'); END;\n"
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events\n"
+        "        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n"
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events\n"
+        "        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n",
+
+        /*
+         * 1 → 2 goes here (issue-6, the audit hash chain), not written yet:
+         *   ALTER TABLE events ADD COLUMN prev_hash BLOB; ALTER TABLE events ADD COLUMN hash BLOB;
+         * hash = SHA-256(prev_hash || canonical encoding of (id, run_id, at, kind, message,
+         * data_json)), prev_hash of the first event = 32 zero bytes. Existing rows must be
+         * backfilled in id order inside the same migration, which means dropping
+         * events_no_update first and re-creating it afterwards. SQLite has no SHA-256, so
+         * that migration needs a C step (or an application-defined function registered
+         * before migrating); journal_event() then computes the hash from the previous row
+         * inside its transaction. Remember JOURNAL_SCHEMA_VERSION in journal.h.
+         */
+};
+
+_Static_assert(ELEMENTSOF(migrations) == JOURNAL_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* Every statement is prepared once, on first use, and kept until journal_close(). */
+typedef enum Stmt {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_SAVEPOINT,
+        STMT_RELEASE,
+        STMT_ROLLBACK_TO,
+        STMT_USER_VERSION,
+        STMT_RUN_INSERT,
+        STMT_RUN_END,
+        STMT_RUN_OUTCOME,
+        STMT_STEP_INSERT,
+        STMT_STEP_END,
+        STMT_STEP_OUTCOME,
+        STMT_EVENT_INSERT,
+        STMT_RUNS_LIST,
+        STMT_RUN_GET,
+        STMT_STEPS_LIST,
+        STMT_EVENTS_LIST,
+        STMT_EVENTS_LIST_ALL,
+        STMT_RECOVER_CANDIDATES,
+        STMT_RECOVER_RUN,
+        STMT_RECOVER_STEPS,
+        _STMT_MAX,
+} Stmt;
+
+#define RUN_COLUMNS                                                                                        \
+        "r.id, r.playbook, r.playbook_path, r.playbook_sha256, r.kind, r.params_json, r.trigger, "        \
+        "r.actor, r.mode, r.hostname, r.pid, r.pid_starttime, r.started, r.ended, r.outcome, r.error, "   \
+        "(SELECT count(*) FROM step_attempts s WHERE s.run_id = r.id AND s.phase = 'forward'), "          \
+        "(SELECT count(*) FROM step_attempts s WHERE s.run_id = r.id AND s.phase = 'forward' "            \
+        "        AND s.outcome IN ('failed', 'error', 'timeout'))"
+
+#define STEP_COLUMNS                                                                                       \
+        "id, run_id, step_index, step_name, kind, phase, target, attempt, idempotent, detail, started, "  \
+        "ended, duration, outcome, exit_status, http_status, stdout_text, stderr_text, error"
+
+#define EVENT_COLUMNS "id, run_id, at, kind, message, data_json"
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        /* IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, rather
+         * than at the first write, where SQLite may return SQLITE_BUSY at once. */
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_SAVEPOINT] = "SAVEPOINT journal_internal",
+        [STMT_RELEASE] = "RELEASE journal_internal",
+        [STMT_ROLLBACK_TO] = "ROLLBACK TO journal_internal",
+        [STMT_USER_VERSION] = "PRAGMA user_version",
+        [STMT_RUN_INSERT] = "INSERT INTO runs (playbook, playbook_path, playbook_sha256, kind, params_json, "
+                            "trigger, actor, mode, hostname, pid, pid_starttime, started, ended, outcome, "
+                            "error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'running', NULL)",
+        [STMT_RUN_END] = "UPDATE runs SET outcome = ?, error = ?, ended = ? "
+                         "WHERE id = ? AND outcome = 'running'",
+        [STMT_RUN_OUTCOME] = "SELECT outcome FROM runs WHERE id = ?",
+        [STMT_STEP_INSERT] = "INSERT INTO step_attempts (run_id, step_index, step_name, kind, phase, target, "
+                             "attempt, idempotent, detail, started, ended, duration, outcome, exit_status, "
+                             "http_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 'running', -1, 0)",
+        [STMT_STEP_END] = "UPDATE step_attempts SET ended = ?, duration = ?, outcome = ?, exit_status = ?, "
+                          "http_status = ?, stdout_text = ?, stderr_text = ?, error = ? "
+                          "WHERE id = ? AND outcome = 'running'",
+        [STMT_STEP_OUTCOME] = "SELECT outcome FROM step_attempts WHERE id = ?",
+        [STMT_EVENT_INSERT] = "INSERT INTO events (run_id, at, kind, message, data_json) "
+                              "VALUES (?, ?, ?, ?, ?)",
+        [STMT_RUNS_LIST] = "SELECT " RUN_COLUMNS " FROM runs r ORDER BY r.started DESC, r.id DESC LIMIT ?",
+        [STMT_RUN_GET] = "SELECT " RUN_COLUMNS " FROM runs r WHERE r.id = ?",
+        [STMT_STEPS_LIST] = "SELECT " STEP_COLUMNS " FROM step_attempts WHERE run_id = ? "
+                            "ORDER BY started, id",
+        [STMT_EVENTS_LIST] = "SELECT " EVENT_COLUMNS " FROM events WHERE run_id = ? ORDER BY id",
+        [STMT_EVENTS_LIST_ALL] = "SELECT " EVENT_COLUMNS " FROM events ORDER BY id",
+        [STMT_RECOVER_CANDIDATES] = "SELECT id, pid, pid_starttime FROM runs "
+                                    "WHERE outcome = 'running' AND hostname = ? ORDER BY id",
+        [STMT_RECOVER_RUN] = "UPDATE runs SET outcome = 'interrupted', ended = ?, error = ? "
+                             "WHERE id = ? AND outcome = 'running'",
+        [STMT_RECOVER_STEPS] = "UPDATE step_attempts SET outcome = 'interrupted', error = ? "
+                               "WHERE run_id = ? AND outcome = 'running'",
+};
+
+struct Journal {
+        sqlite3 *db;
+        sqlite3_stmt *stmts[_STMT_MAX];
+};
+
+/* SQLite result code → -errno. Extended codes are on, so look at both. */
+static int errno_from_sqlite(int rc)
+{
+        switch (rc) {
+        case SQLITE_CONSTRAINT_TRIGGER:
+                return -EPERM; /* the never-delete / append-only triggers */
+        case SQLITE_IOERR_NOMEM:
+                return -ENOMEM;
+        }
+
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_RANGE:
+                return -EINVAL; /* a CHECK, NOT NULL or foreign key refused the caller's data */
+        case SQLITE_TOOBIG:
+                return -E2BIG;
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+                return -EBADMSG;
+        default:
+                return -EIO;
+        }
+}
+
+const char *journal_errmsg(Journal *j)
+{
+        if (!j || !j->db)
+                return "no journal";
+        return sqlite3_errmsg(j->db);
+}
+
+static int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
+{
+        int rc;
+
+        if (!j->stmts[id]) {
+                rc = sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &j->stmts[id],
+                                        NULL);
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+        }
+        *ret = j->stmts[id];
+        return 0;
+}
+
+/* Cleanup for a cached statement borrowed by a function: ready for the next user. */
+static inline void stmt_resetp(sqlite3_stmt **s)
+{
+        if (*s) {
+                (void) sqlite3_reset(*s);
+                (void) sqlite3_clear_bindings(*s);
+        }
+}
+#define _cleanup_stmt_reset_ _cleanup_(stmt_resetp)
+
+/* Runs a statement that returns no rows (or whose rows do not matter). */
+static int stmt_exec(sqlite3_stmt *s)
+{
+        int rc;
+
+        do
+                rc = sqlite3_step(s);
+        while (rc == SQLITE_ROW);
+        if (rc != SQLITE_DONE)
+                return errno_from_sqlite(sqlite3_reset(s) ?: rc);
+        return 0;
+}
+
+static int journal_exec_stmt(Journal *j, Stmt id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        r = journal_stmt(j, id, &s);
+        if (r < 0)
+                return r;
+        return stmt_exec(s);
+}
+
+static int bind_text(sqlite3_stmt *s, int idx, const char *text)
+{
+        int rc;
+
+        if (text)
+                rc = sqlite3_bind_text(s, idx, text, -1, SQLITE_STATIC);
+        else
+                rc = sqlite3_bind_null(s, idx);
+        return errno_from_sqlite(rc);
+}
+
+static int bind_int64(sqlite3_stmt *s, int idx, int64_t v)
+{
+        return errno_from_sqlite(sqlite3_bind_int64(s, idx, v));
+}
+
+/* usec_t is unsigned but every real value fits in an int64 (until the year 294247). */
+static int bind_usec(sqlite3_stmt *s, int idx, usec_t u)
+{
+        if (u > (usec_t) INT64_MAX)
+                return -ERANGE;
+        return bind_int64(s, idx, (int64_t) u);
+}
+
+static int column_strdup(sqlite3_stmt *s, int col, char **ret)
+{
+        const unsigned char *t;
+
+        if (sqlite3_column_type(s, col) == SQLITE_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        t = sqlite3_column_text(s, col);
+        if (!t)
+                return -ENOMEM; /* not NULL by type, so the conversion ran out of memory */
+        *ret = strdup((const char *) t);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static usec_t column_usec(sqlite3_stmt *s, int col)
+{
+        int64_t v = sqlite3_column_int64(s, col);
+        return v < 0 ? 0 : (usec_t) v;
+}
+
+void run_record_done(RunRecord *r)
+{
+        if (!r)
+                return;
+        free(r->playbook);
+        free(r->playbook_path);
+        free(r->playbook_sha256);
+        free(r->kind);
+        free(r->params_json);
+        free(r->trigger);
+        free(r->actor);
+        free(r->mode);
+        free(r->hostname);
+        free(r->outcome);
+        free(r->error);
+        *r = (RunRecord) {};
+}
+
+void step_record_done(StepRecord *s)
+{
+        if (!s)
+                return;
+        free(s->step_name);
+        free(s->kind);
+        free(s->phase);
+        free(s->target);
+        free(s->detail);
+        free(s->outcome);
+        free(s->stdout_text);
+        free(s->stderr_text);
+        free(s->error);
+        *s = (StepRecord) {};
+}
+
+void event_record_done(EventRecord *e)
+{
+        if (!e)
+                return;
+        free(e->kind);
+        free(e->message);
+        free(e->data_json);
+        *e = (EventRecord) {};
+}
+
+const char *journal_resolve_path(const char *explicit_path, const char *config_path)
+{
+        const char *e;
+
+        if (explicit_path && *explicit_path)
+                return explicit_path;
+        e = getenv(JOURNAL_ENV);
+        if (e && *e)
+                return e;
+        if (config_path && *config_path)
+                return config_path;
+        return JOURNAL_DEFAULT_PATH;
+}
+
+/* mkdir -p of the directory part of path, each created level 0750. */
+static int mkdir_parents(const char *path)
+{
+        _cleanup_free_ char *dir = NULL;
+        char *slash;
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0; /* relative name in the cwd, or a file in / */
+        *slash = '\0';
+
+        for (char *p = dir + 1;; p++) {
+                bool last = *p == '\0';
+
+                if (*p != '/' && !last)
+                        continue;
+                *p = '\0';
+                if (mkdir(dir, JOURNAL_DIR_MODE) < 0 && errno != EEXIST)
+                        return -errno;
+                if (last)
+                        break;
+                *p = '/';
+        }
+        return 0;
+}
+
+/* SQLite would create the file 0644 (minus umask); the journal holds run details that are
+ * not for every local user, so create it ourselves first. */
+static int create_file(const char *path)
+{
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, JOURNAL_FILE_MODE);
+        if (fd < 0)
+                return errno == EEXIST ? 0 : -errno;
+        if (fchmod(fd, JOURNAL_FILE_MODE) < 0)
+                return -errno;
+        return 1;
+}
+
+static int journal_read_user_version(Journal *j, int *ret)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        r = journal_stmt(j, STMT_USER_VERSION, &s);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc) ?: -EIO;
+        *ret = sqlite3_column_int(s, 0);
+        return 0;
+}
+
+static int journal_migrate(Journal *j)
+{
+        int v, r;
+
+        /* Cheap check without the write lock: the common case is "already current". */
+        r = journal_read_user_version(j, &v);
+        if (r < 0)
+                return r;
+        if (v > JOURNAL_SCHEMA_VERSION)
+                return -EPROTONOSUPPORT;
+
+        while (v < JOURNAL_SCHEMA_VERSION) {
+                char sql[64];
+
+                r = journal_exec_stmt(j, STMT_BEGIN);
+                if (r < 0)
+                        return r;
+
+                /* Re-read under the write lock: another process may have migrated meanwhile. */
+                r = journal_read_user_version(j, &v);
+                if (r < 0)
+                        goto rollback;
+                if (v > JOURNAL_SCHEMA_VERSION) {
+                        r = -EPROTONOSUPPORT;
+                        goto rollback;
+                }
+                if (v < JOURNAL_SCHEMA_VERSION) {
+                        r = errno_from_sqlite(sqlite3_exec(j->db, migrations[v], NULL, NULL, NULL));
+                        if (r < 0)
+                                goto rollback;
+                        (void) snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+                        r = errno_from_sqlite(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
+                        if (r < 0)
+                                goto rollback;
+                        v++;
+                }
+                r = journal_exec_stmt(j, STMT_COMMIT);
+                if (r < 0)
+                        goto rollback;
+        }
+        return 0;
+
+rollback:
+        if (!sqlite3_get_autocommit(j->db))
+                (void) journal_exec_stmt(j, STMT_ROLLBACK);
+        return r;
+}
+
+/* Runs a pragma and returns its single text result (or NULL if it has none). */
+static int journal_pragma(Journal *j, const char *sql, char *buf, size_t bufsz)
+{
+        sqlite3_stmt *s = NULL;
+        int rc, r = 0;
+
+        rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        if (buf)
+                *buf = '\0';
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+                if (buf && sqlite3_column_text(s, 0))
+                        (void) snprintf(buf, bufsz, "%s", (const char *) sqlite3_column_text(s, 0));
+        if (rc != SQLITE_DONE)
+                r = errno_from_sqlite(rc);
+        (void) sqlite3_finalize(s);
+        return r;
+}
+
+Journal *journal_close(Journal *j)
+{
+        if (!j)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                (void) sqlite3_finalize(j->stmts[i]);
+        /* An open explicit transaction is rolled back by SQLite on close. */
+        (void) sqlite3_close_v2(j->db);
+        free(j);
+        return NULL;
+}
+
+int journal_open(const char *path, Journal **ret)
+{
+        _cleanup_(journal_closep) Journal *j = NULL;
+        char mode[16];
+        int r, rc;
+
+        if (!path || !*path || !ret)
+                return -EINVAL;
+
+        r = mkdir_parents(path);
+        if (r < 0)
+                return r;
+        r = create_file(path);
+        if (r < 0)
+                return r;
+
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+
+        rc = sqlite3_open_v2(path, &j->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                                     SQLITE_OPEN_EXRESCODE,
+                             NULL);
+        if (rc != SQLITE_OK) {
+                int e = sqlite3_system_errno(j->db);
+                return e > 0 ? -e : errno_from_sqlite(rc);
+        }
+        (void) sqlite3_extended_result_codes(j->db, 1);
+
+        /* First, so that everything below waits for a concurrent writer instead of failing. */
+        rc = sqlite3_busy_timeout(j->db, JOURNAL_BUSY_TIMEOUT_MS);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+
+        /* Also the first read of the file: a non-database fails here with -EBADMSG. */
+        r = journal_pragma(j, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+        if (r < 0)
+                return r;
+        if (strcasecmp(mode, "wal") != 0)
+                return -EOPNOTSUPP; /* e.g. a file system without shared memory support */
+        r = journal_pragma(j, "PRAGMA synchronous = FULL", NULL, 0);
+        if (r < 0)
+                return r;
+        r = journal_pragma(j, "PRAGMA foreign_keys = ON", NULL, 0);
+        if (r < 0)
+                return r;
+
+        r = journal_migrate(j);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+/*
+ * Transactions. Whether the caller holds one is SQLite's own autocommit flag: it also
+ * turns true when SQLite rolled back by itself after an error, so the flag never lies.
+ * Functions that need several statements to be atomic use a savepoint inside the
+ * caller's transaction, or a transaction of their own outside.
+ */
+int journal_begin(Journal *j)
+{
+        if (!j)
+                return -EINVAL;
+        if (!sqlite3_get_autocommit(j->db))
+                return -EBUSY;
+        return journal_exec_stmt(j, STMT_BEGIN);
+}
+
+int journal_commit(Journal *j)
+{
+        if (!j)
+                return -EINVAL;
+        if (sqlite3_get_autocommit(j->db))
+                return -ENOTCONN; /* no transaction to commit (or SQLite already rolled it back) */
+        /* On failure the transaction may still be open (then the caller retries or rolls
+         * back) or SQLite may have rolled it back already (then rollback says -ENOTCONN). */
+        return journal_exec_stmt(j, STMT_COMMIT);
+}
+
+int journal_rollback(Journal *j)
+{
+        if (!j)
+                return -EINVAL;
+        if (sqlite3_get_autocommit(j->db))
+                return -ENOTCONN;
+        return journal_exec_stmt(j, STMT_ROLLBACK);
+}
+
+static int journal_atomic_begin(Journal *j, bool *ret_own)
+{
+        bool own = sqlite3_get_autocommit(j->db);
+        int r;
+
+        r = journal_exec_stmt(j, own ? STMT_BEGIN : STMT_SAVEPOINT);
+        if (r < 0)
+                return r;
+        *ret_own = own;
+        return 0;
+}
+
+static int journal_atomic_end(Journal *j, bool own, int r)
+{
+        int q;
+
+        if (r >= 0) {
+                q = journal_exec_stmt(j, own ? STMT_COMMIT : STMT_RELEASE);
+                if (q >= 0)
+                        return r;
+                r = q;
+        }
+        if (own) {
+                if (!sqlite3_get_autocommit(j->db))
+                        (void) journal_exec_stmt(j, STMT_ROLLBACK);
+        } else if (!sqlite3_get_autocommit(j->db)) {
+                (void) journal_exec_stmt(j, STMT_ROLLBACK_TO);
+                (void) journal_exec_stmt(j, STMT_RELEASE);
+        }
+        return r;
+}
+
+/* /proc/PID/stat: the state letter (field 3) and the start time (field 22, clock ticks
+ * after boot). The command name (field 2) may contain spaces and parentheses, so parse
+ * from the last ')'. Returns -ENOENT/-ESRCH if there is no such process. */
+static int proc_pid_stat(pid_t pid, char *ret_state, uint64_t *ret_starttime)
+{
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64], buf[2048], *p, *end;
+        unsigned long long starttime;
+        size_t n;
+        char state;
+
+        if (pid <= 0)
+                return -ESRCH;
+        (void) snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        if (ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        buf[n] = '\0';
+
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EBADMSG;
+        p++;
+        /* " S ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+         *  cutime cstime priority nice num_threads itrealvalue starttime": the state is
+         * token 1 and starttime token 20 after ')'. */
+        while (*p == ' ')
+                p++;
+        state = *p;
+        if (!state)
+                return -EBADMSG;
+        for (unsigned i = 1; i < 20; i++) {
+                p = strchr(p, ' ');
+                if (!p)
+                        return -EBADMSG;
+                while (*p == ' ')
+                        p++;
+        }
+        if (!isdigit((unsigned char) *p))
+                return -EBADMSG;
+        errno = 0;
+        starttime = strtoull(p, &end, 10);
+        if (errno != 0 || (*end != ' ' && *end != '\n' && *end != '\0'))
+                return -EBADMSG;
+
+        if (ret_state)
+                *ret_state = state;
+        if (ret_starttime)
+                *ret_starttime = (uint64_t) starttime;
+        return 0;
+}
+
+static int get_hostname(char buf[static HOST_NAME_MAX + 1])
+{
+        if (gethostname(buf, HOST_NAME_MAX + 1) < 0)
+                return -errno;
+        buf[HOST_NAME_MAX] = '\0';
+        return 0;
+}
+
+int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        char hostname[HOST_NAME_MAX + 1];
+        uint64_t starttime;
+        int q;
+
+        if (!j || !r || !r->playbook)
+                return -EINVAL;
+
+        q = get_hostname(hostname);
+        if (q < 0)
+                return q;
+        q = proc_pid_stat(getpid(), NULL, &starttime);
+        if (q < 0)
+                return q;
+        if (starttime > (uint64_t) INT64_MAX)
+                return -ERANGE;
+
+        q = journal_stmt(j, STMT_RUN_INSERT, &s);
+        if (q < 0)
+                return q;
+        if ((q = bind_text(s, 1, r->playbook)) < 0 || (q = bind_text(s, 2, r->playbook_path)) < 0 ||
+            (q = bind_text(s, 3, r->playbook_sha256)) < 0 || (q = bind_text(s, 4, r->kind)) < 0 ||
+            (q = bind_text(s, 5, r->params_json)) < 0 || (q = bind_text(s, 6, r->trigger)) < 0 ||
+            (q = bind_text(s, 7, r->actor)) < 0 || (q = bind_text(s, 8, r->mode)) < 0 ||
+            (q = bind_text(s, 9, hostname)) < 0 || (q = bind_int64(s, 10, getpid())) < 0 ||
+            (q = bind_int64(s, 11, (int64_t) starttime)) < 0 ||
+            (q = bind_usec(s, 12, r->started ?: now_usec(CLOCK_REALTIME))) < 0)
+                return q;
+        q = stmt_exec(s);
+        if (q < 0)
+                return q;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(j->db);
+        return 0;
+}
+
+/* After an UPDATE … WHERE id = ? AND outcome = 'running' changed nothing: why? */
+static int journal_explain_no_change(Journal *j, Stmt outcome_stmt, int64_t id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        r = journal_stmt(j, outcome_stmt, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return -EALREADY; /* already ended (or recovered as interrupted): never rewritten */
+}
+
+int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !outcome || streq(outcome, "running"))
+                return -EINVAL;
+
+        r = journal_stmt(j, STMT_RUN_END, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(s, 1, outcome)) < 0 || (r = bind_text(s, 2, error)) < 0 ||
+            (r = bind_usec(s, 3, ended ?: now_usec(CLOCK_REALTIME))) < 0 || (r = bind_int64(s, 4, run_id)) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(j->db) == 0)
+                return journal_explain_no_change(j, STMT_RUN_OUTCOME, run_id);
+        return 0;
+}
+
+int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !st || !st->step_name || !st->phase)
+                return -EINVAL;
+
+        r = journal_stmt(j, STMT_STEP_INSERT, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_int64(s, 1, st->run_id)) < 0 || (r = bind_int64(s, 2, st->step_index)) < 0 ||
+            (r = bind_text(s, 3, st->step_name)) < 0 || (r = bind_text(s, 4, st->kind)) < 0 ||
+            (r = bind_text(s, 5, st->phase)) < 0 || (r = bind_text(s, 6, st->target)) < 0 ||
+            (r = bind_int64(s, 7, st->attempt)) < 0 || (r = bind_int64(s, 8, st->idempotent ? 1 : 0)) < 0 ||
+            (r = bind_text(s, 9, st->detail)) < 0 ||
+            (r = bind_usec(s, 10, st->started ?: now_usec(CLOCK_REALTIME))) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(j->db);
+        return 0;
+}
+
+int journal_step_end(Journal *j, const StepRecord *st)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !st || !st->outcome || streq(st->outcome, "running"))
+                return -EINVAL;
+
+        r = journal_stmt(j, STMT_STEP_END, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_usec(s, 1, st->ended ?: now_usec(CLOCK_REALTIME))) < 0 ||
+            (r = bind_usec(s, 2, st->duration)) < 0 || (r = bind_text(s, 3, st->outcome)) < 0 ||
+            (r = bind_int64(s, 4, st->exit_status)) < 0 || (r = bind_int64(s, 5, st->http_status)) < 0 ||
+            (r = bind_text(s, 6, st->stdout_text)) < 0 || (r = bind_text(s, 7, st->stderr_text)) < 0 ||
+            (r = bind_text(s, 8, st->error)) < 0 || (r = bind_int64(s, 9, st->id)) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(j->db) == 0)
+                return journal_explain_no_change(j, STMT_STEP_OUTCOME, st->id);
+        return 0;
+}
+
+int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
+                  const char *data_json)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !kind)
+                return -EINVAL;
+
+        r = journal_stmt(j, STMT_EVENT_INSERT, &s);
+        if (r < 0)
+                return r;
+        r = run_id > 0 ? bind_int64(s, 1, run_id) : errno_from_sqlite(sqlite3_bind_null(s, 1));
+        if (r < 0)
+                return r;
+        if ((r = bind_usec(s, 2, at ?: now_usec(CLOCK_REALTIME))) < 0 || (r = bind_text(s, 3, kind)) < 0 ||
+            (r = bind_text(s, 4, message)) < 0 || (r = bind_text(s, 5, data_json)) < 0)
+                return r;
+        return stmt_exec(s);
+}
+
+typedef struct RecoverCandidate {
+        int64_t id;
+        pid_t pid;
+} RecoverCandidate;
+
+/* Whether the process that wrote a run on this host is gone. Returns 1 gone, 0 alive,
+ * <0 cannot tell. A zombie is gone: it will never write again. */
+static int owner_gone(pid_t pid, uint64_t recorded_starttime)
+{
+        uint64_t starttime;
+        char state;
+        int r;
+
+        r = proc_pid_stat(pid, &state, &starttime);
+        if (r == -ENOENT || r == -ESRCH)
+                return 1;
+        if (r < 0)
+                return r;
+        if (state == 'Z' || state == 'X' || state == 'x')
+                return 1;
+        return starttime != recorded_starttime; /* the PID was reused by another process */
+}
+
+static int journal_recover_collect(Journal *j, const char *hostname, RecoverCandidate **ret,
+                                   size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        _cleanup_free_ RecoverCandidate *list = NULL;
+        size_t n = 0, allocated = 0;
+        int r, rc;
+
+        r = journal_stmt(j, STMT_RECOVER_CANDIDATES, &s);
+        if (r < 0)
+                return r;
+        r = bind_text(s, 1, hostname);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                int64_t pid = sqlite3_column_int64(s, 1);
+                int64_t st = sqlite3_column_int64(s, 2);
+
+                /* A PID that cannot be one is certainly not a live owner. */
+                if (pid > 0 && pid <= INT_MAX && owner_gone((pid_t) pid, (uint64_t) st) <= 0)
+                        continue; /* alive, or cannot tell: leave it alone */
+
+                if (n == allocated) {
+                        size_t na = allocated ? allocated * 2 : 8;
+                        RecoverCandidate *nl = reallocarray(list, na, sizeof *nl);
+                        if (!nl)
+                                return -ENOMEM;
+                        list = nl;
+                        allocated = na;
+                }
+                list[n++] = (RecoverCandidate) {
+                        .id = sqlite3_column_int64(s, 0),
+                        .pid = (pid_t) pid,
+                };
+        }
+        if (rc != SQLITE_DONE)
+                return errno_from_sqlite(rc);
+
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+static int journal_recover_one(Journal *j, const RecoverCandidate *c, usec_t now, unsigned *ret_steps)
+{
+        char error[128], message[256], data[128];
+        unsigned steps;
+        int r;
+
+        {
+                _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+
+                r = journal_stmt(j, STMT_RECOVER_STEPS, &s);
+                if (r < 0)
+                        return r;
+                if ((r = bind_text(s, 1,
+                                   "interrupted: the process died while this step was in flight; "
+                                   "outcome unknown")) < 0 ||
+                    (r = bind_int64(s, 2, c->id)) < 0)
+                        return r;
+                r = stmt_exec(s);
+                if (r < 0)
+                        return r;
+                steps = (unsigned) sqlite3_changes(j->db);
+        }
+
+        {
+                _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+
+                (void) snprintf(error, sizeof error, "process %d exited while the run was in progress",
+                                (int) c->pid);
+                r = journal_stmt(j, STMT_RECOVER_RUN, &s);
+                if (r < 0)
+                        return r;
+                if ((r = bind_usec(s, 1, now)) < 0 || (r = bind_text(s, 2, error)) < 0 ||
+                    (r = bind_int64(s, 3, c->id)) < 0)
+                        return r;
+                r = stmt_exec(s);
+                if (r < 0)
+                        return r;
+        }
+
+        (void) snprintf(message, sizeof message,
+                        "run %" PRIi64 " interrupted: process %d exited while the run was in progress; "
+                        "%u step attempt(s) were in flight, outcome unknown",
+                        c->id, (int) c->pid, steps);
+        (void) snprintf(data, sizeof data, "{\"pid\":%d,\"steps_interrupted\":%u}", (int) c->pid, steps);
+        r = journal_event(j, c->id, now, "run-interrupted", message, data);
+        if (r < 0)
+                return r;
+
+        *ret_steps = steps;
+        return 0;
+}
+
+int journal_recover(Journal *j, unsigned *ret_runs, unsigned *ret_steps)
+{
+        _cleanup_free_ RecoverCandidate *list = NULL;
+        char hostname[HOST_NAME_MAX + 1];
+        unsigned runs = 0, steps = 0;
+        size_t n = 0;
+        usec_t now;
+        bool own;
+        int r;
+
+        if (!j)
+                return -EINVAL;
+        r = get_hostname(hostname);
+        if (r < 0)
+                return r;
+
+        /* One transaction (write lock taken up front) for the scan and every update, so two
+         * processes recovering at once cannot both mark the same run. */
+        r = journal_atomic_begin(j, &own);
+        if (r < 0)
+                return r;
+
+        r = journal_recover_collect(j, hostname, &list, &n);
+        now = now_usec(CLOCK_REALTIME);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                unsigned k = 0;
+
+                r = journal_recover_one(j, &list[i], now, &k);
+                if (r >= 0) {
+                        runs++;
+                        steps += k;
+                }
+        }
+
+        r = journal_atomic_end(j, own, r);
+        if (r < 0)
+                return r;
+        if (ret_runs)
+                *ret_runs = runs;
+        if (ret_steps)
+                *ret_steps = steps;
+        return 0;
+}
+
+static int run_from_row(sqlite3_stmt *s, RunRecord *ret)
+{
+        _cleanup_(run_record_done) RunRecord r = {};
+        int q;
+
+        r.id = sqlite3_column_int64(s, 0);
+        if ((q = column_strdup(s, 1, &r.playbook)) < 0 || (q = column_strdup(s, 2, &r.playbook_path)) < 0 ||
+            (q = column_strdup(s, 3, &r.playbook_sha256)) < 0 || (q = column_strdup(s, 4, &r.kind)) < 0 ||
+            (q = column_strdup(s, 5, &r.params_json)) < 0 || (q = column_strdup(s, 6, &r.trigger)) < 0 ||
+            (q = column_strdup(s, 7, &r.actor)) < 0 || (q = column_strdup(s, 8, &r.mode)) < 0 ||
+            (q = column_strdup(s, 9, &r.hostname)) < 0 || (q = column_strdup(s, 14, &r.outcome)) < 0 ||
+            (q = column_strdup(s, 15, &r.error)) < 0)
+                return q;
+        r.pid = (int) sqlite3_column_int64(s, 10);
+        r.pid_starttime = (uint64_t) sqlite3_column_int64(s, 11);
+        r.started = column_usec(s, 12);
+        r.ended = column_usec(s, 13);
+        r.n_steps = (unsigned) sqlite3_column_int64(s, 16);
+        r.n_failed = (unsigned) sqlite3_column_int64(s, 17);
+
+        *ret = r;
+        r = (RunRecord) {};
+        return 0;
+}
+
+static int step_from_row(sqlite3_stmt *s, StepRecord *ret)
+{
+        _cleanup_(step_record_done) StepRecord r = {};
+        int q;
+
+        r.id = sqlite3_column_int64(s, 0);
+        r.run_id = sqlite3_column_int64(s, 1);
+        r.step_index = sqlite3_column_int(s, 2);
+        if ((q = column_strdup(s, 3, &r.step_name)) < 0 || (q = column_strdup(s, 4, &r.kind)) < 0 ||
+            (q = column_strdup(s, 5, &r.phase)) < 0 || (q = column_strdup(s, 6, &r.target)) < 0 ||
+            (q = column_strdup(s, 9, &r.detail)) < 0 || (q = column_strdup(s, 13, &r.outcome)) < 0 ||
+            (q = column_strdup(s, 16, &r.stdout_text)) < 0 || (q = column_strdup(s, 17, &r.stderr_text)) < 0 ||
+            (q = column_strdup(s, 18, &r.error)) < 0)
+                return q;
+        r.attempt = (unsigned) sqlite3_column_int64(s, 7);
+        r.idempotent = sqlite3_column_int(s, 8) != 0;
+        r.started = column_usec(s, 10);
+        r.ended = column_usec(s, 11);
+        r.duration = column_usec(s, 12);
+        r.exit_status = sqlite3_column_int(s, 14);
+        r.http_status = (long) sqlite3_column_int64(s, 15);
+
+        *ret = r;
+        r = (StepRecord) {};
+        return 0;
+}
+
+static int event_from_row(sqlite3_stmt *s, EventRecord *ret)
+{
+        _cleanup_(event_record_done) EventRecord r = {};
+        int q;
+
+        r.id = sqlite3_column_int64(s, 0);
+        r.run_id = sqlite3_column_int64(s, 1); /* NULL reads as 0: "not tied to a run" */
+        r.at = column_usec(s, 2);
+        if ((q = column_strdup(s, 3, &r.kind)) < 0 || (q = column_strdup(s, 4, &r.message)) < 0 ||
+            (q = column_strdup(s, 5, &r.data_json)) < 0)
+                return q;
+
+        *ret = r;
+        r = (EventRecord) {};
+        return 0;
+}
+
+/* Collects every row of s into an array of elsz-sized records through from_row;
+ * done() frees one record if a later row fails. */
+static int collect_rows(sqlite3_stmt *s, size_t elsz, int (*from_row)(sqlite3_stmt *, void *),
+                        void (*done)(void *), void **ret, size_t *ret_n)
+{
+        char *list = NULL;
+        size_t n = 0, allocated = 0;
+        int r = 0, rc;
+
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                if (n == allocated) {
+                        size_t na = allocated ? allocated * 2 : 16;
+                        char *nl = reallocarray(list, na, elsz);
+                        if (!nl) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        list = nl;
+                        allocated = na;
+                }
+                r = from_row(s, list + n * elsz);
+                if (r < 0)
+                        goto fail;
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                r = errno_from_sqlite(rc);
+                goto fail;
+        }
+
+        *ret = list;
+        *ret_n = n;
+        return 0;
+
+fail:
+        for (size_t i = 0; i < n; i++)
+                done(list + i * elsz);
+        free(list);
+        return r;
+}
+
+/* Adapters so that collect_rows() stays type-agnostic without casting function pointers. */
+static int run_from_row_v(sqlite3_stmt *s, void *p)
+{
+        return run_from_row(s, p);
+}
+static void run_record_done_v(void *p)
+{
+        run_record_done(p);
+}
+static int step_from_row_v(sqlite3_stmt *s, void *p)
+{
+        return step_from_row(s, p);
+}
+static void step_record_done_v(void *p)
+{
+        step_record_done(p);
+}
+static int event_from_row_v(sqlite3_stmt *s, void *p)
+{
+        return event_from_row(s, p);
+}
+static void event_record_done_v(void *p)
+{
+        event_record_done(p);
+}
+
+int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        void *list;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_RUNS_LIST, &s);
+        if (r < 0)
+                return r;
+        /* limit 0 = all (a negative LIMIT means none in SQLite). */
+        r = bind_int64(s, 1, limit == 0 || limit > INT64_MAX ? -1 : (int64_t) limit);
+        if (r < 0)
+                return r;
+        r = collect_rows(s, sizeof(RunRecord), run_from_row_v, run_record_done_v, &list, ret_n);
+        if (r < 0)
+                return r;
+        *ret = list;
+        return 0;
+}
+
+int journal_get_run(Journal *j, int64_t id, RunRecord *ret)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (!j || !ret)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_RUN_GET, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return run_from_row(s, ret);
+}
+
+int journal_list_steps(Journal *j, int64_t run_id, StepRecord **ret, size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        void *list;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_STEPS_LIST, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, run_id);
+        if (r < 0)
+                return r;
+        r = collect_rows(s, sizeof(StepRecord), step_from_row_v, step_record_done_v, &list, ret_n);
+        if (r < 0)
+                return r;
+        *ret = list;
+        return 0;
+}
+
+int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        void *list;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, run_id > 0 ? STMT_EVENTS_LIST : STMT_EVENTS_LIST_ALL, &s);
+        if (r < 0)
+                return r;
+        if (run_id > 0) {
+                r = bind_int64(s, 1, run_id);
+                if (r < 0)
+                        return r;
+        }
+        r = collect_rows(s, sizeof(EventRecord), event_from_row_v, event_record_done_v, &list, ret_n);
+        if (r < 0)
+                return r;
+        *ret = list;
+        return 0;
+}

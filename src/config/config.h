@@ -133,6 +133,8 @@ typedef struct Config {
 /* Load and validate. All problems go to diags; on any error returns -EINVAL and
  * nothing is returned (never half loaded). */
 int config_load(const char *path, Config **ret, DiagList *diags);
+/* The same, from memory (fuzzing, tests); relative paths resolve against path's directory. */
+int config_load_buffer(const char *path, const char *buf, size_t len, Config **ret, DiagList *diags);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 

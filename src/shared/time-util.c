@@ -52,13 +52,22 @@ int parse_duration(const char *s, usec_t *ret)
                 usec_t unit = 0;
                 size_t ulen = 0;
 
+                char num[32];
+                size_t nlen;
+
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
-                errno = 0;
-                v = strtod(p, &end);
-                if (errno != 0 || end == p || !isfinite(v) || v < 0)
+                /* Only digits and one '.': strtod alone would also take "0x10", "1e3" and "inf". */
+                nlen = strspn(p, "0123456789.");
+                if (nlen >= sizeof(num) || memchr(p, '.', nlen) != memrchr(p, '.', nlen))
                         return -EINVAL;
-                p = end;
+                memcpy(num, p, nlen);
+                num[nlen] = '\0';
+                errno = 0;
+                v = strtod(num, &end);
+                if (errno != 0 || end != num + nlen || !isfinite(v) || v < 0)
+                        return -EINVAL;
+                p += nlen;
                 if (*p == '\0') {
                         if (p != s + strspn(s, "0123456789.")) /* "1h30" is ambiguous */
                                 return -EINVAL;
@@ -113,8 +122,15 @@ char *format_timestamp(char buf[static FORMAT_TIMESTAMP_MAX], usec_t realtime)
                 snprintf(buf, FORMAT_TIMESTAMP_MAX, "?");
                 return buf;
         }
-        snprintf(buf, FORMAT_TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03lluZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        /* Format into a roomy buffer: the compiler cannot know tm's fields are small. */
+        char tmp[128];
+        size_t n;
+
+        snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03lluZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                  (unsigned long long) ((realtime % USEC_PER_SEC) / USEC_PER_MSEC));
+        n = strnlen(tmp, FORMAT_TIMESTAMP_MAX - 1);
+        memcpy(buf, tmp, n);
+        buf[n] = '\0';
         return buf;
 }

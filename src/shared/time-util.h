@@ -17,7 +17,7 @@ typedef uint64_t usec_t;
 #define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
 #define USEC_PER_HOUR  (60ULL * USEC_PER_MINUTE)
 #define FORMAT_DURATION_MAX 32
-#define FORMAT_TIMESTAMP_MAX 40
+#define FORMAT_TIMESTAMP_MAX 64
 
 usec_t now_usec(clockid_t clock);
 

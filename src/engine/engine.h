@@ -166,5 +166,9 @@ int engine_run(Engine *e, RunOutcome *ret_outcome);
  * rollback runs if the failing step asks for it. A second call also cancels the rollback. */
 void engine_request_cancel(Engine *e);
 
+/* Whether a cancel was requested. For Approver implementations, which block outside the
+ * executor: they should poll this and return -ECANCELED. */
+bool engine_cancel_requested(const Engine *e);
+
 /* Replace every secret value of this run in s by SECRET_MASK. Returns a new string. */
 char *engine_mask(const Engine *e, const char *s);

@@ -126,7 +126,13 @@ typedef struct HttpAction {
         TemplateHeader *headers;
         size_t n_headers;
         Template body;       /* raw body */
-        Template json_body;  /* `json:` mapping serialised to JSON at load; string leaves are templates */
+        /* `json:` mapping/sequence serialised to JSON text at load (jansson-compatible
+         * escaping; plain true/false/null/numbers stay JSON literals). String leaves may
+         * hold ${...}: each reference sits INSIDE a JSON string's quotes and the Template
+         * has json_escape = true, so template_expand() JSON-escapes every expanded value
+         * itself — the engine sends the expansion as is (Content-Type: application/json).
+         * The Template's source is that JSON text, with literal '$' written as "$$". */
+        Template json_body;
 } HttpAction;
 
 typedef struct LocalAction {
@@ -144,7 +150,9 @@ typedef struct Expect {
         int *statuses;       /* HTTP: accepted statuses; none = 2xx */
         size_t n_statuses;
         bool has_exit_status;
-        int exit_status;     /* ssh/local: default 0 */
+        int exit_status;     /* ssh/local: default 0 — the loader sets has_exit_status = true and
+                              * exit_status = 0 for every ssh/local step (and check) that does
+                              * not write one, so the engine just checks has_exit_status */
         Template contains;   /* stdout (ssh/local) or body (http) must contain */
         char *matches;       /* POSIX extended regex on stdout/body; compiled at load to check it */
         JsonCheck *json;
@@ -165,8 +173,10 @@ typedef struct ApproveAction {
 } ApproveAction;
 
 typedef struct NotifyAction {
-        char *target;        /* endpoint target; POST {"text": message, "playbook":…, "run":…} */
-        Template message;
+        char *target;        /* endpoint target, or NULL when `url` is absolute */
+        Template url;        /* optional with a target (a path appended to base_url, "" = the base
+                              * URL itself); required and absolute http(s):// without one */
+        Template message;    /* POST {"text": message, "playbook":…, "run":…} */
 } NotifyAction;
 
 struct Step {
@@ -221,9 +231,16 @@ typedef struct Playbook {
 /* Load and validate against the inventory. Every problem goes to diags; on any error
  * returns -EINVAL and nothing (never half loaded). */
 int playbook_load(const char *path, const Config *config, Playbook **ret, DiagList *diags);
+/* The same from memory (fuzzing, tests); `path` is used for diagnostics only. */
+int playbook_load_buffer(const char *path, const char *buf, size_t len, const Config *config, Playbook **ret,
+                         DiagList *diags);
 Playbook *playbook_free(Playbook *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Playbook *, playbook_free);
 
 const Param *playbook_find_param(const Playbook *p, const char *name);
 const Target *playbook_find_target(const Playbook *p, const char *name);
-const Step *playbook_find_step(const Playbook *p, const char *name);
+const Step *playbook_find_step(const Playbook *p, const char *name); /* forward and rollback steps */
+
+StepKind step_kind_from_string(const char *s);
+OnFailure on_failure_from_string(const char *s);
+TargetKind target_kind_from_string(const char *s);

@@ -1462,6 +1462,8 @@ static void load_params(Loader *l, const YNode *m)
                                             "required parameter '%s' cannot have a default", p->name);
                         else if (x->kind != YNODE_SCALAR || ynode_is_null(x))
                                 ynode_error(l->diags, x, "default of parameter '%s' must be a scalar", p->name);
+                        else if (p->type == PARAM_ENUM && !p->values)
+                                ; /* already reported: no values to check against */
                         else if (param_check_value(p, x->scalar, &norm, &err) < 0)
                                 ynode_error(l->diags, x, "default of %s parameter '%s': %s",
                                             param_type_to_string(p->type), p->name, err);

@@ -1252,19 +1252,23 @@ static int load_step(Loader *l, const YNode *m, Step *s, size_t index, StepRole 
                 }
         }
 
-        /* Exactly one action key. */
-        for (size_t i = 0; i < ELEMENTSOF(actions); i++) {
-                if (role == ROLE_CHECK && i >= 2)
-                        break;
-                v = ynode_get(m, actions[i]);
-                if (!v)
+        /* Exactly one action key; in document order, so the error lands on the second one. */
+        for (size_t k = 0; k < m->n_items; k++) {
+                size_t i;
+
+                if (m->keys[k]->kind != YNODE_SCALAR)
+                        continue;
+                for (i = 0; i < (role == ROLE_CHECK ? 2 : ELEMENTSOF(actions)); i++)
+                        if (streq(m->keys[k]->scalar, actions[i]))
+                                break;
+                if (i >= (role == ROLE_CHECK ? 2 : ELEMENTSOF(actions)))
                         continue;
                 if (action) {
-                        ynode_error(l->diags, ynode_get_key(m, actions[i]), "step '%s' has both '%s' and '%s'",
-                                    s->name ?: "?", action_key, actions[i]);
+                        ynode_error(l->diags, m->keys[k], "step '%s' has both '%s' and '%s'", s->name ?: "?",
+                                    action_key, actions[i]);
                         continue;
                 }
-                action = v;
+                action = m->items[k];
                 action_key = actions[i];
                 s->kind = (StepKind) i;
         }

@@ -106,17 +106,26 @@ void strbuf_putc(StrBuf *b, char c)
         strbuf_append(b, &c, 1);
 }
 
+/* Redeclared with the format attribute so the compiler checks callers' va_list use. */
+void strbuf_vprintf(StrBuf *b, const char *fmt, va_list ap) _printf_(2, 0);
 void strbuf_vprintf(StrBuf *b, const char *fmt, va_list ap)
 {
+        char small[256];
         va_list aq;
+        char *tmp;
         int n;
 
+        /* Most messages fit on the stack: one formatting pass, no allocation. */
         va_copy(aq, ap);
-        n = vsnprintf(NULL, 0, fmt, aq);
+        n = vsnprintf(small, sizeof(small), fmt, aq);
         va_end(aq);
         if (n < 0)
                 return;
-        char *tmp = xmalloc((size_t) n + 1);
+        if ((size_t) n < sizeof(small)) {
+                strbuf_append(b, small, (size_t) n);
+                return;
+        }
+        tmp = xmalloc((size_t) n + 1);
         vsnprintf(tmp, (size_t) n + 1, fmt, ap);
         strbuf_append(b, tmp, (size_t) n);
         free(tmp);

@@ -201,7 +201,9 @@ static void test_duplicate_keys(void **state)
         assert_diag(&l, 3, 1, "(first defined at line 1)");
         diag_list_done(&l);
         /* same key in different mappings is fine */
-        assert_non_null(load("a: {x: 1}\nb: {x: 1}\n", &l));
+        YDocument *d = load("a: {x: 1}\nb: {x: 1}\n", &l);
+        assert_non_null(d);
+        ydocument_free(d);
         diag_list_done(&l);
 }
 

@@ -288,6 +288,12 @@ static usec_t engine_now_realtime(const Engine *e)
         return now_usec(CLOCK_REALTIME);
 }
 
+/* A tabletop drill walks the plan with people, like a dry run: nothing acts. */
+static bool engine_is_plan_only(const Engine *e)
+{
+        return e->mode == RUN_MODE_DRY_RUN || e->mode == RUN_MODE_TABLETOP;
+}
+
 static bool engine_cancel_pending(const Engine *e, int level)
 {
         return e->cancel_requests >= level;
@@ -588,7 +594,7 @@ static int scope_lookup_raw(Scope *sc, const char *ref, char **ret_value, bool *
 {
         Engine *e = sc->e;
         const Playbook *pb = e->playbook;
-        bool dry = e->mode == RUN_MODE_DRY_RUN;
+        bool dry = engine_is_plan_only(e);
         const char *rest;
 
         *ret_secret = false;
@@ -873,8 +879,6 @@ static int single_event_finish(Engine *e, SingleEvent *s, StepOutcome o, const c
         s->ev.outcome = o;
         s->ev.finished = engine_now_realtime(e);
         s->ev.duration = usec_sub_unsigned(engine_now(e), s->mono_start);
-        if (s->ev.duration == 0 && e->mode != RUN_MODE_DRY_RUN)
-                s->ev.duration = 0;
         return observer_steps_finished(e, &s->ev, 1);
 }
 
@@ -2485,7 +2489,7 @@ int engine_run(Engine *e, RunOutcome *ret_outcome)
 
         if (!e)
                 return -EINVAL;
-        if (e->mode != RUN_MODE_DRY_RUN &&
+        if (!engine_is_plan_only(e) &&
             (!e->executor.ops || !e->executor.ops->submit || !e->executor.ops->wait ||
              !e->executor.ops->cancel_all))
                 return -EINVAL;
@@ -2504,7 +2508,7 @@ int engine_run(Engine *e, RunOutcome *ret_outcome)
                         return r;
         }
 
-        if (e->mode == RUN_MODE_DRY_RUN) {
+        if (engine_is_plan_only(e)) {
                 r = engine_run_dry(e);
                 if (r < 0)
                         return r;

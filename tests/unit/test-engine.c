@@ -107,6 +107,7 @@ static int obs_run_started(void *userdata, RunInfo *info)
         if (o->fail_run_started)
                 return o->fail_run_started;
         info->journal_id = 77;
+        free(o->params_json);
         o->params_json = xstrdup(info->params_json);
         obs_keep(o, info->params_json);
         return 0;
@@ -1362,6 +1363,16 @@ static void test_dry_run(void **state)
         assert_events_paired(&t->obs);
 }
 
+static void test_tabletop_never_acts(void **state)
+{
+        T *t = *state;
+
+        assert_int_equal(run_full(t, pb_all_ok, RUN_MODE_TABLETOP, NULL, 0), RUN_SUCCEEDED);
+        assert_int_equal(fake_executor_n_submitted(t->fake), 0);
+        assert_int_equal(t->obs.n_finished, 4);
+        assert_int_equal(obs_find(&t->obs, "lag", "db1", 0)->outcome, STEP_SKIPPED);
+}
+
 static void test_observer_errors(void **state)
 {
         T *t = *state;
@@ -1444,6 +1455,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_secret_masking, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_secret_unreadable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tabletop_never_acts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_observer_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_executor_errors, setup, teardown),
         };

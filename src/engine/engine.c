@@ -166,6 +166,12 @@ typedef struct Scope {
 
 /* ---------------------------------------------------------------- small helpers */
 
+static void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static const char *startswith(const char *s, const char *prefix)
 {
         size_t l = strlen(prefix);
@@ -751,6 +757,7 @@ static int engine_expand(Scope *sc, const Template *t, const char *what, char **
                 *ret_error = expand_error(sc, r, what, bad);
                 return r;
         }
+        sc->error = mfree(sc->error);
         *ret = v;
         return 0;
 }
@@ -765,6 +772,7 @@ static int engine_eval(Scope *sc, const Condition *c, const char *what, bool *re
                 *ret_error = expand_error(sc, r, what, bad);
                 return r;
         }
+        sc->error = mfree(sc->error); /* a failed lookup the condition did not need */
         return 0;
 }
 

@@ -1029,6 +1029,92 @@ static int load_notify(Loader *l, const YNode *m, Step *s, const RefScope *sc)
         return 0;
 }
 
+#define REGEX_MAX_LEN 1024
+#define REGEX_MAX_EXPANSION 65536
+
+/* glibc's regcomp() copies the subtree of every repetition: stacked or nested
+ * quantifiers ("a+++++", "((a{99}){99}){99}") take exponential memory. A playbook
+ * is operator-written but still must not be able to exhaust drover's memory at
+ * load, so bound the worst-case expansion (product of repetition factors, as if
+ * all were nested) and refuse a quantifier applied directly to a quantifier. */
+static bool regex_is_tame(const char *re, const char **ret_why)
+{
+        double expansion = 1;
+        bool after_quantifier = false;
+        size_t n = strlen(re);
+
+        if (n > REGEX_MAX_LEN) {
+                *ret_why = "longer than 1024 characters";
+                return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char c = re[i];
+
+                if (c == '\\') {
+                        i++;
+                        after_quantifier = false;
+                        continue;
+                }
+                if (c == '[') {
+                        /* Skip a bracket expression: a leading ']' (after an optional '^') is
+                         * literal, and [:class:], [.x.], [=x=] may hold ']'. */
+                        size_t j = i + 1;
+                        if (re[j] == '^')
+                                j++;
+                        if (re[j] == ']')
+                                j++;
+                        while (j < n && re[j] != ']') {
+                                if (re[j] == '[' && (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
+                                        const char *e = strchr(re + j + 2, re[j + 1]);
+                                        while (e && e[1] != ']')
+                                                e = strchr(e + 1, re[j + 1]);
+                                        j = e ? (size_t) (e - re) + 2 : n;
+                                } else
+                                        j++;
+                        }
+                        i = j;
+                        after_quantifier = false;
+                        continue;
+                }
+                if (c == '*' || c == '+' || c == '?' || c == '{') {
+                        double factor = c == '+' ? 2 : 1;
+
+                        if (c == '{') {
+                                char *end;
+                                unsigned long lo, hi;
+
+                                /* {n}, {n,} or {n,m}; "{n,}" costs like {n+1} when compiled. */
+                                lo = strtoul(re + i + 1, &end, 10);
+                                hi = lo;
+                                if (*end == ',')
+                                        hi = end[1] == '}' ? lo + 1 : strtoul(end + 1, NULL, 10);
+                                end = strchr(re + i, '}');
+                                if (!end) /* regcomp reports it */
+                                        continue;
+                                if (lo > 255 || hi > 255) {
+                                        *ret_why = "repetition count above 255";
+                                        return false;
+                                }
+                                factor = MAX(MAX(lo, hi), 1UL);
+                                i = (size_t) (end - re);
+                        }
+                        if (after_quantifier) {
+                                *ret_why = "a quantifier applied to a quantifier (like '++' or '*{2}')";
+                                return false;
+                        }
+                        expansion *= factor;
+                        if (expansion > REGEX_MAX_EXPANSION) {
+                                *ret_why = "too many repetitions (it would expand too far when compiled)";
+                                return false;
+                        }
+                        after_quantifier = true;
+                        continue;
+                }
+                after_quantifier = false;
+        }
+        return true;
+}
+
 static void load_expect(Loader *l, const YNode *m, Step *s, const RefScope *base)
 {
         bool is_http = s->kind == STEP_HTTP || s->kind == STEP_NOTIFY;
@@ -1093,10 +1179,13 @@ static void load_expect(Loader *l, const YNode *m, Step *s, const RefScope *base
 
         v = ynode_get(m, "matches");
         if (v && ynode_expect(v, YNODE_SCALAR, "expect.matches", l->diags)) {
+                const char *why = NULL;
                 regex_t re;
-                int r = regcomp(&re, v->scalar, REG_EXTENDED | REG_NOSUB);
+                int r;
 
-                if (r != 0) {
+                if (!regex_is_tame(v->scalar, &why))
+                        ynode_error(l->diags, v, "expect.matches: regular expression refused: %s", why);
+                else if ((r = regcomp(&re, v->scalar, REG_EXTENDED | REG_NOSUB)) != 0) {
                         char buf[256];
                         regerror(r, &re, buf, sizeof(buf));
                         ynode_error(l->diags, v, "expect.matches: invalid regular expression: %s", buf);

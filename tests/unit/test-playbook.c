@@ -432,6 +432,22 @@ static void test_bad_cases(void **state)
                  3, 35, "'maybe' is not a boolean");
         load_bad("name: t\nkind: custom\nsteps:\n  - name: a\n    sleep: 1s\n    rollback: {wait_for: {}}\n", 6, 16,
                  "a rollback step cannot be 'wait_for'");
+        /* Regexes that would make glibc's regcomp() take exponential memory are refused. */
+        load_bad("name: t\nkind: custom\nsteps:\n  - name: a\n    local: {argv: [/bin/true]}\n"
+                 "    expect: {matches: '^[0-9]+++++++++++++++++++++++++$'}\n",
+                 6, 23, "a quantifier applied to a quantifier");
+        load_bad("name: t\nkind: custom\nsteps:\n  - name: a\n    local: {argv: [/bin/true]}\n"
+                 "    expect: {matches: '((a{200}){200}){200}'}\n",
+                 6, 23, "too many repetitions");
+        load_bad("name: t\nkind: custom\nsteps:\n  - name: a\n    local: {argv: [/bin/true]}\n"
+                 "    expect: {matches: 'a{1000}'}\n",
+                 6, 23, "repetition count above 255");
+        {
+                _cleanup_(playbook_freep) Playbook *p = load_ok(
+                        "name: t\nkind: custom\nsteps:\n  - name: a\n    local: {argv: [/bin/true]}\n"
+                        "    expect: {matches: '^v[0-9]+\\.[0-9]{1,3}\\.[0-9]+(-rc[0-9]+)?[]+*?{]$'}\n");
+                assert_string_equal(p->steps[0].expect.matches, "^v[0-9]+\\.[0-9]{1,3}\\.[0-9]+(-rc[0-9]+)?[]+*?{]$");
+        }
         /* Every error is reported, not only the first. */
         {
                 _cleanup_free_ char *path = write_file("many.yaml", "name: t\nkind: nope\nstps: 1\nsteps:\n"

@@ -1837,8 +1837,9 @@ int playbook_load(const char *path, const Config *config, Playbook **ret, DiagLi
                         break; /* yaml-node reports the size limit */
         }
         if (ferror(f)) {
-                diag_error(diags, path, 0, 0, "cannot read playbook: %s", strerror(EIO));
-                return -EIO;
+                int r = errno > 0 ? -errno : -EIO;
+                diag_error(diags, path, 0, 0, "cannot read playbook: %s", strerror(-r));
+                return r;
         }
         buf[n] = '\0';
         return playbook_load_buffer(path, buf, n, config, ret, diags);

@@ -28,3 +28,7 @@ RealExecutor *real_executor_free(RealExecutor *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(RealExecutor *, real_executor_free);
 
 Executor real_executor_get(RealExecutor *e);
+
+/* How many SSH sessions (TCP connect + handshake + host key + auth) this executor has
+ * opened so far: a debug counter for tests and benchmarks (one per host expected). */
+unsigned real_executor_sessions_opened(RealExecutor *e);

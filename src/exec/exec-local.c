@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * exec-local.c — local commands: posix_spawn() of an absolute program (or one found
+ * in a fixed PATH), a clean environment (PATH, LANG=C.UTF-8, HOME=/), stdin from
+ * /dev/null, stdout/stderr captured through pipes up to the output cap, in a new
+ * process group. At the deadline (or on cancel) the whole group gets SIGTERM, then
+ * SIGKILL after a 2 s grace; the child is always reaped here (pidfd + waitpid), so a
+ * local action may outlive its deadline by at most that grace.
+ *
+ * Owns: the child process and its pipes. Does not own: shell parsing (the engine
+ * builds argv, `shell:` steps pass /bin/sh -c explicitly). Called by worker threads.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "exec-internal.h"
+
+#define LOCAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define KILL_GRACE (2 * USEC_PER_SEC)
+/* After the child exits, a daemon it started may still hold the pipes: read on only briefly. */
+#define DRAIN_AFTER_EXIT (500 * USEC_PER_MSEC)
+
+static char *local_find_program(const char *name)
+{
+        if (strchr(name, '/'))
+                return name[0] == '/' ? xstrdup(name) : NULL;
+
+        const char *p = LOCAL_PATH;
+        while (*p) {
+                size_t n = strcspn(p, ":");
+                _cleanup_free_ char *cand = xasprintf("%.*s/%s", (int) n, p, name);
+                if (access(cand, X_OK) == 0)
+                        return TAKE_PTR(cand);
+                p += n;
+                if (*p == ':')
+                        p++;
+        }
+        return NULL;
+}
+
+static const char *signal_name(int sig)
+{
+        const char *s = sigabbrev_np(sig);
+        return s ? s : "UNKNOWN";
+}
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (fd >= 0) {
+                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                return fd;
+        }
+        return -errno;
+#else
+        return -ENOSYS;
+#endif
+}
+
+static void drain_fd(int *fd, StrBuf *b)
+{
+        char buf[16384];
+
+        if (*fd < 0)
+                return;
+        for (;;) {
+                ssize_t n = read(*fd, buf, sizeof(buf));
+                if (n > 0) {
+                        strbuf_append(b, buf, (size_t) n);
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                close(*fd); /* EOF or error */
+                *fd = -EBADF;
+                return;
+        }
+}
+
+void exec_local_run(ExecJob *j)
+{
+        const Action *a = &j->action;
+        static char *const envp[] = { (char *) "PATH=" LOCAL_PATH, (char *) "LANG=C.UTF-8", (char *) "HOME=/", NULL };
+        StrBuf out = { .limit = exec_output_cap(a) }, err = { .limit = exec_output_cap(a) };
+        _cleanup_free_ char *program = NULL;
+        int pout[2] = { -EBADF, -EBADF }, perr[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        bool fa_init = false, attr_init = false, exited = false;
+        int killed_with = 0, wstatus = 0, r;
+        usec_t kill_at = a->deadline, drain_until = USEC_INFINITY;
+        pid_t pid = 0;
+
+        program = local_find_program(a->argv[0]);
+        if (!program) {
+                exec_fail(j, ACTION_FAILED, "%s: %s", a->argv[0],
+                          strchr(a->argv[0], '/') ? "a program path must be absolute" : "command not found in " LOCAL_PATH);
+                goto finish;
+        }
+
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0 || pipe2(pout, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(perr, O_CLOEXEC | O_NONBLOCK) < 0) {
+                exec_fail(j, ACTION_FAILED, "cannot set up pipes for %s: %s", a->argv[0], strerror(errno));
+                goto finish;
+        }
+
+        posix_spawn_file_actions_init(&fa);
+        fa_init = true;
+        posix_spawnattr_init(&attr);
+        attr_init = true;
+        (void) posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
+        (void) posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
+        (void) posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);
+        /* Descriptors of other threads (sockets, the journal) never leak into the child. */
+        (void) posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        sigemptyset(&none);
+        sigfillset(&all);
+        (void) posix_spawnattr_setsigmask(&attr, &none);
+        (void) posix_spawnattr_setsigdefault(&attr, &all);
+        (void) posix_spawnattr_setpgroup(&attr, 0);
+        (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                       POSIX_SPAWN_SETSIGDEF);
+
+        r = posix_spawn(&pid, program, &fa, &attr, a->argv, envp);
+        if (r != 0) {
+                exec_fail(j, ACTION_FAILED, "cannot run %s: %s", program, strerror(r));
+                goto finish;
+        }
+        close(pout[1]);
+        close(perr[1]);
+        pout[1] = perr[1] = -EBADF;
+        pidfd = pidfd_open_compat(pid);
+
+        for (;;) {
+                struct pollfd p[3];
+                size_t n = 0;
+                int idx_pid = -1;
+                usec_t until;
+
+                if (!exited) {
+                        if (waitpid(pid, &wstatus, WNOHANG) == pid) {
+                                exited = true;
+                                drain_until = usec_add(exec_now(), DRAIN_AFTER_EXIT);
+                        }
+                }
+                if (exited && pout[0] < 0 && perr[0] < 0)
+                        break;
+
+                if (pout[0] >= 0)
+                        p[n++] = (struct pollfd) { .fd = pout[0], .events = POLLIN };
+                if (perr[0] >= 0)
+                        p[n++] = (struct pollfd) { .fd = perr[0], .events = POLLIN };
+                if (!exited && pidfd >= 0) {
+                        idx_pid = (int) n;
+                        p[n++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+                }
+
+                until = exited ? drain_until : kill_at;
+                if (!exited && pidfd < 0) /* no pidfd: look at the child every 20 ms */
+                        until = MIN(until, usec_add(exec_now(), 20 * USEC_PER_MSEC));
+
+                if (killed_with != 0 || exited) {
+                        /* Past the deadline or the cancel: plain poll, cancellation is already acted on. */
+                        usec_t now = exec_now();
+                        int ms = until <= now ? 0 : (int) MIN((until - now + 999) / 1000, (usec_t) 1000);
+                        r = poll(p, n, ms);
+                        if (r < 0 && errno != EINTR) {
+                                r = -errno;
+                                break;
+                        }
+                        r = r > 0 ? r : (exec_now() >= until ? -ETIME : 0);
+                } else
+                        r = exec_poll(j, p, n, until);
+
+                if (r == -ETIME || r == -ECANCELED) {
+                        if (exited)
+                                break; /* pipes held open by someone else: stop reading */
+                        if (until != kill_at && r == -ETIME && exec_now() < kill_at)
+                                continue; /* just the 20 ms tick */
+                        if (killed_with == 0) {
+                                killed_with = SIGTERM;
+                                if (r == -ECANCELED)
+                                        exec_fail(j, ACTION_CANCELLED, "cancelled; sent SIGTERM to the process group");
+                                else
+                                        exec_fail(j, ACTION_TIMEOUT, "deadline reached; sent SIGTERM to the process group");
+                                (void) kill(-pid, SIGTERM);
+                                kill_at = usec_add(exec_now(), KILL_GRACE);
+                        } else if (killed_with == SIGTERM) {
+                                killed_with = SIGKILL;
+                                (void) kill(-pid, SIGKILL);
+                                free(j->result.error);
+                                j->result.error = xasprintf("%s; still running after %llu s, sent SIGKILL",
+                                                            j->result.status == ACTION_CANCELLED ? "cancelled"
+                                                                                                  : "deadline reached",
+                                                            (unsigned long long) (KILL_GRACE / USEC_PER_SEC));
+                                /* SIGKILL cannot be ignored; wait for the exit without a deadline. */
+                                kill_at = USEC_INFINITY;
+                        }
+                        continue;
+                }
+                if (r < 0) {
+                        exec_fail(j, ACTION_FAILED, "poll failed: %s", strerror(-r));
+                        (void) kill(-pid, SIGKILL);
+                        (void) waitpid(pid, &wstatus, 0);
+                        exited = true;
+                        break;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        if (p[i].revents == 0 || (int) i == idx_pid)
+                                continue;
+                        if (p[i].fd == pout[0])
+                                drain_fd(&pout[0], &out);
+                        else if (p[i].fd == perr[0])
+                                drain_fd(&perr[0], &err);
+                }
+        }
+
+        if (!exited) {
+                (void) waitpid(pid, &wstatus, 0);
+                exited = true;
+        }
+        /* Whatever the process left in the pipes. */
+        if (pout[0] >= 0)
+                drain_fd(&pout[0], &out);
+        if (perr[0] >= 0)
+                drain_fd(&perr[0], &err);
+
+        if (WIFEXITED(wstatus))
+                j->result.exit_status = WEXITSTATUS(wstatus);
+        else if (WIFSIGNALED(wstatus)) {
+                j->result.exit_status = -1;
+                j->result.exit_signal = xstrdup(signal_name(WTERMSIG(wstatus)));
+        }
+
+finish:
+        exec_result_take_output(&out, &j->result.out, &j->result.out_len, &j->result.out_truncated);
+        exec_result_take_output(&err, &j->result.err, &j->result.err_len, &j->result.err_truncated);
+        for (int i = 0; i < 2; i++) {
+                if (pout[i] >= 0)
+                        close(pout[i]);
+                if (perr[i] >= 0)
+                        close(perr[i]);
+        }
+        if (fa_init)
+                posix_spawn_file_actions_destroy(&fa);
+        if (attr_init)
+                posix_spawnattr_destroy(&attr);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The real executor (libssh2, libcurl, posix_spawn) against a real sshd, the test HTTP
+# server, a black-hole TCP listener and real local processes: tests/integration/test-exec.c
+# does the asserting; this script builds the lab and turns cmocka's verdicts into ours.
+source "$(dirname "$0")/lib.sh"
+lab_start_sshd
+lab_start_http
+lab_start_blackhole
+
+# known_hosts that holds a different key for the sshd's address: "the key changed".
+ssh-keygen -q -t ed25519 -N '' -f "$LAB/impostor" -C impostor
+echo "[127.0.0.1]:$SSHD_PORT $(cut -d' ' -f1,2 "$LAB/impostor.pub")" >"$LAB/known_hosts_impostor"
+
+TEST_LAB=$LAB
+FREE_PORT=$(lab_free_port)
+HOSTKEY_FP=$(ssh-keygen -l -E sha256 -f "$LAB/sshd/ssh_host_ed25519_key.pub" | awk '{print $2}')
+export TEST_LAB SSHD_PORT HTTP_PORT BLACKHOLE_PORT FREE_PORT HOSTKEY_FP
+
+out=$("$DROVER_BUILD_ROOT/tests/test-exec" 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# /'
+while IFS= read -r line; do
+        case "$line" in
+        "[       OK ] "*) ok "${line#\[       OK \] }" ;;
+        "[  FAILED  ] "*" test(s), listed below:"*) ;;
+        "[  FAILED  ] "*) not_ok "${line#\[  FAILED  \] }" ;;
+        esac
+done <<<"$out"
+assert_eq "test-exec exit status" 0 "$rc"
+lab_done

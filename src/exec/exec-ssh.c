@@ -362,6 +362,42 @@ static const char *knownhost_key_algorithms(int keybits)
         }
 }
 
+static bool alg_supported(const char **algs, int n, const char *alg, size_t len)
+{
+        for (int i = 0; i < n; i++)
+                if (strlen(algs[i]) == len && strncmp(algs[i], alg, len) == 0)
+                        return true;
+        return false;
+}
+
+/* Append the comma-separated algorithms in `list` that this libssh2 supports and that
+ * are not in `prefs` yet. libssh2 1.10's method_pref() corrupts memory (overlapping
+ * memcpy) when it has to drop a name it does not know, so only known names go in. */
+static void prefs_add(StrBuf *prefs, const char **algs, int n, const char *list)
+{
+        while (*list) {
+                size_t len = strcspn(list, ",");
+                bool dup = false;
+
+                for (const char *p = strbuf_str(prefs); *p;) {
+                        size_t l = strcspn(p, ",");
+                        if (l == len && strncmp(p, list, len) == 0)
+                                dup = true;
+                        p += l;
+                        if (*p == ',')
+                                p++;
+                }
+                if (!dup && alg_supported(algs, n, list, len)) {
+                        if (prefs->len > 0)
+                                strbuf_putc(prefs, ',');
+                        strbuf_append(prefs, list, len);
+                }
+                list += len;
+                if (*list == ',')
+                        list++;
+        }
+}
+
 /* Ask the server for a host key type that known_hosts already holds for this host (as
  * OpenSSH does); otherwise a server with several host keys may offer one we do not
  * know and be refused although its ed25519 key is recorded. */
@@ -371,22 +407,25 @@ static void ssh_prefer_known_key_types(LIBSSH2_SESSION *session, LIBSSH2_KNOWNHO
                                        "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
         struct libssh2_knownhost *prev = NULL, *cur;
         StrBuf prefs = STRBUF_INIT;
+        const char **algs = NULL;
+        int n;
+
+        n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+        if (n <= 0)
+                return; /* keep libssh2's default order */
 
         while (libssh2_knownhost_get(kh, &cur, prev) == 0) {
                 prev = cur;
                 if (!cur->name || !streq(cur->name, name))
                         continue; /* hashed entries cannot be attributed; fallback order covers them */
                 const char *alg = knownhost_key_algorithms(cur->typemask & LIBSSH2_KNOWNHOST_KEY_MASK);
-                if (!alg || strstr(strbuf_str(&prefs), alg))
-                        continue;
-                if (prefs.len > 0)
-                        strbuf_putc(&prefs, ',');
-                strbuf_puts(&prefs, alg);
+                if (alg)
+                        prefs_add(&prefs, algs, n, alg);
         }
+        prefs_add(&prefs, algs, n, fallback);
         if (prefs.len > 0)
-                strbuf_putc(&prefs, ',');
-        strbuf_puts(&prefs, fallback);
-        (void) libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, strbuf_str(&prefs));
+                (void) libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, strbuf_str(&prefs));
+        libssh2_free(session, algs);
         strbuf_done(&prefs);
 }
 

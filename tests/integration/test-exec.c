@@ -20,7 +20,7 @@
 #include "strbuf.h"
 
 static const char *lab;
-static uint16_t sshd_port, http_port, blackhole_port, free_port;
+static uint16_t sshd2_port, sshd_port, http_port, blackhole_port, free_port;
 static const char *hostkey_fp;
 
 static const char *env_or_die(const char *name)
@@ -81,6 +81,8 @@ static void run_one(Executor ex, const Action *a, ActionResult *r)
         assert_int_equal(ex.ops->submit(ex.userdata, a), 0);
         wait_result(ex, r);
         assert_int_equal(r->tag, a->tag);
+        if (getenv("TEST_EXEC_VERBOSE"))
+                fprintf(stderr, "# %s: %s\n", action_status_to_string(r->status), strna(r->error));
 }
 
 static char *read_file(const char *path)
@@ -421,6 +423,24 @@ static void test_ssh_cancel(void **state)
         host_done(&h);
 }
 
+/* A server with ECDSA and ed25519 host keys while known_hosts holds only the ed25519 one:
+ * we must ask for ed25519 (libssh2 would prefer ECDSA and then find it unknown). */
+static void test_ssh_hostkey_type_preference(void **state)
+{
+        _cleanup_(real_executor_freep) RealExecutor *e = NULL;
+        Host h = host_make("multi", sshd2_port, "id_ed25519", "known_hosts2");
+        ActionResult r = { 0 };
+
+        assert_int_equal(real_executor_new(&e, NULL), 0);
+        Executor ex = real_executor_get(e);
+        Action a = ssh_action(&h, "echo multi", 1, 20 * USEC_PER_SEC);
+        run_one(ex, &a, &r);
+        assert_int_equal(r.status, ACTION_DONE);
+        assert_string_equal(r.out, "multi\n");
+        action_result_done(&r);
+        host_done(&h);
+}
+
 /* ---- wait / interrupt ---- */
 
 static void *interrupter(void *userdata)
@@ -746,6 +766,7 @@ int main(void)
                 cmocka_unit_test(test_ssh_hostkey_unknown),
                 cmocka_unit_test(test_ssh_hostkey_accept_new),
                 cmocka_unit_test(test_ssh_hostkey_changed),
+                cmocka_unit_test(test_ssh_hostkey_type_preference),
                 cmocka_unit_test(test_ssh_auth_failed),
                 cmocka_unit_test(test_ssh_connect_refused),
                 cmocka_unit_test(test_ssh_blackhole_delays_only_itself),
@@ -767,6 +788,7 @@ int main(void)
         http_port = (uint16_t) atoi(env_or_die("HTTP_PORT"));
         blackhole_port = (uint16_t) atoi(env_or_die("BLACKHOLE_PORT"));
         free_port = (uint16_t) atoi(env_or_die("FREE_PORT"));
+        sshd2_port = (uint16_t) atoi(env_or_die("SSHD2_PORT"));
         hostkey_fp = env_or_die("HOSTKEY_FP");
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 # does the asserting; this script builds the lab and turns cmocka's verdicts into ours.
 source "$(dirname "$0")/lib.sh"
 lab_start_sshd
+SSHD_PID=${LAB_PIDS[0]}
 lab_start_http
 lab_start_blackhole
 
@@ -25,7 +26,7 @@ echo "[127.0.0.1]:$SSHD2_PORT $(cut -d' ' -f1,2 "$LAB/sshd/ssh_host_ed25519_key.
 TEST_LAB=$LAB
 FREE_PORT=$(lab_free_port)
 HOSTKEY_FP=$(ssh-keygen -l -E sha256 -f "$LAB/sshd/ssh_host_ed25519_key.pub" | awk '{print $2}')
-export TEST_LAB SSHD2_PORT SSHD_PORT HTTP_PORT BLACKHOLE_PORT FREE_PORT HOSTKEY_FP
+export TEST_LAB SSHD_PID SSHD2_PORT SSHD_PORT HTTP_PORT BLACKHOLE_PORT FREE_PORT HOSTKEY_FP
 
 out=$("$DROVER_BUILD_ROOT/tests/test-exec" 2>&1) && rc=0 || rc=$?
 echo "$out" | sed 's/^/# /'

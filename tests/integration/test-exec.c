@@ -441,6 +441,88 @@ static void test_ssh_hostkey_type_preference(void **state)
         host_done(&h);
 }
 
+/* A DNS name goes through the resolver thread; "localhost" may resolve to ::1 first,
+ * where nothing listens, and the next address must then be tried. */
+static void test_ssh_dns_name(void **state)
+{
+        _cleanup_(real_executor_freep) RealExecutor *e = NULL;
+        _cleanup_free_ char *path = lab_path("known_hosts_dns");
+        _cleanup_free_ char *pub_path = lab_path("sshd/ssh_host_ed25519_key.pub");
+        _cleanup_free_ char *pub = read_file(pub_path);
+        Host h = host_make("byname", sshd_port, "id_ed25519", "known_hosts_dns");
+        ActionResult r = { 0 };
+
+        assert_non_null(pub);
+        *strrchr(pub, ' ') = '\0'; /* drop the comment */
+        _cleanup_free_ char *line = xasprintf("[localhost]:%u %s\n", (unsigned) sshd_port, pub);
+        write_file(path, line);
+        h.address = (char *) "localhost";
+
+        assert_int_equal(real_executor_new(&e, NULL), 0);
+        Executor ex = real_executor_get(e);
+        Action a = ssh_action(&h, "echo named", 1, 20 * USEC_PER_SEC);
+        run_one(ex, &a, &r);
+        assert_int_equal(r.status, ACTION_DONE);
+        assert_string_equal(r.out, "named\n");
+        action_result_done(&r);
+
+        h.address = (char *) "no-such-host.invalid";
+        Host h2 = h;
+        a = ssh_action(&h2, "true", 2, 20 * USEC_PER_SEC);
+        run_one(ex, &a, &r);
+        assert_int_equal(r.status, ACTION_CONNECT_FAILED);
+        assert_non_null(strstr(r.error, "resolve"));
+        action_result_done(&r);
+        h.address = NULL;
+        host_done(&h);
+}
+
+/* Kill the per-connection sshd processes (children of the lab's listening sshd). */
+static unsigned kill_sshd_connections(pid_t listener)
+{
+        _cleanup_free_ char *out = NULL;
+        unsigned n = 0;
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "ps -o pid= --ppid %d", (int) listener);
+        FILE *p = popen(cmd, "re");
+        assert_non_null(p);
+        int pid;
+        while (fscanf(p, "%d", &pid) == 1)
+                if (kill(pid, SIGTERM) == 0)
+                        n++;
+        pclose(p);
+        return n;
+}
+
+static void test_ssh_reconnect_after_remote_close(void **state)
+{
+        _cleanup_(real_executor_freep) RealExecutor *e = NULL;
+        Host h = host_make("h1", sshd_port, "id_ed25519", "known_hosts");
+        pid_t listener = (pid_t) atoi(env_or_die("SSHD_PID"));
+        ActionResult r = { 0 };
+
+        assert_int_equal(real_executor_new(&e, NULL), 0);
+        Executor ex = real_executor_get(e);
+        Action a = ssh_action(&h, "echo one", 1, 20 * USEC_PER_SEC);
+        run_one(ex, &a, &r);
+        assert_int_equal(r.status, ACTION_DONE);
+        action_result_done(&r);
+        assert_int_equal(real_executor_sessions_opened(e), 1);
+
+        /* The server side of the kept session goes away while it is idle. */
+        assert_true(kill_sshd_connections(listener) >= 1);
+        usleep(200 * 1000);
+
+        a = ssh_action(&h, "echo two", 2, 20 * USEC_PER_SEC);
+        run_one(ex, &a, &r);
+        assert_int_equal(r.status, ACTION_DONE);
+        assert_string_equal(r.out, "two\n");
+        action_result_done(&r);
+        assert_int_equal(real_executor_sessions_opened(e), 2);
+        host_done(&h);
+}
+
 /* ---- wait / interrupt ---- */
 
 static void *interrupter(void *userdata)
@@ -767,6 +849,8 @@ int main(void)
                 cmocka_unit_test(test_ssh_hostkey_accept_new),
                 cmocka_unit_test(test_ssh_hostkey_changed),
                 cmocka_unit_test(test_ssh_hostkey_type_preference),
+                cmocka_unit_test(test_ssh_dns_name),
+                cmocka_unit_test(test_ssh_reconnect_after_remote_close),
                 cmocka_unit_test(test_ssh_auth_failed),
                 cmocka_unit_test(test_ssh_connect_refused),
                 cmocka_unit_test(test_ssh_blackhole_delays_only_itself),

@@ -102,10 +102,15 @@ static int http_setup(CURL *c, ExecJob *j, HttpCtx *ctx, struct curl_slist **hea
         SET(CURLOPT_NOSIGNAL, 1L);
         SET(CURLOPT_TIMEOUT_MS, ms);
         SET(CURLOPT_CONNECTTIMEOUT_MS, ms);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string forms; the bitmasks are deprecated there */
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+        SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        SET(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
         SET(CURLOPT_FOLLOWLOCATION, 1L);
         SET(CURLOPT_MAXREDIRS, HTTP_MAX_REDIRECTS);
-        SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_WRITEFUNCTION, http_write);
         SET(CURLOPT_WRITEDATA, ctx);
         SET(CURLOPT_NOPROGRESS, 0L);

@@ -480,7 +480,6 @@ static void test_ssh_dns_name(void **state)
 /* Kill the per-connection sshd processes (children of the lab's listening sshd). */
 static unsigned kill_sshd_connections(pid_t listener)
 {
-        _cleanup_free_ char *out = NULL;
         unsigned n = 0;
         char cmd[128];
 

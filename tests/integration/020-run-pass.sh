@@ -63,13 +63,13 @@ assert_eq "when=false step skipped" "skipped" "$(sql "select outcome from step_a
 assert_eq "http status journaled" 200 "$(sql "select http_status from step_attempts where step_name='health'")"
 assert_contains "approval records who" "$(sql "select stdout_text from step_attempts where step_name='gate'")" "approved by root"
 assert_contains "approval records the comment" "$(sql "select stdout_text from step_attempts where step_name='gate'")" "looks fine"
-check "JSON body sent with the param" grep -q '"reason": *"drill-42"' "$LAB/http/call.1.json"
+check "JSON body sent with the param" python3 -c 'import json,sys; b=json.loads(json.load(open(sys.argv[1]))["body"]); assert b == {"reason": "drill-42", "n": 3}, b' "$LAB/http/call.1.json"
 check "notify delivered the message" grep -q 'done: drill-42' "$LAB/http/notify.1.json"
 token=$(cat "$LAB/api-token")
 check "the secret token reached the server in the header" grep -q "Bearer $token" "$LAB/http/call.1.json"
 assert_not_contains "the token never appears in the output" "$out" "$token"
 check "the token never appears in the journal" bash -c "! sqlite3 '$LAB/drover.db' .dump | grep -q '$token'"
-assert_eq "params journaled" '{"reason":"drill-42","skip_me":"false"}' "$(sql "select params_json from runs" | tr -d ' ')"
+assert_eq "params journaled with their types" '{"reason":"drill-42","skip_me":false}' "$(sql "select params_json from runs" | tr -d ' ')"
 
 # The same run as JSON lines: one object per event, parseable.
 json=$(echo yes | "$DROVERCTL" run --json --config "$LAB/drover.yaml" "$LAB/pass.yaml" -p reason=json 2>/dev/null) && rc=0 || rc=$?

@@ -74,8 +74,10 @@ wait_port() { # addr port
         return 1
 }
 
-now() { python3 -c 'import time; print("%.6f" % time.monotonic())'; }
-elapsed() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+# Every tool is timed the same way, from outside, with bash's own clock (no fork), so that
+# each column includes its process start-up and exit and nothing else.
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # a b -> a/b, or "-" when either is missing
         if [ "$1" = - ] || [ "$2" = - ]; then echo -; else
@@ -214,9 +216,12 @@ CFG
 
 # ---- the tools ----
 run_floor() { # N -> seconds
+        local t0 t1
+        t0=$(now)
         "$FLOOR" -u "$USER_NAME" -k "$T/id_ed25519" -K "$T/known_hosts" -n 10 -c true -f "$T/n$1/targets" \
-                >"$T/floor.out" 2>"$T/floor.err" || { cat "$T/floor.err" >&2; return 1; }
-        awk '{for (i = 1; i < NF; i++) if ($i == "wall") print $(i + 1)}' "$T/floor.out"
+                >"$T/floor.out" 2>"$T/floor.err" </dev/null || { cat "$T/floor.err" >&2; return 1; }
+        t1=$(now)
+        elapsed "$t0" "$t1"
 }
 
 run_drover() { # N run -> seconds

@@ -146,6 +146,17 @@ static void print_step_header(RunCtx *ctx, const RunInfo *info, const StepEvent 
                ansi_reset(g), step_kind_label(ev->step));
 }
 
+/* Print text whose later lines are indented by `indent` spaces (request headers, bodies). */
+static void print_continued(const char *text, int indent)
+{
+        for (const char *p = text; *p; p++) {
+                putchar(*p);
+                if (*p == '\n' && p[1])
+                        printf("%*s", indent, "");
+        }
+        putchar('\n');
+}
+
 static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
 {
         RunCtx *ctx = userdata;
@@ -188,9 +199,14 @@ static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *eve
                         continue;
                 }
                 print_step_header(ctx, info, &events[i]);
-                if (ctx->dry_run && events[i].detail)
-                        printf("      %s%s%s: %s\n", ansi_grey(ctx->g), strempty(events[i].target), ansi_reset(ctx->g),
-                               events[i].detail);
+                if (ctx->dry_run && events[i].detail) {
+                        printf("      %s%s%s: ", ansi_grey(ctx->g), strempty(events[i].target), ansi_reset(ctx->g));
+                        print_continued(events[i].detail, 8);
+                }
+                if (ctx->dry_run && events[i].out) /* "when: CONDITION" */
+                        printf("        %sonly %s%s\n", ansi_grey(ctx->g), events[i].out, ansi_reset(ctx->g));
+                if (ctx->dry_run && events[i].error)
+                        printf("        %s%s%s\n", ansi_red(ctx->g), events[i].error, ansi_reset(ctx->g));
         }
         fflush(stdout);
         return 0;
@@ -264,9 +280,9 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
                 if (ctx->dry_run)
                         continue;
                 print_step_header(ctx, info, ev);
-                printf("    %s%s %-12s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
-                       mark(g, ev->outcome), strempty(ev->target), step_outcome_to_string(ev->outcome),
-                       ansi_reset(g), format_duration(d, ev->duration));
+                printf("    %s%s%s%-14s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
+                       g->color ? mark(g, ev->outcome) : "", g->color ? " " : "", strempty(ev->target),
+                       step_outcome_to_string(ev->outcome), ansi_reset(g), format_duration(d, ev->duration));
                 if (ev->attempt > 1)
                         printf("  (attempt %u)", ev->attempt);
                 if (ev->error)

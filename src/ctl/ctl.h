@@ -14,11 +14,13 @@
 #include "config.h"
 #include "journal.h"
 
+#include "drover/exit-status.h"
+
 enum {
-        EXIT_OK = 0,
-        EXIT_RUN_FAILED = 1,
-        EXIT_USAGE = 2,
-        EXIT_INFRA = 3,
+        EXIT_OK = DROVER_EXIT_OK,
+        EXIT_RUN_FAILED = DROVER_EXIT_RUN_FAILED,
+        EXIT_USAGE = DROVER_EXIT_USAGE,
+        EXIT_INFRA = DROVER_EXIT_INFRA,
 };
 
 typedef struct CtlGlobals {

@@ -226,39 +226,11 @@ static char *strdup_trim_newlines(const char *s)
         return xstrndup(strempty(s), n);
 }
 
-static void json_escape_append(StrBuf *b, const char *s)
-{
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        strbuf_puts(b, "\\\"");
-                        break;
-                case '\\':
-                        strbuf_puts(b, "\\\\");
-                        break;
-                case '\n':
-                        strbuf_puts(b, "\\n");
-                        break;
-                case '\r':
-                        strbuf_puts(b, "\\r");
-                        break;
-                case '\t':
-                        strbuf_puts(b, "\\t");
-                        break;
-                default:
-                        if (*p < 0x20)
-                                strbuf_printf(b, "\\u%04x", *p);
-                        else
-                                strbuf_putc(b, (char) *p);
-                }
-        }
-}
-
 static char *json_escape(const char *s)
 {
         StrBuf b = STRBUF_INIT;
 
-        json_escape_append(&b, s);
+        strbuf_put_json_escaped(&b, s, false);
         return strbuf_steal(&b);
 }
 
@@ -1185,11 +1157,11 @@ static int engine_build_notify_job(Engine *e, const Step *step, Job **jobs, size
         j->url = ep ? url_join(ep->base_url, path) : TAKE_PTR(path);
 
         strbuf_puts(&b, "{\"text\":\"");
-        json_escape_append(&b, msg);
+        strbuf_put_json_escaped(&b, msg, false);
         strbuf_puts(&b, "\",\"playbook\":\"");
-        json_escape_append(&b, e->playbook->name);
+        strbuf_put_json_escaped(&b, e->playbook->name, false);
         strbuf_printf(&b, "\",\"run\":%" PRIi64 ",\"trigger\":\"", e->info.journal_id);
-        json_escape_append(&b, strempty(e->trigger));
+        strbuf_put_json_escaped(&b, strempty(e->trigger), false);
         strbuf_puts(&b, "\"}");
         j->body = strbuf_steal(&b);
 

@@ -681,45 +681,6 @@ static bool is_json_number(const char *s)
         return *p == '\0';
 }
 
-/* JSON-escape s (like jansson's default dumps) and double every '$' so the result is
- * also literal template text. */
-static void json_append_literal(StrBuf *b, const char *s)
-{
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        strbuf_puts(b, "\\\"");
-                        break;
-                case '\\':
-                        strbuf_puts(b, "\\\\");
-                        break;
-                case '\n':
-                        strbuf_puts(b, "\\n");
-                        break;
-                case '\r':
-                        strbuf_puts(b, "\\r");
-                        break;
-                case '\t':
-                        strbuf_puts(b, "\\t");
-                        break;
-                case '\b':
-                        strbuf_puts(b, "\\b");
-                        break;
-                case '\f':
-                        strbuf_puts(b, "\\f");
-                        break;
-                case '$':
-                        strbuf_puts(b, "$$");
-                        break;
-                default:
-                        if (*p < 0x20)
-                                strbuf_printf(b, "\\u%04x", *p);
-                        else
-                                strbuf_putc(b, (char) *p);
-                }
-        }
-}
-
 static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf *b)
 {
         int r = 0;
@@ -731,7 +692,7 @@ static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf 
                         if (i > 0)
                                 strbuf_puts(b, ", ");
                         strbuf_putc(b, '"');
-                        json_append_literal(b, n->keys[i]->kind == YNODE_SCALAR ? n->keys[i]->scalar : "");
+                        strbuf_put_json_escaped(b, n->keys[i]->kind == YNODE_SCALAR ? n->keys[i]->scalar : "", true);
                         strbuf_puts(b, "\": ");
                         if (json_serialise(l, n->items[i], sc, b) < 0)
                                 r = -EINVAL;
@@ -769,7 +730,7 @@ static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf 
                         if (t.parts[i].is_ref)
                                 strbuf_printf(b, "${%s}", t.parts[i].text);
                         else
-                                json_append_literal(b, t.parts[i].text);
+                                strbuf_put_json_escaped(b, t.parts[i].text, true);
                 strbuf_putc(b, '"');
                 template_done(&t);
                 return 0;

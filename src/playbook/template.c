@@ -174,40 +174,6 @@ bool template_has_refs(const Template *t)
         return false;
 }
 
-static void json_escape_append(StrBuf *b, const char *s)
-{
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        strbuf_puts(b, "\\\"");
-                        break;
-                case '\\':
-                        strbuf_puts(b, "\\\\");
-                        break;
-                case '\n':
-                        strbuf_puts(b, "\\n");
-                        break;
-                case '\r':
-                        strbuf_puts(b, "\\r");
-                        break;
-                case '\t':
-                        strbuf_puts(b, "\\t");
-                        break;
-                case '\b':
-                        strbuf_puts(b, "\\b");
-                        break;
-                case '\f':
-                        strbuf_puts(b, "\\f");
-                        break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                strbuf_printf(b, "\\u%04x", *p);
-                        else
-                                strbuf_putc(b, (char) *p);
-                }
-        }
-}
-
 int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char **ret, bool *ret_secret,
                     const char **ret_bad_ref)
 {
@@ -232,7 +198,7 @@ int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char 
                         return r;
                 }
                 if (t->json_escape)
-                        json_escape_append(&b, strempty(v));
+                        strbuf_put_json_escaped(&b, strempty(v), false);
                 else
                         strbuf_puts(&b, strempty(v));
                 secret = secret || s;

@@ -140,6 +140,43 @@ void strbuf_printf(StrBuf *b, const char *fmt, ...)
         va_end(ap);
 }
 
+void strbuf_put_json_escaped(StrBuf *b, const char *s, bool double_dollar)
+{
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        strbuf_puts(b, "\\\"");
+                        break;
+                case '\\':
+                        strbuf_puts(b, "\\\\");
+                        break;
+                case '\n':
+                        strbuf_puts(b, "\\n");
+                        break;
+                case '\r':
+                        strbuf_puts(b, "\\r");
+                        break;
+                case '\t':
+                        strbuf_puts(b, "\\t");
+                        break;
+                case '\b':
+                        strbuf_puts(b, "\\b");
+                        break;
+                case '\f':
+                        strbuf_puts(b, "\\f");
+                        break;
+                case '$':
+                        strbuf_puts(b, double_dollar ? "$$" : "$");
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                strbuf_printf(b, "\\u%04x", *p);
+                        else
+                                strbuf_putc(b, (char) *p);
+                }
+        }
+}
+
 char *strbuf_steal(StrBuf *b)
 {
         char *s = b->data ? b->data : xstrdup("");

@@ -28,6 +28,10 @@ void strbuf_puts(StrBuf *b, const char *s);
 void strbuf_putc(StrBuf *b, char c);
 void strbuf_printf(StrBuf *b, const char *fmt, ...) _printf_(2, 3);
 void strbuf_vprintf(StrBuf *b, const char *fmt, va_list ap);
+/* Append s escaped for the inside of a JSON string (no quotes added): ", \, control
+ * characters and DEL. When double_dollar, '$' becomes "$$" too, so the result is literal
+ * text for a drover template. */
+void strbuf_put_json_escaped(StrBuf *b, const char *s, bool double_dollar);
 /* Returns the string (never NULL: "" when empty) and leaves b empty. Caller frees. */
 char *strbuf_steal(StrBuf *b);
 const char *strbuf_str(const StrBuf *b); /* "" when empty */

@@ -121,11 +121,26 @@ static void test_x_helpers(void **state)
         free(a);
 }
 
+static void test_json_escaped(void **state)
+{
+        StrBuf b = STRBUF_INIT;
+
+        strbuf_put_json_escaped(&b, "a\"b\\c\nd\te\x01f\x7f$x", false);
+        assert_string_equal(strbuf_str(&b), "a\\\"b\\\\c\\nd\\te\\u0001f\\u007f$x");
+        strbuf_reset(&b);
+        strbuf_put_json_escaped(&b, "${x} costs $5", true);
+        assert_string_equal(strbuf_str(&b), "$${x} costs $$5");
+        strbuf_reset(&b);
+        strbuf_put_json_escaped(&b, "pl\xc3\xa4in UTF-8 stays", false);
+        assert_string_equal(strbuf_str(&b), "pl\xc3\xa4in UTF-8 stays");
+        strbuf_done(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_empty),  cmocka_unit_test(test_append),    cmocka_unit_test(test_growth),
-                cmocka_unit_test(test_limit),  cmocka_unit_test(test_x_helpers),
+                cmocka_unit_test(test_limit),  cmocka_unit_test(test_x_helpers), cmocka_unit_test(test_json_escaped),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

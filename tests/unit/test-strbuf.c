@@ -125,7 +125,7 @@ static void test_json_escaped(void **state)
 {
         StrBuf b = STRBUF_INIT;
 
-        strbuf_put_json_escaped(&b, "a\"b\\c\nd\te\x01f\x7f$x", false);
+        strbuf_put_json_escaped(&b, "a\"b\\c\nd\te\x01" "f\x7f$x", false);
         assert_string_equal(strbuf_str(&b), "a\\\"b\\\\c\\nd\\te\\u0001f\\u007f$x");
         strbuf_reset(&b);
         strbuf_put_json_escaped(&b, "${x} costs $5", true);

@@ -80,5 +80,8 @@ out=$("$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/param.yaml" -p reason=x
 assert_eq "param of wrong type: exit 2" 2 "$rc"
 out=$("$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/param.yaml" -p reason=x -p nn=2 2>&1) && rc=0 || rc=$?
 assert_eq "unknown param: exit 2" 2 "$rc"
+out=$("$DROVERCTL" run --db /proc/no-such-dir/drover.db --config "$LAB/drover.yaml" "$LAB/good.yaml" 2>&1) && rc=0 || rc=$?
+assert_eq "unusable journal: exit 3 (infrastructure)" 3 "$rc"
+assert_contains "unusable journal: said so" "$out" "cannot open journal"
 assert_eq "no run was journaled for usage errors" 0 "$(sql "select count(*) from runs" 2>/dev/null || echo 0)"
 lab_done

@@ -112,4 +112,52 @@ assert_eq "self-signed certificate refused by default" 1 "$rc"
 out=$("$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/tls-ca.yaml" 2>&1) && rc=0 || rc=$?
 echo "$out"
 assert_eq "accepted with its CA configured" 0 "$rc"
+
+# Mutual TLS: a server that demands a client certificate refuses drover without one and
+# accepts it with client_cert/client_key configured.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=drover-client -keyout "$LAB/client.key" -out "$LAB/client.crt" 2>/dev/null
+MTLS_PORT=$(lab_free_port)
+python3 - "$MTLS_PORT" "$LAB/tls.crt" "$LAB/tls.key" "$LAB/client.crt" >/dev/null 2>&1 <<'PY' &
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        cn = dict(x[0] for x in self.connection.getpeercert()["subject"])["commonName"]
+        body = ("hello " + cn).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+ctx.verify_mode = ssl.CERT_REQUIRED; ctx.load_verify_locations(sys.argv[4])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+PY
+LAB_PIDS+=($!)
+lab_wait_port 127.0.0.1 "$MTLS_PORT"
+python3 - "$LAB/drover.yaml" "$MTLS_PORT" "$LAB" <<'PY'
+import sys
+p, port, lab = sys.argv[1:]
+s = open(p).read()
+s = s.replace("endpoints:\n", "endpoints:\n  mtls-nocert: {url: https://127.0.0.1:%s, ca: %s/tls.crt}\n"
+              "  mtls-cert: {url: https://127.0.0.1:%s, ca: %s/tls.crt, client_cert: %s/client.crt, client_key: %s/client.key}\n"
+              % (port, lab, port, lab, lab, lab))
+open(p, "w").write(s)
+PY
+for t in nocert cert; do
+cat >"$LAB/mtls-$t.yaml" <<YAML
+name: mtls-$t
+kind: custom
+targets:
+  s: {endpoint: mtls-$t}
+steps:
+  - name: get
+    http: {target: s, url: /}
+    expect: {contains: hello drover-client}
+YAML
+done
+out=$("$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/mtls-nocert.yaml" 2>&1) && rc=0 || rc=$?
+assert_eq "mutual TLS without a client certificate fails" 1 "$rc"
+out=$("$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/mtls-cert.yaml" 2>&1) && rc=0 || rc=$?
+echo "$out"
+assert_eq "mutual TLS with the client certificate succeeds" 0 "$rc"
 lab_done

@@ -218,6 +218,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         st = self.state
+        self.note = ""
         path = self.path.split("?")[0]
         if path == "/health":
             if self.breach_applies():
@@ -236,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         st = self.state
+        self.note = ""
         path = self.path.split("?")[0]
         try:
             body = self.read_json()

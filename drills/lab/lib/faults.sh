@@ -1,0 +1,1 @@
+lab_fault() { die "todo"; }

@@ -1,0 +1,1 @@
+lab_status() { die todo; }

@@ -329,6 +329,31 @@ pg_start || nok "postgres restarted as a primary"
 call GET "$EBANK/health"
 check "DB back: /health 200 again (fresh connections, nothing stuck)" [ "$CODE" = 200 ]
 
+# --- a DB that accepts TCP and never answers (a hung primary): deadlines, not hangs ----------
+SILENT=$(free_port); EB2=$(free_port)
+"$PY" -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    held.append(s.accept()[0])
+' $SILENT 2>/dev/null &
+PIDS+=($!)
+mkdir -p "$T/srv-hung"
+"$PY" "$SVC/ebank.py" --listen 127.0.0.1:$EB2 --site hung --srv "$T/srv-hung" \
+        --dsn "host=127.0.0.1 port=$SILENT dbname=ebank user=ebank connect_timeout=2" \
+        --vendor-map "vendor-a=http://127.0.0.1:$VA,vendor-b=http://127.0.0.1:$VB" 2>"$T/ebank-hung.log" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$EB2/admin/vendor"
+s=$(date +%s%N)
+call GET "http://127.0.0.1:$EB2/health"
+el=$((($(date +%s%N) - s) / 1000000))
+check "hung DB: /health 503 db-down, cut off by its deadline (${el} ms, curl allows 10 s)" [ "$CODE" = 503 -a "$(jf status)" = db-down ]
+RA=$(received $VA)
+call POST "http://127.0.0.1:$EB2/transfer" "{\"id\":\"$(uuid)\",\"account\":\"A1\",\"amount\":1}"
+check "hung DB: transfer 503 and the vendor (vendor-a) was not paid" [ "$CODE" = 503 -a "$(received $VA)" = "$RA" ]
+
 # --- shutdown and logs ---------------------------------------------------------------------
 kill -TERM $EB_PID
 wait $EB_PID

@@ -6,6 +6,8 @@
 
 set -euo pipefail
 export PATH=/srv/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# runuser -u postgres keeps the cwd; root's home is not postgres's to enter.
+cd /
 
 [ -r /srv/lab.env ] || { echo "$(basename "$0"): /srv/lab.env missing: not inside a lab namespace?" >&2; exit 1; }
 # shellcheck disable=SC1091

@@ -109,7 +109,7 @@ wait_gateway_ready() {
 summary() {
         local ns
         cat <<EOF
-drover lab is up.
+${1:-drover lab is up.}
   namespaces (ssh root@ADDR with the key below; 'ip netns exec NS CMD' for a shell):
 EOF
         for ns in "${NSES[@]}"; do
@@ -129,6 +129,36 @@ EOF
   logs:           $RUN/<ns>/*.log
   down:           $0 down
 EOF
+}
+
+# Restart dead daemons of a running lab; data, network and PostgreSQL are left as
+# they are (a stopped database may be the drill's state: pg-start or
+# `fault clear kill-db SITE` starts it).
+lab_repair() {
+        local ns problems
+        for ns in "${NSES[@]}"; do sshd_start "$ns"; done
+        for ns in "${VENDORS[@]}"; do vendor_start "$ns"; done
+        haproxy_start
+        gateway_admin_start
+        notify_start
+        for ns in "${SITES[@]}"; do ebank_start "$ns" || msg "ebank at $ns does not start"; done
+        for ns in "${NSES[@]}"; do
+                wait_tcp "sshd of $ns" "${NS_ADDR[$ns]}" 22 "$RUN/$ns/sshd.pid" "$RUN/$ns/sshd.log" || true
+        done
+        for ns in "${VENDORS[@]}"; do
+                wait_tcp "vendor $ns" "${NS_ADDR[$ns]}" 8080 "$RUN/$ns/vendor.pid" "$RUN/$ns/vendor.log" || true
+        done
+        wait_tcp "HAProxy" "${NS_ADDR[gateway]}" 80 "$RUN/gateway/haproxy.pid" "$RUN/gateway/haproxy.log" || true
+        if problems=$(lab_check); then
+                msg "repaired"
+                return 0
+        fi
+        if echo "$problems" | grep -qv '^PostgreSQL'; then
+                echo "$problems" | sed 's/^/lab:   /' >&2
+                die "the lab could not be repaired; run '$0 down' and '$0 up'"
+        fi
+        echo "$problems" | sed 's/^/lab:   /' >&2
+        msg "left as is: start a stopped database with pg-start at its site or '$0 fault clear kill-db SITE'"
 }
 
 UP_STARTED=0
@@ -153,15 +183,17 @@ lab_up() {
         local t0 ns problems pids=() pid fail=0
         t0=$(date +%s.%N)
         [ "$(id -u)" = 0 ] || die "lab.sh must run as root"
-        if [ -f "$RUN/up" ]; then
-                if problems=$(lab_check); then
-                        VALIDATED=$(config_validate 2>/dev/null || echo "REJECTED")
-                        echo "drover lab is already up."
-                        summary
-                        return 0
+        if [ -f "$RUN/up" ] && [ "$(net_existing_ns | wc -l)" = ${#NSES[@]} ] && ip link show "$BRIDGE" >/dev/null 2>&1; then
+                if ! problems=$(lab_check); then
+                        msg "lab is up but not everything answers; restarting what died:"
+                        echo "$problems" | sed 's/^/lab:   /' >&2
+                        lab_repair
                 fi
-                msg "lab is partly up; rebuilding it:"
-                echo "$problems" | sed 's/^/  /' >&2
+                VALIDATED=$(config_validate 2>/dev/null || echo "REJECTED")
+                summary "drover lab is already up."
+                return 0
+        elif [ -f "$RUN/up" ]; then
+                msg "lab network is incomplete; rebuilding the lab"
                 lab_down
         elif [ -n "$(net_existing_ns)" ] || ip link show "$BRIDGE" >/dev/null 2>&1 || [ -d "$RUN" ]; then
                 msg "leftovers of an earlier lab found; removing them first"
@@ -197,11 +229,16 @@ lab_up() {
         for pid in "${pids[@]}"; do wait "$pid" || fail=1; done
         [ $fail = 0 ] || { msg "an e-bank service did not come up (see $RUN/{primary,backup}/ebank.log)"; false; }
 
-        for ns in "${NSES[@]}"; do wait_tcp "sshd of $ns" "${NS_ADDR[$ns]}" 22; done
-        for ns in "${VENDORS[@]}"; do wait_tcp "vendor $ns (log $RUN/$ns/vendor.log)" "${NS_ADDR[$ns]}" 8080; done
-        wait_tcp "HAProxy (log $RUN/gateway/haproxy.log)" "${NS_ADDR[gateway]}" 80
-        wait_tcp "gateway admin API (log $RUN/gateway/gateway-admin.log)" "${NS_ADDR[gateway]}" 8081
-        wait_tcp "notify sink (log $RUN/root/notify-sink.log)" "$BRIDGE_ADDR" 8099
+        for ns in "${NSES[@]}"; do
+                wait_tcp "sshd of $ns" "${NS_ADDR[$ns]}" 22 "$RUN/$ns/sshd.pid" "$RUN/$ns/sshd.log"
+        done
+        for ns in "${VENDORS[@]}"; do
+                wait_tcp "vendor $ns" "${NS_ADDR[$ns]}" 8080 "$RUN/$ns/vendor.pid" "$RUN/$ns/vendor.log"
+        done
+        wait_tcp "HAProxy" "${NS_ADDR[gateway]}" 80 "$RUN/gateway/haproxy.pid" "$RUN/gateway/haproxy.log"
+        wait_tcp "gateway admin API" "${NS_ADDR[gateway]}" 8081 "$RUN/gateway/gateway-admin.pid" \
+                "$RUN/gateway/gateway-admin.log"
+        wait_tcp "notify sink" "$BRIDGE_ADDR" 8099 "$RUN/root/notify-sink.pid" "$RUN/root/notify-sink.log"
         wait_gateway_ready
         problems=$(lab_check) || { msg "not everything answers:"; echo "$problems" >&2; false; }
         VALIDATED=$(config_validate) || { msg "generated config rejected"; false; }

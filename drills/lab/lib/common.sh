@@ -82,14 +82,20 @@ tcp_open() {
         timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }
 
-# wait_tcp WHAT ADDR PORT [TENTHS]: bounded wait; on timeout names WHAT.
+# wait_tcp WHAT ADDR PORT [PIDFILE [LOG]]: bounded wait (15 s); on failure names
+# WHAT and shows the end of LOG. Gives up at once when PIDFILE's process died.
 wait_tcp() {
-        local i
-        for i in $(seq 1 "${4:-150}"); do
+        local i why="nothing accepts on $2:$3 after 15 s"
+        for i in $(seq 1 150); do
                 tcp_open "$2" "$3" && return 0
+                if [ -n "${4:-}" ] && [ -f "$4" ] && ! pidfile_alive "$4"; then
+                        why="it exited"
+                        break
+                fi
                 sleep 0.1
         done
-        msg "$1 did not come up: nothing accepts on $2:$3"
+        msg "$1 did not come up: $why${5:+ (log $5)}"
+        if [ -n "${5:-}" ] && [ -s "$5" ]; then tail -5 "$5" | sed 's/^/lab:   | /' >&2; fi
         return 1
 }
 

@@ -61,8 +61,8 @@ service_pidfile() { # ns -> pidfile of its killable service
 service_restart() { # ns
         case $1 in
         primary|backup) ebank_start "$1" ;;
-        vendor-*) vendor_start "$1" && wait_tcp "vendor $1" "${NS_ADDR[$1]}" 8080 ;;
-        gateway) haproxy_start && wait_tcp "HAProxy" "${NS_ADDR[gateway]}" 80 ;;
+        vendor-*) vendor_start "$1" && wait_tcp "vendor $1" "${NS_ADDR[$1]}" 8080 "$RUN/$1/vendor.pid" "$RUN/$1/vendor.log" ;;
+        gateway) haproxy_start && wait_tcp "HAProxy" "${NS_ADDR[gateway]}" 80 "$RUN/gateway/haproxy.pid" "$RUN/gateway/haproxy.log" ;;
         esac
 }
 

@@ -69,11 +69,11 @@ def http_json(method, url, obj, timeout):
         if left <= 0:
             raise TimeoutError("deadline exceeded")
         conn.sock.settimeout(left)
+        # With "Connection: close" http.client drops conn.sock once the headers are in;
+        # the response keeps reading on the same socket with this timeout per read.
         resp = conn.getresponse()
-        left = deadline - time.monotonic()
-        if left <= 0:
+        if time.monotonic() > deadline:
             raise TimeoutError("deadline exceeded")
-        conn.sock.settimeout(left)
         raw = resp.read(MAX_BODY)
         try:
             data = json.loads(raw) if raw else None

@@ -81,3 +81,9 @@ cluster_name = '$5'
 EOF
         chown postgres:postgres "$1/site.conf"
 }
+
+# psql as postgres over TCP to another cluster on this site's address (a restored copy).
+pg_sql_port() { # port sql [db]
+        runuser -u postgres -- env PGCONNECT_TIMEOUT=3 "$PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 \
+                -h "$ADDR" -p "$1" -U postgres -d "${3:-ebank}" -c "$2"
+}

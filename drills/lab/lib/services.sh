@@ -5,7 +5,7 @@
 # The python services themselves are drills/lab/services/*.py (not owned here).
 
 HELPERS=(lab-lib.sh pg-lag pg-role pg-promote pg-stop pg-start pg-rebuild-standby ebank-stop ebank-start
-         pg-checksum pg-basebackup-tar pg-restore-tar gateway-active)
+         pg-checksum pg-newest pg-newest-age pg-basebackup-tar pg-restore-tar pg-restore-drop gateway-active)
 
 srv_prepare() {
         local ns d h

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The shipped example playbooks: the README's main command (tools/demo.sh) runs the demo
+# The shipped example playbooks: tools/demo-mini.sh runs the demo
 # switchover for real against its throwaway lab and succeeds; every example validates.
 source "$(dirname "$0")/lib.sh"
-out=$(bash "$DROVER_SOURCE_ROOT/tools/demo.sh" 2>&1) && rc=0 || rc=$?
+out=$(bash "$DROVER_SOURCE_ROOT/tools/demo-mini.sh" 2>&1) && rc=0 || rc=$?
 echo "$out"
-assert_eq "tools/demo.sh exits 0" 0 "$rc"
+assert_eq "tools/demo-mini.sh exits 0" 0 "$rc"
 db=/tmp/drover-demo/drover.db
 assert_eq "the demo run succeeded" succeeded "$(sqlite3 "$db" "select outcome from runs")"
 assert_eq "every forward step of the demo ran ok" "9 9" \

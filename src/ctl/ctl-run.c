@@ -157,41 +157,78 @@ static void print_continued(const char *text, int indent)
         putchar('\n');
 }
 
+/* One step attempt's start or end into the journal. */
+typedef int (*JournalOne)(Journal *j, const RunInfo *info, StepEvent *ev);
+
+static int journal_one_start(Journal *j, const RunInfo *info, StepEvent *ev)
+{
+        StepRecord rec = {
+                .run_id = info->journal_id,
+                .step_index = (int) ev->step_index,
+                .step_name = ev->step->name,
+                .kind = (char *) step_kind_label(ev->step),
+                .phase = (char *) step_phase_to_string(ev->phase),
+                .target = (char *) ev->target,
+                .attempt = ev->attempt,
+                .idempotent = ev->step->idempotent,
+                .detail = (char *) ev->detail,
+                .started = ev->started,
+                .outcome = (char *) "running",
+                .exit_status = -1,
+        };
+        return journal_step_begin(j, &rec, &ev->journal_id);
+}
+
+static int journal_one_end(Journal *j, const RunInfo *info, StepEvent *ev)
+{
+        StepRecord rec = {
+                .id = ev->journal_id,
+                .run_id = info->journal_id,
+                .ended = ev->finished,
+                .duration = ev->duration,
+                .outcome = (char *) step_outcome_to_string(ev->outcome),
+                .exit_status = ev->exit_status,
+                .http_status = ev->http_status,
+                .stdout_text = (char *) ev->out,
+                .stderr_text = (char *) ev->err,
+                .error = (char *) ev->error,
+        };
+        return journal_step_end(j, &rec);
+}
+
+/* The attempts that start (or end) together are one transaction: durable before the step
+ * acts, and one fsync however many hosts a fan-out has. */
+static int journal_steps(RunCtx *ctx, const RunInfo *info, StepEvent *events, size_t n, JournalOne one,
+                         const char *what)
+{
+        int r;
+
+        if (!ctx->journal)
+                return 0;
+        r = journal_begin(ctx->journal);
+        if (r < 0)
+                return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
+        for (size_t i = 0; i < n; i++) {
+                r = one(ctx->journal, info, &events[i]);
+                if (r < 0) {
+                        (void) journal_rollback(ctx->journal);
+                        return log_error_errno(r, "journal: cannot record step %s: %s", what, strerror(-r));
+                }
+        }
+        r = journal_commit(ctx->journal);
+        if (r < 0)
+                return log_error_errno(r, "journal: cannot commit step %s: %s", what, strerror(-r));
+        return 0;
+}
+
 static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
 {
         RunCtx *ctx = userdata;
         int r;
 
-        if (ctx->journal) {
-                r = journal_begin(ctx->journal);
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
-                for (size_t i = 0; i < n; i++) {
-                        StepEvent *ev = &events[i];
-                        StepRecord rec = {
-                                .run_id = info->journal_id,
-                                .step_index = (int) ev->step_index,
-                                .step_name = ev->step->name,
-                                .kind = (char *) step_kind_label(ev->step),
-                                .phase = (char *) step_phase_to_string(ev->phase),
-                                .target = (char *) ev->target,
-                                .attempt = ev->attempt,
-                                .idempotent = ev->step->idempotent,
-                                .detail = (char *) ev->detail,
-                                .started = ev->started,
-                                .outcome = (char *) "running",
-                                .exit_status = -1,
-                        };
-                        r = journal_step_begin(ctx->journal, &rec, &ev->journal_id);
-                        if (r < 0) {
-                                (void) journal_rollback(ctx->journal);
-                                return log_error_errno(r, "journal: cannot record step start: %s", strerror(-r));
-                        }
-                }
-                r = journal_commit(ctx->journal);
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot commit step start: %s", strerror(-r));
-        }
+        r = journal_steps(ctx, info, events, n, journal_one_start, "start");
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n; i++) {
                 if (ctx->g->json) {
@@ -230,34 +267,9 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
         const CtlGlobals *g = ctx->g;
         int r;
 
-        if (ctx->journal) {
-                r = journal_begin(ctx->journal);
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
-                for (size_t i = 0; i < n; i++) {
-                        const StepEvent *ev = &events[i];
-                        StepRecord rec = {
-                                .id = ev->journal_id,
-                                .run_id = info->journal_id,
-                                .ended = ev->finished,
-                                .duration = ev->duration,
-                                .outcome = (char *) step_outcome_to_string(ev->outcome),
-                                .exit_status = ev->exit_status,
-                                .http_status = ev->http_status,
-                                .stdout_text = (char *) ev->out,
-                                .stderr_text = (char *) ev->err,
-                                .error = (char *) ev->error,
-                        };
-                        r = journal_step_end(ctx->journal, &rec);
-                        if (r < 0) {
-                                (void) journal_rollback(ctx->journal);
-                                return log_error_errno(r, "journal: cannot record step end: %s", strerror(-r));
-                        }
-                }
-                r = journal_commit(ctx->journal);
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot commit step end: %s", strerror(-r));
-        }
+        r = journal_steps(ctx, info, events, n, journal_one_end, "end");
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n; i++) {
                 const StepEvent *ev = &events[i];

@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "strbuf.h"
 
 static int max_level = LOG_INFO;
 static const char *program = "drover";
+static bool level_prefix = false; /* stderr is the journal: "<N>" instead of "program: " */
 
 void log_set_max_level(int level)
 {
@@ -26,6 +28,19 @@ void log_set_program(const char *name)
         program = name;
 }
 
+bool log_detect_journal_stream(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        /* systemd sets JOURNAL_STREAM=DEV:INODE for the stream it connected; a child whose
+         * stderr was redirected elsewhere inherits the variable, so compare. */
+        level_prefix = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
+                       (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+        return level_prefix;
+}
+
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
 {
         int e = error < 0 ? -error : error;
@@ -34,7 +49,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 StrBuf b = STRBUF_INIT;
                 va_list ap;
 
-                strbuf_printf(&b, "%s: ", program);
+                if (level_prefix)
+                        strbuf_printf(&b, "<%d>", level & LOG_PRIMASK);
+                else
+                        strbuf_printf(&b, "%s: ", program);
                 va_start(ap, fmt);
                 strbuf_vprintf(&b, fmt, ap);
                 va_end(ap);

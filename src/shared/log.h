@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macros.h"
@@ -16,6 +17,12 @@ int log_get_max_level(void);
  * `return log_error_errno(r, "...")` reads naturally. */
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
 void log_set_program(const char *name);
+
+/* When stderr is connected to the systemd journal ($JOURNAL_STREAM names stderr's
+ * device:inode), prefix each line with "<N>" (its syslog level, as sd-daemon.h's
+ * SD_ERR etc.) so the journal records the right priority, and drop the program name
+ * (the journal has it). Call once at start; returns whether the prefix is on. */
+bool log_detect_journal_stream(void);
 
 #define log_full_errno(level, error, ...) log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
 #define log_debug(...)   log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager.c — see manager.h. The daemon's shell: config, journal, the sd-event
+ * loop, signals, the watchdog and the service manager protocol. Decisions about
+ * sites and incidents are not made here; this file wires the pure modules to I/O.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "diag.h"
+#include "log.h"
+#include "manager.h"
+#include "strbuf.h"
+#include "time-util.h"
+
+struct Manager {
+        char *config_path;
+        char *db_path;      /* --db, or NULL */
+        char *journal_path; /* resolved at start; a reload never moves the journal */
+
+        Config *config; /* the config in force; replaced only by a whole valid one */
+        Journal *journal;
+
+        sd_event *event;
+        sd_event_source *sigterm_source;
+        sd_event_source *sigint_source;
+        sd_event_source *sighup_source;
+        sd_event_source *watchdog_source;
+        usec_t watchdog_usec; /* 0 = no watchdog asked for */
+
+        bool accepting; /* new work (runs, probes' consequences) is taken */
+        bool stopping;
+};
+
+static void log_diags(DiagList *diags)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+        int level = diag_has_errors(diags) ? LOG_ERR : LOG_WARNING;
+
+        if (diags->n_items == 0 && diags->n_dropped == 0)
+                return;
+        /* diag_print() formats path:line:col, the source line and the caret; route each
+         * line through the log so that under systemd each gets its priority. */
+        f = open_memstream(&text, &len);
+        if (!f) {
+                diag_print(diags, stderr);
+                return;
+        }
+        diag_print(diags, f);
+        if (fclose(f) != 0 || !text) {
+                diag_print(diags, stderr);
+                return;
+        }
+        for (char *line = text, *nl; line && *line; line = nl) {
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl++ = '\0';
+                log_full_errno(level, 0, "%s", line);
+        }
+}
+
+/* Load and validate a config file whole; every diagnostic is logged. */
+static int load_config(const char *path, Config **ret, size_t *ret_n_errors)
+{
+        DiagList diags;
+        int r;
+
+        diag_list_init(&diags);
+        r = config_load(path, ret, &diags);
+        log_diags(&diags);
+        if (ret_n_errors)
+                *ret_n_errors = diag_count_errors(&diags);
+        diag_list_done(&diags);
+        if (r < 0 && r != -EINVAL)
+                log_error_errno(r, "cannot load %s: %s", path, strerror(-r));
+        return r;
+}
+
+static char *status_watching(const Manager *m)
+{
+        return xasprintf("watching %zu site%s, %zu host%s; journal %s", m->config->n_sites,
+                         m->config->n_sites == 1 ? "" : "s", m->config->n_hosts,
+                         m->config->n_hosts == 1 ? "" : "s", m->journal_path);
+}
+
+/* A journal event for the daemon itself (run id 0). A failure is logged, not fatal:
+ * the daemon keeps watching even when the journal is briefly busy. */
+static void manager_journal_event(Manager *m, const char *kind, const char *message, json_t *data)
+{
+        _cleanup_free_ char *data_json = NULL;
+        int r;
+
+        if (!m->journal)
+                return;
+        if (data) {
+                data_json = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+                json_decref(data);
+        }
+        r = journal_event(m->journal, 0, 0, kind, message, data_json);
+        if (r < 0)
+                log_warning_errno(r, "journal: cannot record %s event: %s (%s)", kind, strerror(-r),
+                                  journal_errmsg(m->journal));
+}
+
+static json_t *config_summary_json(const Manager *m)
+{
+        return json_pack("{s:s, s:I, s:I, s:I, s:I}", "config", m->config_path, "sites",
+                         (json_int_t) m->config->n_sites, "hosts", (json_int_t) m->config->n_hosts,
+                         "endpoints", (json_int_t) m->config->n_endpoints, "pid", (json_int_t) getpid());
+}
+
+int manager_new(Manager **ret, const char *config_path, const char *db_path)
+{
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        m = xcalloc(1, sizeof(*m));
+        m->config_path = xstrdup(config_path ? config_path : CONFIG_DEFAULT_PATH);
+        m->db_path = xstrdup(db_path);
+        m->accepting = true;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        sd_event_source_disable_unref(m->watchdog_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_unref(m->event);
+        journal_close(m->journal);
+        config_free(m->config);
+        free(m->journal_path);
+        free(m->db_path);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+const Config *manager_get_config(const Manager *m)
+{
+        return m->config;
+}
+
+bool manager_is_accepting(const Manager *m)
+{
+        return m->accepting;
+}
+
+int manager_check_config(const char *config_path)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        const char *path = config_path ? config_path : CONFIG_DEFAULT_PATH;
+        size_t n_errors = 0;
+        int r;
+
+        r = load_config(path, &c, &n_errors);
+        if (r < 0) {
+                if (r == -EINVAL)
+                        log_error("%s: %zu error%s; the configuration is refused", path, n_errors,
+                                  n_errors == 1 ? "" : "s");
+                return r;
+        }
+        log_info("%s: valid (%zu sites, %zu hosts, %zu endpoints, %zu secrets)", path, c->n_sites, c->n_hosts,
+                 c->n_endpoints, c->n_secrets);
+        return 0;
+}
+
+void manager_stop_accepting(Manager *m)
+{
+        if (!m->accepting)
+                return;
+        m->accepting = false;
+        /* Hook: when probes, incident policy and the D-Bus API exist, this is where they
+         * stop starting anything new — probe timers keep running for status, but no policy
+         * decision may start a run and D-Bus run/approve calls get an error. */
+        log_debug("no longer accepting new work");
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        /* Sent from the loop itself: if the loop stalls, the pings stop and systemd
+         * restarts us, which is the point. */
+        (void) sd_notify(0, "WATCHDOG=1");
+        r = sd_event_source_set_time_relative(s, m->watchdog_usec / 2);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_warning_errno(r, "cannot re-arm the watchdog timer: %s", strerror(-r));
+        return 0;
+}
+
+static int manager_reload(Manager *m)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *watching = NULL, *message = NULL;
+        size_t n_errors = 0;
+        int r;
+
+        /* MONOTONIC_USEC= lets systemd ≥ 253 tell this reload from an older one; 252 ignores it. */
+        (void) sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+                          (unsigned long long) now_usec(CLOCK_MONOTONIC), m->config_path);
+        log_info("reloading %s", m->config_path);
+
+        r = load_config(m->config_path, &c, &n_errors);
+        if (r < 0) {
+                /* The new file is refused whole; nothing of it is used. */
+                watching = status_watching(m);
+                if (r == -EINVAL)
+                        message = xasprintf("%zu error%s in %s; keeping the old config", n_errors,
+                                            n_errors == 1 ? "" : "s", m->config_path);
+                else
+                        message = xasprintf("cannot read %s: %s; keeping the old config", m->config_path,
+                                            strerror(-r));
+                log_error("config reload refused: %s", message);
+                manager_journal_event(m, "config-reload-refused", message,
+                                      json_pack("{s:s, s:I}", "config", m->config_path, "errors",
+                                                (json_int_t) n_errors));
+                (void) sd_notifyf(0, "READY=1\nSTATUS=config reload refused (%s); %s", message, watching);
+                return 0;
+        }
+
+        if (c->journal_path && !streq(c->journal_path, m->journal_path) && !m->db_path)
+                log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
+                            c->journal_path, m->journal_path);
+
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+        /* Later: the detector and policy are rebuilt from the new config here (targets added
+         * or removed keep their health history where the name is unchanged). */
+
+        watching = status_watching(m);
+        message = xasprintf("reloaded %s: %s", m->config_path, watching);
+        log_info("%s", message);
+        manager_journal_event(m, "config-reloaded", message, config_summary_json(m));
+        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
+        return 0;
+}
+
+static void manager_shutdown(Manager *m, const char *why)
+{
+        _cleanup_free_ char *message = NULL;
+
+        if (m->stopping)
+                return;
+        m->stopping = true;
+        (void) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        log_info("stopping (%s)", why);
+
+        manager_stop_accepting(m);
+        /* Later: a running step is let reach its own deadline or is cancelled cleanly
+         * (the worker is told to stop and its result journaled), and the loop exits only
+         * when the worker has reported — defer sd_event_exit() until then. Nothing runs
+         * yet, so we exit now. */
+
+        message = xasprintf("droverd stopping on %s", why);
+        manager_journal_event(m, "daemon-stopped", message, json_pack("{s:s}", "signal", why));
+        (void) sd_event_exit(m->event, 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        switch (si->ssi_signo) {
+        case SIGHUP:
+                if (!m->stopping)
+                        (void) manager_reload(m);
+                break;
+        case SIGTERM:
+                manager_shutdown(m, "SIGTERM");
+                break;
+        case SIGINT:
+                manager_shutdown(m, "SIGINT");
+                break;
+        }
+        return 0;
+}
+
+static int manager_setup_loop(Manager *m)
+{
+        sigset_t mask;
+        uint64_t usec = 0;
+        int r;
+
+        /* sd_event_add_signal() needs the signals blocked (libsystemd 252 has no
+         * SD_EVENT_SIGNAL_PROCMASK). */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch signals: %s", strerror(-r));
+
+        r = sd_watchdog_enabled(0, &usec);
+        if (r < 0)
+                log_warning_errno(r, "ignoring an invalid watchdog setting: %s", strerror(-r));
+        if (r > 0 && usec > 0) {
+                m->watchdog_usec = usec;
+                /* Ping at half the timeout; accuracy a tenth of that, or sd-event's default
+                 * slack (250 ms) could eat a short timeout. */
+                r = sd_event_add_time_relative(m->event, &m->watchdog_source, CLOCK_MONOTONIC, usec / 2,
+                                               MAX(usec / 20, (uint64_t) 1), on_watchdog, m);
+                if (r < 0)
+                        return log_error_errno(r, "cannot arm the watchdog timer: %s", strerror(-r));
+                char buf[FORMAT_DURATION_MAX];
+                log_debug("watchdog: pinging every %s", format_duration(buf, usec / 2));
+        }
+        return 0;
+}
+
+int manager_startup(Manager *m)
+{
+        _cleanup_free_ char *watching = NULL, *message = NULL;
+        size_t n_errors = 0;
+        unsigned n_runs = 0, n_steps = 0;
+        int r;
+
+        (void) sd_notifyf(0, "STATUS=loading %s", m->config_path);
+        r = load_config(m->config_path, &m->config, &n_errors);
+        if (r < 0) {
+                if (r == -EINVAL)
+                        log_error("%s: %zu error%s; not starting", m->config_path, n_errors,
+                                  n_errors == 1 ? "" : "s");
+                (void) sd_notifyf(0, "STATUS=invalid configuration in %s", m->config_path);
+                return r;
+        }
+
+        m->journal_path = xstrdup(journal_resolve_path(m->db_path, m->config->journal_path));
+        r = journal_open(m->journal_path, &m->journal);
+        if (r < 0) {
+                log_error_errno(r, "cannot open journal %s: %s", m->journal_path, strerror(-r));
+                (void) sd_notifyf(0, "STATUS=cannot open journal %s: %s", m->journal_path, strerror(-r));
+                return r;
+        }
+        r = journal_recover(m->journal, &n_runs, &n_steps);
+        if (r < 0)
+                return log_error_errno(r, "cannot recover journal %s: %s (%s)", m->journal_path, strerror(-r),
+                                       journal_errmsg(m->journal));
+        if (n_runs > 0)
+                log_warning("journal: %u run(s) left running by a process that died, marked interrupted "
+                            "(%u step(s) in flight, outcome unknown)",
+                            n_runs, n_steps);
+        else
+                log_info("journal %s: nothing to recover", m->journal_path);
+
+        r = manager_setup_loop(m);
+        if (r < 0)
+                return r;
+
+        watching = status_watching(m);
+        message = xasprintf("droverd %s started: %s", DROVER_VERSION, watching);
+        log_info("%s", message);
+        json_t *data = config_summary_json(m);
+        if (data) {
+                json_object_set_new(data, "recovered_runs", json_integer(n_runs));
+                json_object_set_new(data, "recovered_steps", json_integer(n_steps));
+        }
+        manager_journal_event(m, "daemon-started", message, data);
+
+        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
+        return 0;
+}
+
+int manager_run(Manager *m)
+{
+        return sd_event_loop(m->event);
+}

@@ -74,6 +74,15 @@ echo "$out" | sed 's/^/# /'
 assert_eq "--check-config on a broken inventory: exit 2" 2 "$rc"
 assert_contains "--check-config locates the tab (path:line:col)" "$out" "$LAB/bad.yaml:$bad_line:1: error:"
 check "--check-config touched no journal" test ! -e "$LAB/drover.db"
+# Under systemd stderr is the journal ($JOURNAL_STREAM = its device:inode): lines carry
+# "<N>" syslog priorities instead of the program name. Elsewhere the variable is ignored.
+: >"$LAB/journal-stream.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$LAB/journal-stream.log") \
+        "$DROVERD" --check-config --config "$LAB/bad.yaml" 2>>"$LAB/journal-stream.log" || true
+check "stderr is the journal: errors logged as <3>" grep -qF "<3>$LAB/bad.yaml:$bad_line:1: error:" \
+        "$LAB/journal-stream.log"
+out=$(JOURNAL_STREAM=0:0 "$DROVERD" --check-config --config "$LAB/bad.yaml" 2>&1) || true
+assert_contains "stderr is not the journal: plain prefix" "$out" "droverd: $LAB/bad.yaml:$bad_line:1: error:"
 
 # --- a bad config at start: exit 2, never READY ----------------------------------------
 cp "$LAB/bad.yaml" "$LAB/drover.yaml"

@@ -360,6 +360,13 @@ int incident_transition(Incident *inc, IncidentState to, const char *actor, cons
         a = log_append(inc, INCIDENT_ACTION_STATE_CHANGE, actor, reason, now);
         a->state_from = from;
         a->state_to = to;
+        /* Fill ret now: appending the milestones below may move the log array (the
+         * strings themselves stay put). */
+        if (ret)
+                *ret = (IncidentTransition) {
+                        .at = a->at, .from = from, .to = to, .actor = a->actor, .reason = a->text,
+                };
+        a = NULL;
 
         /* Milestones follow the log entry of the move that met them. */
         if (to == INCIDENT_VERIFIED)
@@ -372,10 +379,6 @@ int incident_transition(Incident *inc, IncidentState to, const char *actor, cons
                 milestone_met(inc, INCIDENT_DEADLINE_FIRST_SOLUTION, actor, "mitigation started", now);
         }
 
-        if (ret)
-                *ret = (IncidentTransition) {
-                        .at = a->at, .from = from, .to = to, .actor = a->actor, .reason = a->text,
-                };
         return 0;
 }
 

@@ -27,7 +27,7 @@ static const PolicyParam switch_params[] = { { "to", "backup" }, { "drain", "30s
 typedef enum Cfg {
         CFG_STANDARD,      /* red: switchover auto; orange: switchover propose; yellow: freq; blue: notify */
         CFG_FAILBACK_AUTO, /* red: a failback playbook marked auto (validate refuses it; decide too) */
-        CFG_NO_PLAYBOOK,   /* red: roles but no playbook */
+        CFG_NO_PLAYBOOK,   /* red: roles but no playbook, frequency factor 1 */
         CFG_VENDOR_AUTO,   /* orange: vendor replacement, auto */
         CFG_RESTORE_AUTO,  /* red: restore, auto */
         CFG_EMPTY,         /* nothing configured anywhere */
@@ -58,7 +58,8 @@ static void setup_configs(void)
         configs[CFG_FAILBACK_AUTO].levels[LEVEL_RED].playbook_kind = PLAYBOOK_FAILBACK;
 
         configs[CFG_NO_PLAYBOOK] = configs[CFG_STANDARD];
-        configs[CFG_NO_PLAYBOOK].levels[LEVEL_RED] = (PolicyLevel) { .notify = roles_red };
+        /* A factor of 1 means "leave the frequency as it is": no action for it. */
+        configs[CFG_NO_PLAYBOOK].levels[LEVEL_RED] = (PolicyLevel) { .notify = roles_red, .raise_frequency = 1 };
 
         configs[CFG_VENDOR_AUTO] = configs[CFG_STANDARD];
         configs[CFG_VENDOR_AUTO].levels[LEVEL_ORANGE] = (PolicyLevel) {

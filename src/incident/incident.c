@@ -61,7 +61,8 @@ static const char *const incident_deadline_kind_table[_INCIDENT_DEADLINE_KIND_MA
 };
 
 /* The transition table: rows are `from`, columns `to`. Anything not listed is refused.
- *   detected   → verified | escalated | mitigating (policy ran a playbook at once) | resolved (cleared by itself)
+ *   detected   → verified | escalated | mitigating (policy ran a playbook at once)
+ *                | resolved (cleared by itself)
  *   verified   → escalated | mitigating | resolved
  *   escalated  → mitigating | resolved
  *   mitigating → escalated (the remedy failed) | resolved
@@ -206,8 +207,8 @@ Incident *incident_free(Incident *inc)
         return NULL;
 }
 
-static IncidentAction *log_append(Incident *inc, IncidentActionKind kind, const char *actor, const char *text,
-                                  usec_t now)
+static IncidentAction *log_append(Incident *inc, IncidentActionKind kind, const char *actor,
+                                  const char *text, usec_t now)
 {
         IncidentAction *a = array_push(&inc->actions, &inc->n_actions, sizeof(IncidentAction));
 
@@ -407,7 +408,8 @@ int incident_set_level(Incident *inc, WarningLevel to, const char *actor, const 
         e->reason = xstrdup(reason);
         e->actor = xstrdup(actor);
 
-        text = xasprintf("%s → %s: %s", warning_level_to_string(from), warning_level_to_string(to), reason);
+        text = xasprintf("%s -> %s: %s", warning_level_to_string(from), warning_level_to_string(to),
+                         reason);
         a = log_append(inc, INCIDENT_ACTION_LEVEL_CHANGE, actor, text, now);
         a->level_from = from;
         a->level_to = to;
@@ -468,7 +470,8 @@ int incident_record_milestone(Incident *inc, IncidentDeadlineKind kind, const ch
 
 static bool deadlines_running(const Incident *inc)
 {
-        return inc->state != INCIDENT_RESOLVED && inc->state != INCIDENT_CLOSED && level_is_warning(inc->level);
+        return inc->state != INCIDENT_RESOLVED && inc->state != INCIDENT_CLOSED &&
+               level_is_warning(inc->level);
 }
 
 /* Due time of (kind, current level), or USEC_INFINITY when nothing is pending for it. */

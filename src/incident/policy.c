@@ -155,7 +155,7 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
         /* 1. Maintenance silences the site entirely; the decision still says so. */
         if (strv_contains(state->maintenance_sites, input->site)) {
                 d.silenced = true;
-                snprintf(d.reason, sizeof(d.reason), "silenced by maintenance of site %s (%s %s → %s)",
+                snprintf(d.reason, sizeof(d.reason), "silenced by maintenance of site %s (%s %s -> %s)",
                          input->site, input->subject, warning_level_to_string(input->from),
                          warning_level_to_string(input->to));
                 *ret = d;

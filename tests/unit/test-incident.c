@@ -72,7 +72,8 @@ static void test_strings(void **state)
         for (IncidentDeadlineKind k = 0; k < _INCIDENT_DEADLINE_KIND_MAX; k++)
                 assert_int_equal(incident_deadline_kind_from_string(incident_deadline_kind_to_string(k)), k);
         assert_string_equal(incident_state_to_string(INCIDENT_MITIGATING), "mitigating");
-        assert_string_equal(incident_action_kind_to_string(INCIDENT_ACTION_DEADLINE_MISSED), "deadline-missed");
+        assert_string_equal(incident_action_kind_to_string(INCIDENT_ACTION_DEADLINE_MISSED),
+                            "deadline-missed");
         assert_string_equal(incident_deadline_kind_to_string(INCIDENT_DEADLINE_FIRST_SOLUTION),
                             "first-solution");
         assert_int_equal(incident_state_from_string("bogus"), -EINVAL);
@@ -98,7 +99,8 @@ static void test_table_matches(void **state)
                 for (IncidentState t = 0; t < _INCIDENT_STATE_MAX; t++) {
                         if (incident_transition_allowed(f, t) != expected_table[f][t])
                                 fail_msg("%s → %s: expected %s", incident_state_to_string(f),
-                                         incident_state_to_string(t), expected_table[f][t] ? "allowed" : "refused");
+                                         incident_state_to_string(t),
+                                         expected_table[f][t] ? "allowed" : "refused");
                 }
         assert_false(incident_transition_allowed(-1, INCIDENT_VERIFIED));
         assert_false(incident_transition_allowed(INCIDENT_DETECTED, _INCIDENT_STATE_MAX));
@@ -183,7 +185,8 @@ static void test_every_refused_transition(void **state)
                         inc = open_incident(LEVEL_YELLOW, NULL);
                         drive_to(inc, f, &now);
                         n_before = incident_get_log(inc, NULL);
-                        assert_int_equal(incident_transition(inc, t, "mallory", "nope", now + 1, &tr), -EPERM);
+                        assert_int_equal(incident_transition(inc, t, "mallory", "nope", now + 1, &tr),
+                                         -EPERM);
                         assert_int_equal(incident_get_state(inc), f);
                         assert_int_equal(incident_get_log(inc, NULL), n_before);
                         assert_int_equal(tr.from, 99); /* ret untouched */
@@ -300,7 +303,8 @@ static void test_log_records_actors(void **state)
         assert_int_equal(j, ELEMENTSOF(steps));
 
         /* Closed is frozen. */
-        assert_int_equal(incident_log_action(inc, INCIDENT_ACTION_NOTE, "x", "late", T0 + 99 * MIN_), -EPERM);
+        assert_int_equal(incident_log_action(inc, INCIDENT_ACTION_NOTE, "x", "late", T0 + 99 * MIN_),
+                         -EPERM);
         assert_int_equal(incident_set_level(inc, LEVEL_RED, "x", "late", T0 + 99 * MIN_), -EPERM);
         assert_int_equal(incident_set_impact(inc, "all", "x", T0 + 99 * MIN_), -EPERM);
         assert_int_equal(incident_get_log(inc, NULL), n);
@@ -435,8 +439,8 @@ static void test_deadline_verified_in_time(void **state)
         _cleanup_(incident_freep) Incident *inc = open_incident(LEVEL_ORANGE, &test_deadlines);
         DeadlineMiss m[4];
 
-        assert_int_equal(incident_transition(inc, INCIDENT_VERIFIED, "duty:li", "seen it", T0 + 9 * MIN_, NULL),
-                         0);
+        assert_int_equal(
+                incident_transition(inc, INCIDENT_VERIFIED, "duty:li", "seen it", T0 + 9 * MIN_, NULL), 0);
         assert_int_equal(count_kind(inc, INCIDENT_ACTION_MILESTONE), 1);
         assert_int_equal(incident_deadlines_due(inc, T0 + 60 * MIN_, m, 4), 0);
         assert_int_equal(incident_get_level(inc), LEVEL_ORANGE);
@@ -481,7 +485,8 @@ static void test_deadline_first_solution_red(void **state)
         _cleanup_(incident_freep) Incident *inc = open_incident(LEVEL_RED, &test_deadlines);
         DeadlineMiss m[4];
 
-        assert_int_equal(incident_transition(inc, INCIDENT_VERIFIED, "duty:li", "seen", T0 + 2 * MIN_, NULL), 0);
+        assert_int_equal(incident_transition(inc, INCIDENT_VERIFIED, "duty:li", "seen", T0 + 2 * MIN_, NULL),
+                         0);
         assert_int_equal(incident_deadlines_due(inc, T0 + 120 * MIN_, m, 4), 0);
         assert_int_equal(incident_deadlines_due(inc, T0 + 121 * MIN_, m, 4), 1);
         assert_int_equal(m[0].kind, INCIDENT_DEADLINE_FIRST_SOLUTION);
@@ -498,8 +503,9 @@ static void test_deadline_met_by_mitigation(void **state)
         DeadlineMiss m[4];
 
         /* A person starts the switchover at once: verifies, locates, first solution. */
-        assert_int_equal(incident_transition(inc, INCIDENT_MITIGATING, "cmd:zhang", "switchover", T0 + MIN_, NULL),
-                         0);
+        assert_int_equal(
+                incident_transition(inc, INCIDENT_MITIGATING, "cmd:zhang", "switchover", T0 + MIN_, NULL),
+                0);
         assert_int_equal(count_kind(inc, INCIDENT_ACTION_MILESTONE), 3);
         assert_int_equal(incident_deadlines_due(inc, T0 + 1000 * MIN_, m, 4), 0);
         assert_int_equal(incident_next_deadline(inc, &(usec_t) { 0 }), -ENOENT);
@@ -511,8 +517,8 @@ static void test_deadline_policy_mitigation_needs_verify(void **state)
         DeadlineMiss m[4];
 
         /* The policy ran the playbook by itself: nobody has verified yet. */
-        assert_int_equal(incident_transition(inc, INCIDENT_MITIGATING, INCIDENT_ACTOR_POLICY, "auto switchover",
-                                             T0 + 1, NULL),
+        assert_int_equal(incident_transition(inc, INCIDENT_MITIGATING, INCIDENT_ACTOR_POLICY,
+                                             "auto switchover", T0 + 1, NULL),
                          0);
         assert_int_equal(incident_deadlines_due(inc, T0 + 10 * MIN_ + 1, m, 4), 1);
         assert_int_equal(m[0].kind, INCIDENT_DEADLINE_VERIFY);
@@ -552,8 +558,8 @@ static void test_deadline_resolved_stops(void **state)
         DeadlineMiss m[4];
         usec_t next;
 
-        assert_int_equal(incident_transition(inc, INCIDENT_RESOLVED, INCIDENT_ACTOR_POLICY, "probe green again",
-                                             T0 + MIN_, NULL),
+        assert_int_equal(incident_transition(inc, INCIDENT_RESOLVED, INCIDENT_ACTOR_POLICY,
+                                             "probe green again", T0 + MIN_, NULL),
                          0);
         assert_int_equal(incident_deadlines_due(inc, T0 + 1000 * MIN_, m, 4), 0);
         assert_int_equal(incident_next_deadline(inc, &next), -ENOENT);
@@ -594,15 +600,16 @@ static void test_milestones(void **state)
         DeadlineMiss m[4];
 
         assert_int_equal(incident_transition(inc, INCIDENT_VERIFIED, "duty:li", "seen", T0 + MIN_, NULL), 0);
-        assert_int_equal(incident_record_milestone(inc, INCIDENT_DEADLINE_LOCATE, "tech:chen", "disk full on db2",
-                                                   T0 + 60 * MIN_),
+        assert_int_equal(incident_record_milestone(inc, INCIDENT_DEADLINE_LOCATE, "tech:chen",
+                                                   "disk full on db2", T0 + 60 * MIN_),
                          0);
         assert_string_equal(last_action(inc)->actor, "tech:chen");
         assert_int_equal(last_action(inc)->kind, INCIDENT_ACTION_MILESTONE);
         assert_non_null(strstr(last_action(inc)->text, "disk full on db2"));
         assert_int_equal(incident_record_milestone(inc, INCIDENT_DEADLINE_LOCATE, "tech:chen", "again", T0),
                          -EALREADY);
-        assert_int_equal(incident_record_milestone(inc, INCIDENT_DEADLINE_VERIFY, "x", "again", T0), -EALREADY);
+        assert_int_equal(incident_record_milestone(inc, INCIDENT_DEADLINE_VERIFY, "x", "again", T0),
+                         -EALREADY);
         assert_int_equal(incident_record_milestone(inc, _INCIDENT_DEADLINE_KIND_MAX, "x", "t", T0), -EINVAL);
         assert_int_equal(incident_deadlines_due(inc, T0 + 10000 * MIN_, m, 4), 0);
 }
@@ -613,7 +620,8 @@ static void test_deadlines_default(void **state)
 
         incident_deadlines_default(&d);
         assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_VERIFY, LEVEL_BLUE) == 15 * MIN_);
-        assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_FIRST_SOLUTION, LEVEL_RED) == 2 * USEC_PER_HOUR);
+        assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_FIRST_SOLUTION, LEVEL_RED) ==
+                    2 * USEC_PER_HOUR);
         assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_LOCATE, LEVEL_ORANGE) == 4 * USEC_PER_HOUR);
         assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_LOCATE, LEVEL_YELLOW) == 8 * USEC_PER_HOUR);
         assert_true(incident_deadlines_get(&d, INCIDENT_DEADLINE_LOCATE, LEVEL_RED) == 0);

@@ -59,7 +59,9 @@ static void setup_configs(void)
 
         configs[CFG_NO_PLAYBOOK] = configs[CFG_STANDARD];
         /* A factor of 1 means "leave the frequency as it is": no action for it. */
-        configs[CFG_NO_PLAYBOOK].levels[LEVEL_RED] = (PolicyLevel) { .notify = roles_red, .raise_frequency = 1 };
+        configs[CFG_NO_PLAYBOOK].levels[LEVEL_RED] = (PolicyLevel) {
+                .notify = roles_red, .raise_frequency = 1,
+        };
 
         configs[CFG_VENDOR_AUTO] = configs[CFG_STANDARD];
         configs[CFG_VENDOR_AUTO].levels[LEVEL_ORANGE] = (PolicyLevel) {
@@ -164,8 +166,9 @@ static const Case cases[] = {
           LEVEL_NONE, LEVEL_RED, "primary", .now = T0, .kinds = { NOTIFY } },
         { "nothing configured: none", CFG_EMPTY, "primary", "primary", LEVEL_NONE, LEVEL_RED, "primary",
           .now = T0, .kinds = { N }, .reason = "no action" },
-        { "de-escalation notifies the roles of the level left", CFG_STANDARD, "primary", "primary", LEVEL_RED,
-          LEVEL_YELLOW, "primary", .now = T0, .kinds = { NOTIFY }, .reason = "de-escalated from red to yellow" },
+        { "de-escalation notifies the roles of the level left", CFG_STANDARD, "primary", "primary",
+          LEVEL_RED, LEVEL_YELLOW, "primary", .now = T0, .kinds = { NOTIFY },
+          .reason = "de-escalated from red to yellow" },
         { "recovery notifies, never fails back", CFG_STANDARD, "primary", "primary", LEVEL_RED, LEVEL_NONE,
           "backup", .now = T0, .kinds = { NOTIFY }, .reason = "recovered from red to none" },
         { "no level change: none", CFG_STANDARD, "primary", "primary", LEVEL_RED, LEVEL_RED, "primary",
@@ -207,7 +210,8 @@ static void run_case(void **state)
         while (n_expected < DECISION_ACTIONS_MAX && c->kinds[n_expected] != DECISION_NONE)
                 n_expected++;
         if (d.n_actions != n_expected)
-                fail_msg("%s: %zu actions, expected %zu (reason: %s)", c->name, d.n_actions, n_expected, d.reason);
+                fail_msg("%s: %zu actions, expected %zu (reason: %s)", c->name, d.n_actions, n_expected,
+                         d.reason);
         for (size_t i = 0; i < n_expected; i++) {
                 assert_string_equal(decision_kind_to_string(d.actions[i].kind),
                                     decision_kind_to_string(c->kinds[i]));

@@ -164,8 +164,16 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
 
         /* 2. No change, de-escalation, recovery: tell whoever was alerted, never act. */
         if (input->from == input->to) {
-                snprintf(d.reason, sizeof(d.reason), "%s stays at %s: no action", input->subject,
-                         warning_level_to_string(input->to));
+                if (input->deadline_missed && input->to != LEVEL_NONE) {
+                        /* Already red: no higher level to wake, so wake red's roles again. */
+                        snprintf(headline, sizeof(headline), "%s on %s stays at %s: deadline missed%s%s",
+                                 input->subject, input->site, warning_level_to_string(input->to),
+                                 suffix[0] ? ": " : "", suffix);
+                        add_notify(&d, cfg->levels[input->to].notify, headline);
+                        summarise(&d, headline);
+                } else
+                        snprintf(d.reason, sizeof(d.reason), "%s stays at %s: no action", input->subject,
+                                 warning_level_to_string(input->to));
                 *ret = d;
                 return 0;
         }

@@ -65,6 +65,7 @@ typedef struct PolicyInput {
         const char *site;     /* the site the subject belongs to; required */
         WarningLevel from, to;
         const char *reason;   /* why the level moved (for the decision's reason); may be NULL */
+        bool deadline_missed; /* from a DeadlineMiss: at red (from == to) still notify red's roles */
 } PolicyInput;
 
 typedef enum DecisionKind {
@@ -104,7 +105,8 @@ typedef struct Decision {
 
 /* Rules, in order:
  *   1. the site is in maintenance → no actions, silenced, reason "silenced by maintenance …";
- *   2. no level change → none; de-escalation (or recovery to NONE) → notify the roles of
+ *   2. no level change → none (but a missed deadline notifies the level's roles again);
+ *      de-escalation (or recovery to NONE) → notify the roles of
  *      the level left, nothing else (never an automatic failback or any playbook);
  *   3. escalation to L → notify L's roles; raise frequency if L's factor > 1; then L's
  *      playbook, if any (none → notify only):

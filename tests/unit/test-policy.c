@@ -97,6 +97,7 @@ typedef struct Case {
         const char *playbook;            /* of the PROPOSE/AUTO action */
         const char *reason;              /* substring of the playbook action's reason, or of d.reason */
         bool silenced, held_back;
+        bool deadline_missed;
 } Case;
 
 #define N DECISION_NONE
@@ -173,6 +174,9 @@ static const Case cases[] = {
           "backup", .now = T0, .kinds = { NOTIFY }, .reason = "recovered from red to none" },
         { "no level change: none", CFG_STANDARD, "primary", "primary", LEVEL_RED, LEVEL_RED, "primary",
           .now = T0, .kinds = { N }, .reason = "stays at red" },
+        { "deadline missed at red: notify red's roles again, no playbook", CFG_STANDARD, "primary",
+          "primary", LEVEL_RED, LEVEL_RED, "primary", .now = T0, .kinds = { NOTIFY },
+          .reason = "deadline missed", .deadline_missed = true },
         { "blue straight to red uses red's response", CFG_STANDARD, "primary", "primary", LEVEL_BLUE,
           LEVEL_RED, "primary", .now = T0, .kinds = { NOTIFY, FREQ, AUTO }, .playbook = "switchover" },
         { "vendor replacement AUTO does not need the active site", CFG_VENDOR_AUTO, "paygate", "vendor-a",
@@ -199,7 +203,8 @@ static void run_case(void **state)
                 .override_sites = c->override_sites,
                 .last_auto_switchover = c->last_auto,
         };
-        PolicyInput in = { .subject = c->subject, .site = c->site, .from = c->from, .to = c->to };
+        PolicyInput in = { .subject = c->subject, .site = c->site, .from = c->from, .to = c->to,
+                           .deadline_missed = c->deadline_missed };
         Decision d;
         size_t n_expected = 0;
         const DecisionAction *pb = NULL;
@@ -219,7 +224,7 @@ static void run_case(void **state)
                         pb = &d.actions[i];
                 if (d.actions[i].kind == DECISION_NOTIFY) {
                         /* The roles of the level escalated to, or of the level left. */
-                        WarningLevel l = d.escalation ? c->to : c->from;
+                        WarningLevel l = d.escalation || c->from == c->to ? c->to : c->from;
                         assert_ptr_equal(d.actions[i].roles, cfg->levels[l].notify);
                 }
                 if (d.actions[i].kind == DECISION_RAISE_FREQUENCY)

@@ -111,8 +111,46 @@ static const char *const migrations[] = {
         "CREATE TRIGGER events_no_update BEFORE UPDATE ON events\n"
         "        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n",
 
+        /* 1 → 2: incidents and their log (droverd, issue 4). An incident row holds the
+         * current state and level; every change, action and actor is a row of
+         * incident_log, append-only. */
+        "CREATE TABLE incidents (\n"
+        "        id          INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        opened_at   INTEGER NOT NULL,\n"
+        "        site        TEXT,\n"
+        "        subject     TEXT NOT NULL,\n"
+        "        phenomenon  TEXT,\n"
+        "        impact      TEXT,\n"
+        "        state       TEXT NOT NULL CHECK (state IN\n"
+        "                ('detected', 'verified', 'escalated', 'mitigating', 'resolved', 'closed')),\n"
+        "        level       INTEGER NOT NULL CHECK (level BETWEEN 0 AND 4),\n"
+        "        drill       INTEGER NOT NULL DEFAULT 0 CHECK (drill IN (0, 1)),\n"
+        "        closed_at   INTEGER NOT NULL DEFAULT 0\n"
+        ");\n"
+        "CREATE INDEX incidents_open ON incidents (opened_at) WHERE state <> 'closed';\n"
+        "CREATE TABLE incident_log (\n"
+        "        id          INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "        incident_id INTEGER NOT NULL REFERENCES incidents (id),\n"
+        "        at          INTEGER NOT NULL,\n"
+        "        actor       TEXT NOT NULL,\n"
+        "        kind        TEXT NOT NULL,\n"
+        "        text        TEXT,\n"
+        "        state_from  TEXT,\n"
+        "        state_to    TEXT,\n"
+        "        level_from  INTEGER,\n"
+        "        level_to    INTEGER,\n"
+        "        run_id      INTEGER REFERENCES runs (id)\n"
+        ");\n"
+        "CREATE INDEX incident_log_incident ON incident_log (incident_id, id);\n"
+        "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes incidents'); END;\n"
+        "CREATE TRIGGER incident_log_no_delete BEFORE DELETE ON incident_log\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;\n"
+        "CREATE TRIGGER incident_log_no_update BEFORE UPDATE ON incident_log\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;\n",
+
         /*
-         * 1 → 2 goes here (issue-6, the audit hash chain), not written yet:
+         * 2 → 3 goes here (issue-6, the audit hash chain), not written yet:
          *   ALTER TABLE events ADD COLUMN prev_hash BLOB; ALTER TABLE events ADD COLUMN hash BLOB;
          * hash = SHA-256(prev_hash || canonical encoding of (id, run_id, at, kind, message,
          * data_json)), prev_hash of the first event = 32 zero bytes. Existing rows must be
@@ -120,7 +158,8 @@ static const char *const migrations[] = {
          * events_no_update first and re-creating it afterwards. SQLite has no SHA-256, so
          * that migration needs a C step (or an application-defined function registered
          * before migrating); journal_event() then computes the hash from the previous row
-         * inside its transaction. Remember JOURNAL_SCHEMA_VERSION in journal.h.
+         * inside its transaction. The incident log wants the same chain. Remember
+         * JOURNAL_SCHEMA_VERSION in journal.h.
          */
 };
 
@@ -151,6 +190,13 @@ typedef enum Stmt {
         STMT_RECOVER_CANDIDATES,
         STMT_RECOVER_RUN,
         STMT_RECOVER_STEPS,
+        STMT_INCIDENT_INSERT,
+        STMT_INCIDENT_UPDATE,
+        STMT_INCIDENT_LOG_INSERT,
+        STMT_INCIDENTS_LIST,
+        STMT_INCIDENTS_LIST_OPEN,
+        STMT_INCIDENT_GET,
+        STMT_INCIDENT_LOG_LIST,
         _STMT_MAX,
 } Stmt;
 
@@ -167,7 +213,24 @@ typedef enum Stmt {
 
 #define EVENT_COLUMNS "id, run_id, at, kind, message, data_json"
 
+#define INCIDENT_COLUMNS "id, opened_at, site, subject, phenomenon, impact, state, level, drill, closed_at"
+#define INCIDENT_LOG_COLUMNS \
+        "id, incident_id, at, actor, kind, text, state_from, state_to, level_from, level_to, run_id"
+
 static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_INCIDENT_INSERT] = "INSERT INTO incidents (opened_at, site, subject, phenomenon, impact, state, "
+                                 "level, drill) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [STMT_INCIDENT_UPDATE] = "UPDATE incidents SET state = ?, level = ?, impact = coalesce(?, impact), "
+                                 "closed_at = ? WHERE id = ?",
+        [STMT_INCIDENT_LOG_INSERT] = "INSERT INTO incident_log (incident_id, at, actor, kind, text, state_from, "
+                                     "state_to, level_from, level_to, run_id) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [STMT_INCIDENTS_LIST] = "SELECT " INCIDENT_COLUMNS " FROM incidents ORDER BY opened_at DESC, id DESC",
+        [STMT_INCIDENTS_LIST_OPEN] = "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE state <> 'closed' "
+                                     "ORDER BY opened_at DESC, id DESC",
+        [STMT_INCIDENT_GET] = "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE id = ?",
+        [STMT_INCIDENT_LOG_LIST] = "SELECT " INCIDENT_LOG_COLUMNS " FROM incident_log WHERE incident_id = ? "
+                                   "ORDER BY id",
         /* IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies, rather
          * than at the first write, where SQLite may return SQLITE_BUSY at once. */
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -1265,6 +1328,219 @@ int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *r
                         return r;
         }
         r = collect_rows(s, sizeof(EventRecord), event_from_row_v, event_record_done_v, &list, ret_n);
+        if (r < 0)
+                return r;
+        *ret = list;
+        return 0;
+}
+
+/* ---------------------------------------------------------------- incidents */
+
+void incident_record_done(IncidentRecord *r)
+{
+        if (!r)
+                return;
+        free(r->site);
+        free(r->subject);
+        free(r->phenomenon);
+        free(r->impact);
+        free(r->state);
+        *r = (IncidentRecord) {};
+}
+
+void incident_log_record_done(IncidentLogRecord *r)
+{
+        if (!r)
+                return;
+        free(r->actor);
+        free(r->kind);
+        free(r->text);
+        free(r->state_from);
+        free(r->state_to);
+        *r = (IncidentLogRecord) {};
+}
+
+static int bind_optional_int(sqlite3_stmt *s, int idx, int64_t v, bool present)
+{
+        return present ? bind_int64(s, idx, v) : errno_from_sqlite(sqlite3_bind_null(s, idx));
+}
+
+int journal_incident_open(Journal *j, const IncidentRecord *rec, int64_t *ret_id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !rec || !rec->subject || !rec->state || rec->level < 0 || rec->level > 4)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_INCIDENT_INSERT, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_usec(s, 1, rec->opened_at ?: now_usec(CLOCK_REALTIME))) < 0 ||
+            (r = bind_text(s, 2, rec->site)) < 0 || (r = bind_text(s, 3, rec->subject)) < 0 ||
+            (r = bind_text(s, 4, rec->phenomenon)) < 0 || (r = bind_text(s, 5, rec->impact)) < 0 ||
+            (r = bind_text(s, 6, rec->state)) < 0 || (r = bind_int64(s, 7, rec->level)) < 0 ||
+            (r = bind_int64(s, 8, rec->drill)) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(j->db);
+        return 0;
+}
+
+int journal_incident_update(Journal *j, int64_t id, const char *state, int level, const char *impact,
+                            usec_t closed_at)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !state || level < 0 || level > 4)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_INCIDENT_UPDATE, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(s, 1, state)) < 0 || (r = bind_int64(s, 2, level)) < 0 ||
+            (r = bind_text(s, 3, impact)) < 0 || (r = bind_usec(s, 4, closed_at)) < 0 ||
+            (r = bind_int64(s, 5, id)) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(j->db) == 0 ? -ENOENT : 0;
+}
+
+int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !rec || rec->incident_id <= 0 || !rec->actor || !rec->kind)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_INCIDENT_LOG_INSERT, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_int64(s, 1, rec->incident_id)) < 0 ||
+            (r = bind_usec(s, 2, rec->at ?: now_usec(CLOCK_REALTIME))) < 0 ||
+            (r = bind_text(s, 3, rec->actor)) < 0 || (r = bind_text(s, 4, rec->kind)) < 0 ||
+            (r = bind_text(s, 5, rec->text)) < 0 || (r = bind_text(s, 6, rec->state_from)) < 0 ||
+            (r = bind_text(s, 7, rec->state_to)) < 0 ||
+            (r = bind_optional_int(s, 8, rec->level_from, rec->level_from >= 0)) < 0 ||
+            (r = bind_optional_int(s, 9, rec->level_to, rec->level_to >= 0)) < 0 ||
+            (r = bind_optional_int(s, 10, rec->run_id, rec->run_id > 0)) < 0)
+                return r;
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(j->db);
+        return 0;
+}
+
+static int incident_from_row(sqlite3_stmt *s, void *p)
+{
+        _cleanup_(incident_record_done) IncidentRecord r = {};
+        int q;
+
+        r.id = sqlite3_column_int64(s, 0);
+        r.opened_at = column_usec(s, 1);
+        if ((q = column_strdup(s, 2, &r.site)) < 0 || (q = column_strdup(s, 3, &r.subject)) < 0 ||
+            (q = column_strdup(s, 4, &r.phenomenon)) < 0 || (q = column_strdup(s, 5, &r.impact)) < 0 ||
+            (q = column_strdup(s, 6, &r.state)) < 0)
+                return q;
+        r.level = sqlite3_column_int(s, 7);
+        r.drill = sqlite3_column_int(s, 8) != 0;
+        r.closed_at = column_usec(s, 9);
+        *(IncidentRecord *) p = r;
+        r = (IncidentRecord) {};
+        return 0;
+}
+
+static void incident_record_done_v(void *p)
+{
+        incident_record_done(p);
+}
+
+static int incident_log_from_row(sqlite3_stmt *s, void *p)
+{
+        _cleanup_(incident_log_record_done) IncidentLogRecord r = {};
+        int q;
+
+        r.id = sqlite3_column_int64(s, 0);
+        r.incident_id = sqlite3_column_int64(s, 1);
+        r.at = column_usec(s, 2);
+        if ((q = column_strdup(s, 3, &r.actor)) < 0 || (q = column_strdup(s, 4, &r.kind)) < 0 ||
+            (q = column_strdup(s, 5, &r.text)) < 0 || (q = column_strdup(s, 6, &r.state_from)) < 0 ||
+            (q = column_strdup(s, 7, &r.state_to)) < 0)
+                return q;
+        r.level_from = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 8);
+        r.level_to = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 9);
+        r.run_id = sqlite3_column_int64(s, 10); /* NULL reads as 0 */
+        *(IncidentLogRecord *) p = r;
+        r = (IncidentLogRecord) {};
+        return 0;
+}
+
+static void incident_log_record_done_v(void *p)
+{
+        incident_log_record_done(p);
+}
+
+int journal_list_incidents(Journal *j, bool open_only, IncidentRecord **ret, size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        void *list;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, open_only ? STMT_INCIDENTS_LIST_OPEN : STMT_INCIDENTS_LIST, &s);
+        if (r < 0)
+                return r;
+        r = collect_rows(s, sizeof(IncidentRecord), incident_from_row, incident_record_done_v, &list, ret_n);
+        if (r < 0)
+                return r;
+        *ret = list;
+        return 0;
+}
+
+int journal_get_incident(Journal *j, int64_t id, IncidentRecord *ret)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (!j || !ret)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_INCIDENT_GET, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return incident_from_row(s, ret);
+}
+
+int journal_list_incident_log(Journal *j, int64_t incident_id, IncidentLogRecord **ret, size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        void *list;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, STMT_INCIDENT_LOG_LIST, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, incident_id);
+        if (r < 0)
+                return r;
+        r = collect_rows(s, sizeof(IncidentLogRecord), incident_log_from_row, incident_log_record_done_v, &list,
+                         ret_n);
         if (r < 0)
                 return r;
         *ret = list;

@@ -20,7 +20,7 @@
 #include "macros.h"
 #include "time-util.h"
 
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 2
 #define JOURNAL_ENV "DROVER_DB"
 
 typedef struct Journal Journal;
@@ -78,6 +78,36 @@ typedef struct EventRecord {
         char *data_json;  /* may be NULL */
 } EventRecord;
 
+/* An incident as droverd tracks it (src/incident/): the row holds the current state and
+ * level; every change, action and its actor is an IncidentLogRecord (append-only). */
+typedef struct IncidentRecord {
+        int64_t id;
+        usec_t opened_at; /* realtime; 0 = now */
+        char *site;
+        char *subject;    /* required: the target or site it is about */
+        char *phenomenon;
+        char *impact;
+        char *state;      /* detected | verified | escalated | mitigating | resolved | closed */
+        int level;        /* 0 none, 1 red … 4 blue */
+        bool drill;       /* opened by a drill, never a real incident */
+        usec_t closed_at; /* 0 while open */
+} IncidentRecord;
+
+typedef struct IncidentLogRecord {
+        int64_t id;
+        int64_t incident_id;
+        usec_t at;        /* realtime; 0 = now */
+        char *actor;      /* a user name, or "policy" */
+        char *kind;       /* state-change, level-change, notify, playbook-started, note, … */
+        char *text;
+        char *state_from, *state_to; /* NULL unless a state change */
+        int level_from, level_to;    /* -1 unless a level change */
+        int64_t run_id;   /* the run it started or concerns; 0 = none */
+} IncidentLogRecord;
+
+void incident_record_done(IncidentRecord *r);
+void incident_log_record_done(IncidentLogRecord *r);
+
 void run_record_done(RunRecord *r);
 void step_record_done(StepRecord *s);
 void event_record_done(EventRecord *e);
@@ -108,6 +138,16 @@ int journal_step_begin(Journal *j, const StepRecord *s, int64_t *ret_id);
 int journal_step_end(Journal *j, const StepRecord *s);
 int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
                   const char *data_json);
+
+/* Incidents (schema 2). update changes state, level, closed_at, and impact when non-NULL;
+ * -ENOENT for an unknown id. The log is append-only. */
+int journal_incident_open(Journal *j, const IncidentRecord *r, int64_t *ret_id);
+int journal_incident_update(Journal *j, int64_t id, const char *state, int level, const char *impact,
+                            usec_t closed_at);
+int journal_incident_log(Journal *j, const IncidentLogRecord *r, int64_t *ret_id);
+int journal_list_incidents(Journal *j, bool open_only, IncidentRecord **ret, size_t *ret_n); /* newest first */
+int journal_get_incident(Journal *j, int64_t id, IncidentRecord *ret);
+int journal_list_incident_log(Journal *j, int64_t incident_id, IncidentLogRecord **ret, size_t *ret_n);
 
 /* Queries. Arrays are allocated; free each element with *_record_done and the array with free. */
 int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n); /* newest first */

@@ -193,8 +193,8 @@ static void test_schema_version_and_wal(void **state)
         journal_close(j);
 
         db = raw_open(path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
-        assert_int_equal(JOURNAL_SCHEMA_VERSION, 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+        assert_int_equal(JOURNAL_SCHEMA_VERSION, 2);
         raw_text(db, "PRAGMA journal_mode", mode, sizeof mode);
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
@@ -221,7 +221,7 @@ static void test_future_version_refused(void **state)
         journal_close(j);
 
         db = raw_open(path);
-        raw_exec(db, "PRAGMA user_version = 2");
+        raw_exec(db, "PRAGMA user_version = 3"); /* JOURNAL_SCHEMA_VERSION + 1 */
         sqlite3_close(db);
 
         j = sentinel;
@@ -966,7 +966,7 @@ static void test_two_processes(void **state)
         db = raw_open(path);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM step_attempts"), 2 * WRITER_ROUNDS);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM events"), 2 * (WRITER_ROUNDS + 2 * WRITER_ROUNDS / 10));
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
         sqlite3_close(db);
 
         assert_int_equal(journal_open(path, &j), 0);
@@ -1017,6 +1017,133 @@ static void test_record_done(void **state)
         assert_null(journal_close(NULL));
 }
 
+/* An incident and its log round-trip; the log is append-only, nothing is deleted. */
+static void test_incidents(void **state)
+{
+        char path[PATH_MAX];
+        Journal *j = NULL;
+        IncidentRecord got = {}, *list = NULL;
+        IncidentLogRecord *log = NULL;
+        size_t n = 0;
+        int64_t id = 0, run_id = 0, log_id = 0;
+        sqlite3 *db;
+
+        db_path(path);
+        assert_int_equal(journal_open(path, &j), 0);
+        assert_int_equal(journal_run_begin(j, &(RunRecord){ .playbook = (char *) "site-switchover" }, &run_id), 0);
+        assert_int_equal(journal_incident_open(j,
+                                               &(IncidentRecord){ .opened_at = 1000, .site = (char *) "primary",
+                                                                  .subject = (char *) "primary",
+                                                                  .phenomenon = (char *) "site down on quorum",
+                                                                  .state = (char *) "detected", .level = 1 },
+                                               &id),
+                         0);
+        assert_true(id > 0);
+        assert_int_equal(journal_incident_log(j,
+                                              &(IncidentLogRecord){ .incident_id = id, .at = 1001,
+                                                                    .actor = (char *) "policy",
+                                                                    .kind = (char *) "playbook-started",
+                                                                    .text = (char *) "site-switchover",
+                                                                    .level_from = -1, .level_to = -1,
+                                                                    .run_id = run_id },
+                                              &log_id),
+                         0);
+        assert_int_equal(journal_incident_log(j,
+                                              &(IncidentLogRecord){ .incident_id = id, .at = 1002,
+                                                                    .actor = (char *) "alice",
+                                                                    .kind = (char *) "state-change",
+                                                                    .state_from = (char *) "detected",
+                                                                    .state_to = (char *) "verified",
+                                                                    .level_from = -1, .level_to = -1 },
+                                              NULL),
+                         0);
+        assert_int_equal(journal_incident_update(j, id, "verified", 2, "payments at the primary site", 0), 0);
+        assert_int_equal(journal_incident_update(j, id + 100, "verified", 2, NULL, 0), -ENOENT);
+        assert_int_equal(journal_incident_update(j, id, "verified", 7, NULL, 0), -EINVAL);
+        assert_int_equal(journal_incident_update(j, id, "bogus", 2, NULL, 0), -EINVAL); /* CHECK constraint */
+
+        assert_int_equal(journal_get_incident(j, id, &got), 0);
+        assert_string_equal(got.state, "verified");
+        assert_int_equal(got.level, 2);
+        assert_string_equal(got.impact, "payments at the primary site");
+        assert_string_equal(got.phenomenon, "site down on quorum");
+        assert_int_equal(got.opened_at, 1000);
+        assert_false(got.drill);
+        incident_record_done(&got);
+        assert_int_equal(journal_get_incident(j, id + 100, &got), -ENOENT);
+
+        assert_int_equal(journal_list_incident_log(j, id, &log, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(log[0].actor, "policy");
+        assert_int_equal(log[0].run_id, run_id);
+        assert_int_equal(log[0].level_from, -1);
+        assert_null(log[0].state_from);
+        assert_string_equal(log[1].state_to, "verified");
+        assert_int_equal(log[1].run_id, 0);
+        for (size_t i = 0; i < n; i++)
+                incident_log_record_done(&log[i]);
+        free(log);
+
+        assert_int_equal(journal_incident_update(j, id, "closed", 0, NULL, 2000), 0);
+        assert_int_equal(journal_list_incidents(j, true, &list, &n), 0);
+        assert_int_equal(n, 0);
+        free(list);
+        assert_int_equal(journal_list_incidents(j, false, &list, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(list[0].closed_at, 2000);
+        incident_record_done(&list[0]);
+        free(list);
+        journal_close(j);
+
+        db = raw_open(path);
+        assert_int_not_equal(sqlite3_exec(db, "DELETE FROM incidents", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db, "UPDATE incident_log SET actor = 'mallory'", NULL, NULL, NULL),
+                             SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db, "DELETE FROM incident_log", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM incident_log WHERE actor = 'mallory'"), 0);
+        sqlite3_close(db);
+}
+
+/* A version-1 journal (issue 2's) is upgraded in place: its runs stay, incidents appear. */
+static void test_migrate_from_v1(void **state)
+{
+        char path[PATH_MAX];
+        Journal *j = NULL;
+        RunRecord *runs = NULL;
+        IncidentRecord *list = NULL;
+        size_t n = 0;
+        int64_t run_id = 0;
+        sqlite3 *db;
+
+        db_path(path);
+        assert_int_equal(journal_open(path, &j), 0);
+        assert_int_equal(journal_run_begin(j, &(RunRecord){ .playbook = (char *) "old-run" }, &run_id), 0);
+        journal_close(j);
+
+        /* Turn it back into what schema 1 looked like. */
+        db = raw_open(path);
+        raw_exec(db, "DROP TRIGGER incidents_no_delete; DROP TRIGGER incident_log_no_delete; "
+                     "DROP TRIGGER incident_log_no_update; DROP TABLE incident_log; DROP TABLE incidents; "
+                     "PRAGMA user_version = 1");
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'incidents'"), 0);
+        sqlite3_close(db);
+
+        assert_int_equal(journal_open(path, &j), 0);
+        assert_int_equal(journal_list_runs(j, 0, &runs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(runs[0].playbook, "old-run");
+        run_record_done(&runs[0]);
+        free(runs);
+        assert_int_equal(journal_list_incidents(j, false, &list, &n), 0);
+        assert_int_equal(n, 0);
+        free(list);
+        journal_close(j);
+
+        db = raw_open(path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        sqlite3_close(db);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1036,6 +1163,8 @@ int main(void)
                 cmocka_unit_test(test_two_processes),
                 cmocka_unit_test(test_resolve_path),
                 cmocka_unit_test(test_record_done),
+                cmocka_unit_test(test_incidents),
+                cmocka_unit_test(test_migrate_from_v1),
         };
 
         return cmocka_run_group_tests(tests, setup_all, teardown_all);

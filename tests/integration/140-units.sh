@@ -95,6 +95,10 @@ sysconfdir=$(abs "$(opt sysconfdir)")
 check "droverd installed in sbindir" test -x "$DEST$sbindir/droverd"
 check "droverctl installed in bindir" test -x "$DEST$bindir/droverctl"
 check "unit installed" test -f "$DEST$prefix/lib/systemd/system/droverd.service"
+mandir=$(abs "$(opt mandir)")
+for m in man1/droverctl.1 man8/droverd.8 man5/drover.yaml.5 man5/drover-playbook.5; do
+        check "man page $m installed" test -s "$DEST$mandir/$m"
+done
 check "installed unit starts the installed droverd" \
         grep -qxF "ExecStart=$sbindir/droverd --config /etc/drover/drover.yaml" \
         "$DEST$prefix/lib/systemd/system/droverd.service"

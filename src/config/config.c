@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "monitor-config.h"
 #include "strbuf.h"
 #include "yaml-node.h"
 
-#define CONFIG_NAME_MAX 64
 #define CONFIG_OUTPUT_CAP_MIN 1024
 #define CONFIG_OUTPUT_CAP_MAX (16 * 1024 * 1024)
 #define SECRET_VALUE_MAX (1024 * 1024)
@@ -64,7 +64,9 @@ const char *secret_source_to_string(SecretSource s)
 
 /* Declarative key tables: one per mapping of drover.yaml. */
 static const char *const top_keys[] = {
-        "journal", "playbook_dir", "defaults", "sites", "hosts", "groups", "endpoints", "vendors", "secrets", NULL,
+        "journal", "playbook_dir", "defaults", "sites", "hosts", "groups", "endpoints", "vendors", "secrets",
+        /* monitor-config.c */
+        "monitor", "levels", "roles", "responses", "deadlines", "failover", NULL,
 };
 static const char *const defaults_keys[] = { "step_timeout", "output_cap", "ssh", NULL };
 static const char *const ssh_keys[] = {
@@ -154,6 +156,7 @@ Config *config_free(Config *c)
         for (size_t i = 0; i < c->n_secrets; i++)
                 secret_done(&c->secrets[i]);
         free(c->secrets);
+        monitor_config_free(c->monitor);
         free(c->path);
         free(c->journal_path);
         free(c->playbook_dir);
@@ -249,7 +252,7 @@ static void report_unknown(DiagList *diags, const YNode *at, const NameIndex *id
                 ynode_error(diags, at, "unknown %s '%.64s'%s", kind, name, strempty(where));
 }
 
-static bool name_is_valid(const char *s)
+bool config_name_is_valid(const char *s)
 {
         size_t n = strlen(s);
 
@@ -368,7 +371,7 @@ static bool section_ok(Loader *l, const YNode *section, const char *name)
 
 static bool check_entry_name(Loader *l, const YNode *key, const char *kind)
 {
-        if (name_is_valid(key->scalar))
+        if (config_name_is_valid(key->scalar))
                 return true;
         ynode_error(l->diags, key,
                     "invalid %s name '%.64s' (use letters, digits, '_', '.' and '-', start with a letter or digit, "
@@ -667,7 +670,8 @@ static void load_secrets(Loader *l, const YNode *root)
                         if (src == SECRET_SOURCE_FILE)
                                 s->ref = path_resolve(l, ref);
                         else {
-                                bool ok = src == SECRET_SOURCE_ENV ? env_name_is_valid(ref) : name_is_valid(ref);
+                                bool ok = src == SECRET_SOURCE_ENV ? env_name_is_valid(ref) :
+                                                                     config_name_is_valid(ref);
                                 if (!ok)
                                         ynode_error(l->diags, v->items[j], "%s: invalid %s name '%.64s'", what,
                                                     src == SECRET_SOURCE_ENV ? "environment variable" :
@@ -923,6 +927,8 @@ static int config_parse(const char *path, YDocument *doc, Config **ret, DiagList
         load_endpoints(&l, doc->root);
         name_index_build(&l.endpoints, c->endpoints, c->n_endpoints, sizeof(Endpoint));
         load_vendors(&l, doc->root);
+        /* Last: the monitoring sections refer to every section above. */
+        (void) monitor_config_load(doc->root, c, &c->monitor, diags);
 
         name_index_done(&l.sites);
         name_index_done(&l.secrets);
@@ -1022,7 +1028,7 @@ int secret_read_value(const Secret *s, char **ret)
                 dir = getenv("CREDENTIALS_DIRECTORY");
                 if (!dir || dir[0] == '\0')
                         return -ENXIO;
-                if (!name_is_valid(s->ref))
+                if (!config_name_is_valid(s->ref))
                         return -EINVAL;
                 p = xasprintf("%s/%s", dir, s->ref);
                 return read_secret_file(p, ret);

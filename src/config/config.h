@@ -24,6 +24,11 @@
 #define CONFIG_DEFAULT_STEP_TIMEOUT (60 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_OUTPUT_CAP (64 * 1024)
+#define CONFIG_NAME_MAX 64
+
+/* The monitoring sections (monitor, levels, roles, responses, deadlines,
+ * failover): monitor-config.h. */
+typedef struct MonitorConfig MonitorConfig;
 
 typedef enum SiteRole {
         SITE_ROLE_PRIMARY,
@@ -128,6 +133,8 @@ typedef struct Config {
         size_t n_vendors;
         Secret *secrets;
         size_t n_secrets;
+
+        MonitorConfig *monitor; /* NULL when the file has no monitoring section */
 } Config;
 
 /* Load and validate. All problems go to diags; on any error returns -EINVAL and
@@ -137,6 +144,10 @@ int config_load(const char *path, Config **ret, DiagList *diags);
 int config_load_buffer(const char *path, const char *buf, size_t len, Config **ret, DiagList *diags);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/* Names of sites, hosts, probes …: letters, digits, '_', '.', '-', starting with a
+ * letter or digit, at most CONFIG_NAME_MAX characters. */
+bool config_name_is_valid(const char *s);
 
 const Site *config_find_site(const Config *c, const char *name);
 const Host *config_find_host(const Config *c, const char *name);

@@ -605,3 +605,10 @@ Executor real_executor_get(RealExecutor *e)
 {
         return (Executor) { .ops = &real_executor_ops, .userdata = e };
 }
+
+int real_executor_get_fd(RealExecutor *e)
+{
+        if (!e)
+                return -EINVAL;
+        return e->done_fd;
+}

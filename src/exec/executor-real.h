@@ -32,3 +32,10 @@ Executor real_executor_get(RealExecutor *e);
 /* How many SSH sessions (TCP connect + handshake + host key + auth) this executor has
  * opened so far: a debug counter for tests and benchmarks (one per host expected). */
 unsigned real_executor_sessions_opened(RealExecutor *e);
+
+/* The completion eventfd: readable when a result may be waiting, for callers that run
+ * their own event loop (droverd's prober watches it with an sd-event io source). The
+ * caller first reads the eventfd (8 bytes, non-blocking) to reset it, then collects
+ * every finished action with ops->wait(until = 0) until -ETIME; a result queued after
+ * the read makes the fd readable again. Owned by the executor: never close it. */
+int real_executor_get_fd(RealExecutor *e);

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * probe-http.c — HTTP and vendor-metric checks: ONE curl multi handle driven by the
+ * prober's sd-event loop (CURLMOPT_SOCKETFUNCTION → io sources, CURLMOPT_TIMERFUNCTION →
+ * one timer source, curl_multi_socket_action on events, curl_multi_info_read for
+ * completions). No thread per probe: 10,000 probes are 10,000 easy handles and one loop.
+ *
+ * Each probe owns one easy handle, configured once at add time and re-added to the
+ * multi for every check, so nothing is set up per check. Connections live in the
+ * multi's pool (sized to the number of HTTP probes), so a probe's next check reuses an
+ * idle keep-alive connection to the same host instead of connecting again.
+ *
+ * Owns: the multi handle, the easy handles, judging an HTTP answer into a ProbeOutcome.
+ * Does not own: scheduling (prober.c), secrets (headers arrive expanded; never logged).
+ * Called by prober.c.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <jansson.h>
+
+#include "prober-internal.h"
+
+struct CurlSock {
+        sd_event_source *src;
+        curl_socket_t fd;
+        CurlSock *prev, *next;
+};
+
+static void curl_sock_free(Prober *p, CurlSock *cs)
+{
+        if (cs->prev)
+                cs->prev->next = cs->next;
+        else
+                p->socks = cs->next;
+        if (cs->next)
+                cs->next->prev = cs->prev;
+        sd_event_source_disable_unref(cs->src);
+        free(cs);
+}
+
+static void curl_check_done(Prober *p);
+
+static int curl_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Prober *p = userdata;
+        int flags = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                flags |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+        (void) curl_multi_socket_action(p->multi, fd, flags, &running);
+        curl_check_done(p);
+        return 0;
+}
+
+static int curl_timer_fire(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Prober *p = userdata;
+        int running;
+
+        (void) curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        curl_check_done(p);
+        return 0;
+}
+
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+        Prober *p = userp;
+        CurlSock *cs = socketp;
+        uint32_t events;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (cs) {
+                        (void) curl_multi_assign(p->multi, fd, NULL);
+                        curl_sock_free(p, cs);
+                }
+                return 0;
+        }
+
+        events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+        if (!cs) {
+                cs = xcalloc(1, sizeof(*cs));
+                cs->fd = fd;
+                r = sd_event_add_io(p->event, &cs->src, fd, events, curl_io_cb, p);
+                if (r < 0) {
+                        free(cs);
+                        return -1; /* curl fails this transfer */
+                }
+                cs->next = p->socks;
+                if (p->socks)
+                        p->socks->prev = cs;
+                p->socks = cs;
+                (void) curl_multi_assign(p->multi, fd, cs);
+                return 0;
+        }
+        r = sd_event_source_set_io_events(cs->src, events);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(cs->src, SD_EVENT_ON);
+        return r < 0 ? -1 : 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+        Prober *p = userp;
+        usec_t when;
+        int r;
+
+        if (timeout_ms < 0) {
+                if (p->curl_timer)
+                        (void) sd_event_source_set_enabled(p->curl_timer, SD_EVENT_OFF);
+                return 0;
+        }
+        when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
+        if (!p->curl_timer) {
+                /* Accuracy 1 µs: curl's timeouts are its own deadlines, do not coalesce them. */
+                r = sd_event_add_time(p->event, &p->curl_timer, CLOCK_MONOTONIC, when, 1, curl_timer_fire, p);
+                return r < 0 ? -1 : 0;
+        }
+        r = sd_event_source_set_time(p->curl_timer, when);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->curl_timer, SD_EVENT_ONESHOT);
+        return r < 0 ? -1 : 0;
+}
+
+int prober_http_init(Prober *p)
+{
+        /* Thread-safe and reference-counted since curl 7.84; paired in prober_http_done(). */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        p->multi = curl_multi_init();
+        if (!p->multi) {
+                curl_global_cleanup();
+                return -ENOMEM;
+        }
+        if (curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+            curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p) != CURLM_OK ||
+            curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+            curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p) != CURLM_OK) {
+                curl_multi_cleanup(p->multi);
+                p->multi = NULL;
+                curl_global_cleanup();
+                return -EINVAL;
+        }
+        return 0;
+}
+
+void prober_http_done(Prober *p)
+{
+        if (!p->multi)
+                return;
+        /* Easy handles were removed by probe_http_free(); this closes the pooled connections. */
+        curl_multi_cleanup(p->multi);
+        p->multi = NULL;
+        while (p->socks)
+                curl_sock_free(p, p->socks);
+        p->curl_timer = sd_event_source_disable_unref(p->curl_timer);
+        curl_global_cleanup();
+}
+
+static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        Probe *pr = userdata;
+
+        /* Only what body_regex or the JSON field needs is kept (up to PROBER_BODY_MAX). */
+        if (pr->want_body)
+                strbuf_append(&pr->body, ptr, size * nmemb);
+        return size * nmemb;
+}
+
+int probe_http_setup(Probe *pr, const ProbeSpec *spec)
+{
+        const Endpoint *ep = spec->endpoint;
+        CURL *c;
+
+        if (!spec->url || (strncmp(spec->url, "http://", 7) != 0 && strncmp(spec->url, "https://", 8) != 0))
+                return -EINVAL;
+
+        c = pr->easy = curl_easy_init();
+        if (!c)
+                return -ENOMEM;
+
+        for (char *const *h = spec->headers; h && *h; h++) {
+                struct curl_slist *n = curl_slist_append(pr->headers, *h);
+                if (!n)
+                        return -ENOMEM;
+                pr->headers = n;
+        }
+
+        pr->body.limit = PROBER_BODY_MAX;
+        pr->want_body = pr->re || pr->kind == PROBE_KIND_VENDOR_METRIC;
+
+#define SET(opt, val)                                                                                      \
+        do {                                                                                               \
+                if (curl_easy_setopt(c, opt, val) != CURLE_OK)                                             \
+                        return -EINVAL;                                                                    \
+        } while (0)
+
+        SET(CURLOPT_URL, spec->url);
+        SET(CURLOPT_PRIVATE, pr);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_TIMEOUT_MS, (long) MAX(spec->timeout / USEC_PER_MSEC, 1));
+        SET(CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(spec->timeout / USEC_PER_MSEC, 1));
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+        SET(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+        /* A probe judges the answer of the URL it was given: a redirect is an answer
+         * (a 3xx status), not something to chase. */
+        SET(CURLOPT_FOLLOWLOCATION, 0L);
+        SET(CURLOPT_WRITEFUNCTION, http_write);
+        SET(CURLOPT_WRITEDATA, pr);
+        SET(CURLOPT_USERAGENT, "drover-probe/" DROVER_VERSION);
+        SET(CURLOPT_HTTPGET, 1L);
+        if (pr->headers)
+                SET(CURLOPT_HTTPHEADER, pr->headers);
+
+        if (!ep || ep->tls_verify) {
+                SET(CURLOPT_SSL_VERIFYPEER, 1L);
+                SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        } else {
+                SET(CURLOPT_SSL_VERIFYPEER, 0L);
+                SET(CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        /* curl copies string options: the Endpoint is not needed after this. */
+        if (ep && ep->ca_file)
+                SET(CURLOPT_CAINFO, ep->ca_file);
+        if (ep && ep->client_cert)
+                SET(CURLOPT_SSLCERT, ep->client_cert);
+        if (ep && ep->client_key)
+                SET(CURLOPT_SSLKEY, ep->client_key);
+#undef SET
+        return 0;
+}
+
+void probe_http_free(Probe *pr)
+{
+        if (pr->easy) {
+                if (pr->in_flight && pr->prober->multi)
+                        (void) curl_multi_remove_handle(pr->prober->multi, pr->easy);
+                curl_easy_cleanup(pr->easy);
+                pr->easy = NULL;
+        }
+        curl_slist_free_all(pr->headers);
+        pr->headers = NULL;
+        strbuf_done(&pr->body);
+}
+
+void probe_http_start(Probe *pr)
+{
+        CURLMcode mc;
+
+        strbuf_reset(&pr->body);
+        mc = curl_multi_add_handle(pr->prober->multi, pr->easy);
+        if (mc != CURLM_OK)
+                probe_deliver(pr, PROBE_FAIL, 0, NAN, false, curl_multi_strerror(mc));
+}
+
+static bool status_expected(const Probe *pr, long status)
+{
+        if (pr->n_expect == 0)
+                return status >= 200 && status <= 299;
+        for (size_t i = 0; i < pr->n_expect; i++)
+                if (pr->expect[i] == status)
+                        return true;
+        return false;
+}
+
+/* "data.lag", "items.0.id": object keys, or array indexes where the node is an array. */
+static json_t *json_dotted_get(json_t *root, const char *path)
+{
+        json_t *node = root;
+        const char *s = path;
+
+        while (node && *s) {
+                const char *dot = strchr(s, '.');
+                size_t n = dot ? (size_t) (dot - s) : strlen(s);
+                char key[256];
+
+                if (n == 0 || n >= sizeof(key))
+                        return NULL;
+                memcpy(key, s, n);
+                key[n] = '\0';
+                if (json_is_array(node)) {
+                        char *end;
+                        unsigned long i = strtoul(key, &end, 10);
+                        node = *end == '\0' ? json_array_get(node, i) : NULL;
+                } else
+                        node = json_object_get(node, key);
+                s = dot ? dot + 1 : s + n;
+        }
+        return node;
+}
+
+static void http_finish(Probe *pr, CURLcode code)
+{
+        char detail[256], b1[FORMAT_DURATION_MAX], b2[FORMAT_DURATION_MAX];
+        curl_off_t total = 0;
+        long status = 0;
+        usec_t latency;
+        double value = NAN;
+        bool has_value = false;
+
+        (void) curl_easy_getinfo(pr->easy, CURLINFO_TOTAL_TIME_T, &total);
+        latency = total > 0 ? (usec_t) total : usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), pr->check_started);
+
+        if (code == CURLE_OPERATION_TIMEDOUT) {
+                snprintf(detail, sizeof(detail), "no answer within %s", format_duration(b1, pr->timeout));
+                probe_deliver(pr, PROBE_TIMEOUT, latency, NAN, false, detail);
+                return;
+        }
+        if (code != CURLE_OK) {
+                probe_deliver(pr, PROBE_FAIL, latency, NAN, false, curl_easy_strerror(code));
+                return;
+        }
+
+        (void) curl_easy_getinfo(pr->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (!status_expected(pr, status)) {
+                char *location = NULL;
+
+                if (status >= 300 && status <= 399)
+                        (void) curl_easy_getinfo(pr->easy, CURLINFO_REDIRECT_URL, &location);
+                if (location)
+                        snprintf(detail, sizeof(detail), "HTTP %ld redirect to %.160s (not followed)", status,
+                                 location);
+                else
+                        snprintf(detail, sizeof(detail), "HTTP %ld", status);
+                probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
+                return;
+        }
+
+        if (pr->re && regexec(pr->re, strbuf_str(&pr->body), 0, NULL, 0) != 0) {
+                snprintf(detail, sizeof(detail), "HTTP %ld, body does not match%s", status,
+                         pr->body.truncated ? " (first 64 KiB)" : "");
+                probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
+                return;
+        }
+
+        if (pr->kind == PROBE_KIND_VENDOR_METRIC) {
+                json_error_t err;
+                json_t *root = json_loadb(strbuf_str(&pr->body), pr->body.len, 0, &err), *v;
+
+                if (!root) {
+                        snprintf(detail, sizeof(detail), "HTTP %ld, body is not JSON%s", status,
+                                 pr->body.truncated ? " (over 64 KiB)" : "");
+                        probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
+                        return;
+                }
+                v = json_dotted_get(root, pr->json_field);
+                if (!json_is_number(v)) {
+                        snprintf(detail, sizeof(detail), "field %.100s %s", pr->json_field,
+                                 v ? "is not a number" : "is missing");
+                        json_decref(root);
+                        probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
+                        return;
+                }
+                value = json_number_value(v);
+                has_value = true;
+                json_decref(root);
+        }
+
+        if (pr->latency_threshold > 0 && latency > pr->latency_threshold) {
+                snprintf(detail, sizeof(detail), "HTTP %ld in %s, over %s", status, format_duration(b1, latency),
+                         format_duration(b2, pr->latency_threshold));
+                probe_deliver(pr, PROBE_SLOW, latency, value, has_value, detail);
+                return;
+        }
+        if (has_value && !isnan(pr->min) && !(value >= pr->min)) {
+                snprintf(detail, sizeof(detail), "%.100s = %.6g, below %.6g", pr->json_field, value, pr->min);
+                probe_deliver(pr, PROBE_SLOW, latency, value, has_value, detail);
+                return;
+        }
+        if (has_value)
+                snprintf(detail, sizeof(detail), "HTTP %ld, %.100s = %.6g", status, pr->json_field, value);
+        else
+                snprintf(detail, sizeof(detail), "HTTP %ld", status);
+        probe_deliver(pr, PROBE_OK, latency, value, has_value, detail);
+}
+
+static void curl_check_done(Prober *p)
+{
+        CURLMsg *m;
+        int left;
+
+        while ((m = curl_multi_info_read(p->multi, &left))) {
+                CURL *easy = m->easy_handle;
+                CURLcode code = m->data.result;
+                Probe *pr = NULL;
+
+                if (m->msg != CURLMSG_DONE)
+                        continue;
+                /* m is invalid once the handle is removed: everything was read above. */
+                (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &pr);
+                (void) curl_multi_remove_handle(p->multi, easy);
+                if (pr)
+                        http_finish(pr, code);
+        }
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * prober-internal.h — what the prober's core (prober.c: timers, schedule, TCP, SSH,
+ * delivery) shares with its HTTP half (probe-http.c: the curl multi handle on sd-event).
+ * Private to src/monitor/prober*.c and probe-http.c.
+ */
+#pragma once
+
+#include <regex.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+
+#include "executor-real.h"
+#include "prober.h"
+#include "strbuf.h"
+
+typedef struct CurlSock CurlSock;
+
+typedef struct Probe {
+        Prober *prober;
+        size_t index;              /* in Prober.probes; the SSH action tag */
+        char *name, *target, *site;
+        ProbeKind kind;
+        usec_t interval, timeout, jitter; /* as configured */
+        double factor;
+        usec_t base;               /* drift-free schedule point of the planned check */
+        sd_event_source *timer;    /* the next check */
+        bool in_flight;
+        usec_t check_started;      /* CLOCK_MONOTONIC */
+        uint64_t n_started, n_results, n_skipped;
+
+        /* http, vendor-metric */
+        CURL *easy;                /* configured once, re-added to the multi per check */
+        struct curl_slist *headers;
+        uint16_t expect[PROBER_EXPECT_STATUS_MAX];
+        uint8_t n_expect;
+        bool want_body;
+        regex_t *re;
+        usec_t latency_threshold;
+        char *json_field;
+        double min;
+        StrBuf body;
+
+        /* tcp */
+        struct sockaddr_storage *addr; /* NULL when the name did not resolve at add time */
+        socklen_t addrlen;
+        char *address;
+        uint16_t port;
+        int fd;
+        sd_event_source *io, *deadline;
+
+        /* ssh */
+        const Host *host;
+        char *command;
+        int expect_exit_status;
+        bool has_max_value;
+        double max_value;
+} Probe;
+
+struct Prober {
+        sd_event *event;
+        ProberCallback cb;
+        void *userdata;
+        clockid_t clock;
+        bool freeing;
+        uint64_t rng;
+
+        Probe **probes;
+        size_t n_probes;
+        size_t *hash;              /* open addressing: index + 1, 0 = empty */
+        size_t hash_size;
+
+        /* HTTP */
+        CURLM *multi;
+        sd_event_source *curl_timer;
+        CurlSock *socks;           /* every io source curl asked for, to free them all */
+        size_t n_http;
+
+        /* SSH */
+        RealExecutor *executor;
+        sd_event_source *executor_io;
+};
+
+/* The check ended: clears in_flight, counts, calls the callback (not while freeing). */
+void probe_deliver(Probe *pr, ProbeOutcome o, usec_t latency, double value, bool has_value,
+                   const char *detail);
+
+int prober_http_init(Prober *p);
+void prober_http_done(Prober *p);
+/* Sets up the probe's easy handle (kind http or vendor-metric). */
+int probe_http_setup(Probe *pr, const ProbeSpec *spec);
+void probe_http_free(Probe *pr);
+/* Start one check; on failure it delivers a fail result itself. */
+void probe_http_start(Probe *pr);

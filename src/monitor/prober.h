@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * prober.h — runs the monitor's probes (http, tcp, ssh, vendor-metric) inside droverd's
+ * sd-event loop and hands every finished check to a callback as a ProbeResult.
+ *
+ * Owns: one curl multi handle driven by the loop (all HTTP and vendor-metric checks;
+ * one reused easy handle per probe, connections kept alive in the multi's pool), the
+ * per-probe timers (own interval, uniform jitter: never lock-step), non-blocking TCP
+ * connects, and a RealExecutor for SSH checks whose completion eventfd the loop
+ * watches (the executor's worker threads never touch sd-event). Does not own: the
+ * config (the caller turns monitor.probes into ProbeSpecs), judging health (detector.h),
+ * the event loop itself. Called by droverd's monitor and by tests/integration/test-prober.c.
+ *
+ * Rules:
+ *   - each probe has at most one check in flight: a check still running when the next
+ *     one is due is skipped and counted (ProberStats.skipped);
+ *   - every check ends by its timeout with PROBE_TIMEOUT;
+ *   - the first check of a probe runs at a uniformly random point of its first
+ *     interval, then every interval ± uniform jitter around a drift-free schedule;
+ *   - HTTP: TLS verified unless the Endpoint says tls_verify: false; redirects are NOT
+ *     followed — a 3xx is judged like any status: it fails (detail names the redirect)
+ *     unless listed in expect_status;
+ *   - outcomes: ok when the status is expected (default any 2xx) and the body matches;
+ *     slow when ok but the latency is over latency_threshold, or (vendor-metric) the
+ *     value is under `min`, or (ssh) stdout is over `max_value`; timeout when the check
+ *     hit its timeout; fail otherwise (refused, wrong status, body mismatch, JSON
+ *     field missing or not a number, wrong exit status).
+ *   - vendor-metric always reports the parsed value (has_value) as well, so the
+ *     detector's metric_min (weak) and the level evaluator's METRIC_BELOW (value) judge
+ *     it whichever they look at; a slow outcome and a value under metric_min are the
+ *     same "weak" sample for the detector, never counted twice.
+ *
+ * ProbeResult strings are borrowed for the duration of the callback. `at` is the
+ * completion time on the prober's clock (CLOCK_MONOTONIC unless prober_set_clock()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "macros.h"
+#include "probe-result.h"
+#include "time-util.h"
+
+#define PROBER_VANTAGE_LOCAL "local"
+/* Response bytes kept for body_regex / the JSON field; a longer body is judged on
+ * its first PROBER_BODY_MAX bytes (and a truncated JSON document fails to parse). */
+#define PROBER_BODY_MAX (64U * 1024U)
+#define PROBER_EXPECT_STATUS_MAX 16
+
+typedef struct Prober Prober;
+
+/* Called from the loop for every finished check. May call prober_set_interval_factor()
+ * and prober_get_stats(); must not free the prober. */
+typedef void (*ProberCallback)(Prober *p, const ProbeResult *r, void *userdata);
+
+typedef struct ProbeSpec {
+        const char *name;            /* required, unique; copied */
+        const char *target;          /* ProbeResult.target; NULL = name; copied */
+        ProbeKind kind;
+        const char *site;            /* copied; may be NULL */
+        const char *vantage;         /* NULL or "local"; other vantage points (over SSH)
+                                      * are not implemented yet: -EOPNOTSUPP */
+
+        /* http and vendor-metric */
+        const char *url;             /* absolute http:// or https://; copied */
+        const Endpoint *endpoint;    /* TLS options (ca_file, client cert/key, tls_verify);
+                                      * read at add time only; NULL = verify with the system store */
+        char *const *headers;        /* NULL-terminated "Name: value", secrets already expanded
+                                      * by the caller; copied; never logged */
+        const long *expect_status;   /* NULL/0 = any 2xx */
+        size_t n_expect_status;      /* <= PROBER_EXPECT_STATUS_MAX */
+        const char *body_regex;      /* POSIX ERE, compiled at add (-EINVAL if bad); NULL = none */
+        usec_t latency_threshold;    /* 0 = none */
+        const char *json_field;      /* vendor-metric: dotted path ("data.lag", "items.0.id") */
+        double min;                  /* vendor-metric: under it → slow; NAN = none */
+
+        /* tcp */
+        const char *address;         /* numeric IPv4/IPv6 or a name resolved once at add time */
+        uint16_t port;
+
+        /* ssh (vantage "local" only) */
+        const Host *host;            /* borrowed: must outlive the prober (SSH sessions are
+                                      * kept per Host pointer) */
+        const char *command;         /* copied */
+        int expect_exit_status;
+        bool has_max_value;
+        double max_value;            /* stdout parsed as a number must be <= this, else slow */
+
+        usec_t interval;             /* required, > 0 */
+        usec_t timeout;              /* required, > 0 */
+        usec_t jitter;               /* < interval; 0 = none */
+} ProbeSpec;
+
+typedef struct ProberStats {
+        uint64_t started;            /* checks started */
+        uint64_t results;            /* results delivered to the callback */
+        uint64_t skipped;            /* checks not started because the previous was in flight */
+        bool in_flight;
+        usec_t next;                 /* CLOCK_MONOTONIC time of the next check; USEC_INFINITY if none */
+        usec_t interval;             /* effective: configured interval / factor */
+        double factor;
+} ProberStats;
+
+/* -ENOMEM, or errors from sd-event/curl setup. Does not start anything by itself:
+ * checks run when the loop runs. Takes a reference on `e`. */
+int prober_new(Prober **ret, sd_event *e, ProberCallback cb, void *userdata);
+/* Stops every check (in-flight results are dropped, no callbacks), frees everything.
+ * Must not be called from the callback. */
+Prober *prober_free(Prober *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Prober *, prober_free);
+
+/* Validates, copies, and schedules the probe's first check. -EINVAL for a bad spec
+ * (missing keys for its kind, bad regex, jitter >= interval, …), -EEXIST for a
+ * duplicate name, -EOPNOTSUPP for a vantage other than "local". */
+int prober_add(Prober *p, const ProbeSpec *spec);
+
+/* Raise (factor > 1) or restore (factor 1) the frequency of one probe (name) or of
+ * every probe (NULL): the effective interval and jitter are divided by `factor`.
+ * The next check is rescheduled at a random point of the new interval when that
+ * is sooner than the current plan. -EINVAL unless factor is finite and >= 1,
+ * -ENOENT for an unknown name. */
+int prober_set_interval_factor(Prober *p, const char *name_or_null, double factor);
+
+/* The clock of ProbeResult.at (CLOCK_MONOTONIC by default; CLOCK_REALTIME for a
+ * wall-clock journal). Timers and latencies always use CLOCK_MONOTONIC. */
+int prober_set_clock(Prober *p, clockid_t clock);
+
+/* -ENOENT for an unknown name. */
+int prober_get_stats(Prober *p, const char *name, ProberStats *ret);
+size_t prober_n_probes(const Prober *p);

@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-prober.c — the prober in a real sd-event loop against a real sshd, the test HTTP
+ * server and real sockets (started by 150-prober.sh, which passes ports and paths in the
+ * environment). Asserts outcomes, values and counters; never exact durations or exact
+ * counts of timer firings (a shared slow machine): only "at least" and orderings that a
+ * stall cannot invert.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "prober.h"
+#include "strbuf.h"
+
+static const char *lab;
+static uint16_t sshd_port, http_port, free_port;
+
+#define MAX_RECS 512
+
+typedef struct Rec {
+        char probe[64];
+        char target[64];
+        char vantage[16];
+        char detail[256];
+        ProbeOutcome outcome;
+        usec_t latency, at;
+        double value;
+        bool has_value;
+        bool in_flight_at_callback;
+} Rec;
+
+static Rec recs[MAX_RECS];
+static size_t n_recs;
+
+static void on_result(Prober *p, const ProbeResult *r, void *userdata)
+{
+        ProberStats st;
+        Rec *x;
+
+        if (n_recs >= MAX_RECS)
+                return;
+        x = &recs[n_recs++];
+        snprintf(x->probe, sizeof(x->probe), "%s", r->probe);
+        snprintf(x->target, sizeof(x->target), "%s", strempty(r->target));
+        snprintf(x->vantage, sizeof(x->vantage), "%s", strempty(r->vantage));
+        snprintf(x->detail, sizeof(x->detail), "%s", strempty(r->detail));
+        x->outcome = r->outcome;
+        x->latency = r->latency;
+        x->at = r->at;
+        x->value = r->value;
+        x->has_value = r->has_value;
+        assert_int_equal(prober_get_stats(p, r->probe, &st), 0);
+        x->in_flight_at_callback = st.in_flight;
+}
+
+static size_t count_for(const char *probe)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < n_recs; i++)
+                n += streq(recs[i].probe, probe);
+        return n;
+}
+
+static const Rec *first_for(const char *probe)
+{
+        for (size_t i = 0; i < n_recs; i++)
+                if (streq(recs[i].probe, probe))
+                        return &recs[i];
+        return NULL;
+}
+
+static const char *env_or_die(const char *name)
+{
+        const char *v = getenv(name);
+        if (!v || !*v) {
+                fprintf(stderr, "missing environment variable %s (run through 150-prober.sh)\n", name);
+                exit(2);
+        }
+        return v;
+}
+
+typedef struct Fixture {
+        sd_event *e;
+        Prober *p;
+} Fixture;
+
+static int setup(void **state)
+{
+        Fixture *f = xcalloc(1, sizeof(*f));
+
+        n_recs = 0;
+        assert_int_equal(sd_event_new(&f->e), 0);
+        assert_int_equal(prober_new(&f->p, f->e, on_result, NULL), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        Fixture *f = *state;
+
+        prober_free(f->p);
+        sd_event_unref(f->e);
+        free(f);
+        return 0;
+}
+
+/* Run the loop until `probe` has `want` results or `max` passed (only a hang fails). */
+static void run_until(Fixture *f, const char *probe, size_t want, usec_t max)
+{
+        usec_t end = now_usec(CLOCK_MONOTONIC) + max;
+
+        while ((probe ? count_for(probe) : n_recs) < want && now_usec(CLOCK_MONOTONIC) < end)
+                assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+}
+
+/* Run the loop for exactly `d` of wall time. */
+static void run_for(Fixture *f, usec_t d)
+{
+        usec_t end = now_usec(CLOCK_MONOTONIC) + d;
+
+        for (usec_t now; (now = now_usec(CLOCK_MONOTONIC)) < end;)
+                assert_true(sd_event_run(f->e, end - now) >= 0);
+}
+
+/* One check now (or the scheduled one already running), then its first result. */
+static const Rec *check_once(Fixture *f, const char *name)
+{
+        int r = prober_check_now(f->p, name);
+
+        assert_true(r == 0 || r == -EBUSY);
+        run_until(f, name, 1, 30 * USEC_PER_SEC);
+        assert_int_equal(count_for(name), 1);
+        return first_for(name);
+}
+
+static char url_buf[8][256];
+static const char *url(int slot, const char *path)
+{
+        snprintf(url_buf[slot], sizeof(url_buf[slot]), "http://127.0.0.1:%u%s", http_port, path);
+        return url_buf[slot];
+}
+
+/* Interval long enough that the schedule rarely fires during a one-shot test (and if
+ * it does, check_once() accepts that check instead). */
+#define ONE_SHOT .interval = 60 * USEC_PER_SEC, .timeout = 5 * USEC_PER_SEC
+
+static ProbeSpec http_spec(const char *name, const char *u)
+{
+        return (ProbeSpec) { .name = name, .kind = PROBE_KIND_HTTP, .url = u, .site = "primary", ONE_SHOT };
+}
+
+/* ---- http ---- */
+
+static void test_http_ok(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("web", url(0, "/health"));
+        const Rec *r;
+
+        s.body_regex = "\"status\": *\"ok\"";
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "web");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_string_equal(r->detail, "HTTP 200");
+        assert_string_equal(r->target, "web");
+        assert_string_equal(r->vantage, "local");
+        assert_false(r->has_value);
+        assert_true(isnan(r->value));
+        assert_true(r->latency > 0);
+        assert_true(r->at > 0 && r->at <= now_usec(CLOCK_MONOTONIC));
+        assert_false(r->in_flight_at_callback);
+}
+
+static void test_http_wrong_status(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("down", url(0, "/status/503"));
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "down");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_string_equal(r->detail, "HTTP 503");
+}
+
+static void test_http_expect_status_listed(void **state)
+{
+        Fixture *f = *state;
+        static const long expect[] = { 418, 503 };
+        ProbeSpec s = http_spec("maint", url(0, "/status/503"));
+        ProbeSpec s2 = http_spec("ok-not-listed", url(1, "/health"));
+
+        s.expect_status = expect;
+        s.n_expect_status = 2;
+        s2.expect_status = expect;
+        s2.n_expect_status = 2;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        assert_int_equal(prober_add(f->p, &s2), 0);
+        assert_int_equal(check_once(f, "maint")->outcome, PROBE_OK);
+        /* With a list, 200 is no longer "any 2xx". */
+        assert_int_equal(check_once(f, "ok-not-listed")->outcome, PROBE_FAIL);
+}
+
+static void test_http_body_mismatch(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("body", url(0, "/health"));
+        const Rec *r;
+
+        s.body_regex = "\"status\": *\"down\"";
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "body");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "body does not match"));
+}
+
+static void test_http_slow(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("slow", url(0, "/slow?ms=400"));
+        const Rec *r;
+
+        s.latency_threshold = 100 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "slow");
+        assert_int_equal(r->outcome, PROBE_SLOW);
+        /* The server sleeps 400 ms before answering: a lower bound, not a timing guess. */
+        assert_true(r->latency >= 400 * USEC_PER_MSEC);
+        assert_non_null(strstr(r->detail, "over 100ms"));
+}
+
+static void test_http_timeout(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("hang", url(0, "/slow?ms=5000"));
+        const Rec *r;
+
+        s.timeout = 300 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "hang");
+        assert_int_equal(r->outcome, PROBE_TIMEOUT);
+        assert_true(r->latency >= 300 * USEC_PER_MSEC);
+        assert_true(r->latency < 5 * USEC_PER_SEC); /* ended by the timeout, not by the answer */
+}
+
+static void test_http_refused(void **state)
+{
+        Fixture *f = *state;
+        char u[64];
+        ProbeSpec s;
+        const Rec *r;
+
+        snprintf(u, sizeof(u), "http://127.0.0.1:%u/health", free_port);
+        s = http_spec("refused", u);
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "refused");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "connect"));
+}
+
+static void test_http_redirect_not_followed(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("redir", url(0, "/redirect?n=1"));
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "redir");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "HTTP 302 redirect to"));
+        assert_non_null(strstr(r->detail, "not followed"));
+}
+
+static void test_http_repeats_on_schedule(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("rep", url(0, "/health"));
+        ProberStats st;
+
+        /* The same easy handle is re-added for every check: results keep coming. */
+        s.interval = 100 * USEC_PER_MSEC;
+        s.timeout = 90 * USEC_PER_MSEC;
+        s.jitter = 10 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        run_until(f, "rep", 5, 30 * USEC_PER_SEC);
+        assert_true(count_for("rep") >= 5);
+        assert_int_equal(prober_get_stats(f->p, "rep", &st), 0);
+        assert_true(st.results >= 5);
+        assert_true(st.started == st.results + (st.in_flight ? 1 : 0));
+}
+
+/* ---- vendor-metric ---- */
+
+static ProbeSpec metric_spec(const char *name, const char *field, double min)
+{
+        return (ProbeSpec) {
+                .name = name,
+                .kind = PROBE_KIND_VENDOR_METRIC,
+                .url = url(2, "/json"),
+                .json_field = field,
+                .min = min,
+                ONE_SHOT,
+        };
+}
+
+static void test_metric_below(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = metric_spec("lag-low", "data.lag", 5);
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "lag-low");
+        assert_int_equal(r->outcome, PROBE_SLOW);
+        assert_true(r->has_value);
+        assert_true(r->value == 3.0);
+        assert_non_null(strstr(r->detail, "below 5"));
+}
+
+static void test_metric_ok(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = metric_spec("lag-ok", "data.lag", 2);
+        ProbeSpec s2 = metric_spec("item", "items.0.id", NAN);
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        assert_int_equal(prober_add(f->p, &s2), 0);
+        r = check_once(f, "lag-ok");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_true(r->has_value);
+        assert_true(r->value == 3.0);
+        r = check_once(f, "item");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_true(r->value == 7.0);
+}
+
+static void test_metric_field_missing_or_not_number(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = metric_spec("nofield", "data.nope", 1);
+        ProbeSpec s2 = metric_spec("string", "data.state", 1);
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        assert_int_equal(prober_add(f->p, &s2), 0);
+        r = check_once(f, "nofield");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_false(r->has_value);
+        assert_non_null(strstr(r->detail, "is missing"));
+        r = check_once(f, "string");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "not a number"));
+}
+
+/* ---- tcp ---- */
+
+static ProbeSpec tcp_spec(const char *name, uint16_t port)
+{
+        return (ProbeSpec) { .name = name, .kind = PROBE_KIND_TCP, .address = "127.0.0.1", .port = port, ONE_SHOT };
+}
+
+static void test_tcp_ok_and_refused(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec ok = tcp_spec("sshd-port", sshd_port), no = tcp_spec("free-port", free_port);
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &ok), 0);
+        assert_int_equal(prober_add(f->p, &no), 0);
+        r = check_once(f, "sshd-port");
+        assert_int_equal(r->outcome, PROBE_OK);
+        r = check_once(f, "free-port");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "refused"));
+}
+
+static void test_tcp_timeout_full_backlog(void **state)
+{
+        Fixture *f = *state;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        int l, c;
+        ProbeSpec s;
+        const Rec *r;
+
+        /* A listener with backlog 0 that never accepts: after one queued connection the
+         * kernel drops further SYNs, so the next connect neither succeeds nor is refused. */
+        l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(l >= 0);
+        assert_int_equal(bind(l, (struct sockaddr *) &a, sizeof(a)), 0);
+        assert_int_equal(listen(l, 0), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &a, &len), 0);
+        c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(c, (struct sockaddr *) &a, sizeof(a)), 0);
+
+        s = tcp_spec("backlog", ntohs(a.sin_port));
+        s.timeout = 500 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "backlog");
+        assert_int_equal(r->outcome, PROBE_TIMEOUT);
+        assert_true(r->latency >= 500 * USEC_PER_MSEC);
+        close(c);
+        close(l);
+}
+
+/* ---- ssh ---- */
+
+static Host ssh_host;
+
+static ProbeSpec ssh_spec(const char *name, const char *cmd)
+{
+        return (ProbeSpec) { .name = name, .kind = PROBE_KIND_SSH, .host = &ssh_host, .command = cmd, ONE_SHOT };
+}
+
+static void test_ssh(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec t = ssh_spec("ssh-true", "true"), e1 = ssh_spec("ssh-exit1", "exit 1"),
+                  v = ssh_spec("ssh-value", "echo 5"), vok = ssh_spec("ssh-value-ok", "echo 2"),
+                  h = ssh_spec("ssh-hang", "sleep 5");
+        const Rec *r;
+
+        v.has_max_value = vok.has_max_value = true;
+        v.max_value = vok.max_value = 3;
+        h.timeout = 1 * USEC_PER_SEC;
+        assert_int_equal(prober_add(f->p, &t), 0);
+        assert_int_equal(prober_add(f->p, &e1), 0);
+        assert_int_equal(prober_add(f->p, &v), 0);
+        assert_int_equal(prober_add(f->p, &vok), 0);
+        assert_int_equal(prober_add(f->p, &h), 0);
+
+        r = check_once(f, "ssh-true");
+        assert_int_equal(r->outcome, PROBE_OK);
+        r = check_once(f, "ssh-exit1");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "exit status 1"));
+        r = check_once(f, "ssh-value");
+        assert_int_equal(r->outcome, PROBE_SLOW);
+        assert_true(r->has_value && r->value == 5.0);
+        r = check_once(f, "ssh-value-ok");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_true(r->has_value && r->value == 2.0);
+        r = check_once(f, "ssh-hang");
+        assert_int_equal(r->outcome, PROBE_TIMEOUT);
+        assert_true(r->latency < 5 * USEC_PER_SEC);
+}
+
+/* ---- schedule ---- */
+
+static void test_jitter_not_lock_step(void **state)
+{
+        Fixture *f = *state;
+        char names[5][16];
+        usec_t next[5];
+        ProberStats st;
+
+        for (int i = 0; i < 5; i++) {
+                ProbeSpec s = http_spec(names[i], url(0, "/health"));
+                snprintf(names[i], sizeof(names[i]), "j%d", i);
+                s.name = names[i];
+                s.interval = 300 * USEC_PER_MSEC;
+                s.timeout = 250 * USEC_PER_MSEC;
+                s.jitter = 50 * USEC_PER_MSEC;
+                assert_int_equal(prober_add(f->p, &s), 0);
+        }
+        /* Added in the same loop iteration with the same interval: still apart. */
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(prober_get_stats(f->p, names[i], &st), 0);
+                next[i] = st.next;
+                assert_true(next[i] != USEC_INFINITY);
+                for (int k = 0; k < i; k++)
+                        assert_true(next[i] != next[k]);
+        }
+        /* And after each has fired a few times (jitter on top of the spread). */
+        for (int i = 0; i < 5; i++)
+                run_until(f, names[i], 3, 30 * USEC_PER_SEC);
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(prober_get_stats(f->p, names[i], &st), 0);
+                assert_true(st.started >= 3);
+                next[i] = st.next;
+                for (int k = 0; k < i; k++)
+                        assert_true(next[i] != next[k]);
+        }
+}
+
+static void test_one_check_in_flight(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("overrun", url(0, "/slow?ms=700"));
+        ProberStats st;
+
+        s.interval = 200 * USEC_PER_MSEC;
+        s.timeout = 5 * USEC_PER_SEC;
+        s.jitter = 20 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        run_until(f, "overrun", 2, 30 * USEC_PER_SEC);
+        assert_int_equal(prober_get_stats(f->p, "overrun", &st), 0);
+        assert_true(st.results >= 2);
+        /* Each 700 ms check spans several 200 ms ticks: those were skipped, not stacked. */
+        assert_true(st.skipped >= 1);
+        assert_true(st.started == st.results + (st.in_flight ? 1 : 0));
+        if (st.in_flight)
+                assert_int_equal(prober_check_now(f->p, "overrun"), -EBUSY);
+}
+
+static void test_interval_factor(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec a = http_spec("normal", url(0, "/health")), b = http_spec("raised", url(1, "/health"));
+        ProberStats sa, sb;
+
+        a.interval = b.interval = 400 * USEC_PER_MSEC;
+        a.timeout = b.timeout = 150 * USEC_PER_MSEC;
+        a.jitter = b.jitter = 20 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &a), 0);
+        assert_int_equal(prober_add(f->p, &b), 0);
+
+        assert_int_equal(prober_set_interval_factor(f->p, "raised", 2), 0);
+        assert_int_equal(prober_get_stats(f->p, "raised", &sb), 0);
+        assert_int_equal(sb.interval, 200 * USEC_PER_MSEC);
+        assert_true(sb.factor == 2.0);
+        assert_int_equal(prober_get_stats(f->p, "normal", &sa), 0);
+        assert_int_equal(sa.interval, 400 * USEC_PER_MSEC);
+
+        run_for(f, 4 * USEC_PER_SEC);
+        assert_int_equal(prober_get_stats(f->p, "normal", &sa), 0);
+        assert_int_equal(prober_get_stats(f->p, "raised", &sb), 0);
+        assert_true(sa.results >= 1);
+        /* Twice the frequency over the same window: more results, whatever the stalls. */
+        assert_true(sb.results > sa.results);
+
+        /* NULL: every probe; 1 restores. */
+        assert_int_equal(prober_set_interval_factor(f->p, NULL, 1), 0);
+        assert_int_equal(prober_get_stats(f->p, "raised", &sb), 0);
+        assert_int_equal(sb.interval, 400 * USEC_PER_MSEC);
+        assert_int_equal(prober_set_interval_factor(f->p, NULL, 4), 0);
+        assert_int_equal(prober_get_stats(f->p, "normal", &sa), 0);
+        assert_int_equal(sa.interval, 100 * USEC_PER_MSEC);
+        /* Raising pulls the next check into the new interval. */
+        assert_true(sa.next <= now_usec(CLOCK_MONOTONIC) + 100 * USEC_PER_MSEC + 1);
+}
+
+/* ---- API ---- */
+
+static void test_add_errors(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = http_spec("dup", url(0, "/health")), bad;
+
+        assert_int_equal(prober_add(f->p, &s), 0);
+        assert_int_equal(prober_add(f->p, &s), -EEXIST);
+
+        bad = http_spec("bad-regex", url(0, "/health"));
+        bad.body_regex = "(unclosed";
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = http_spec("remote", url(0, "/health"));
+        bad.vantage = "from-backup";
+        assert_int_equal(prober_add(f->p, &bad), -EOPNOTSUPP);
+
+        bad = http_spec("jitter", url(0, "/health"));
+        bad.jitter = bad.interval;
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = http_spec("no-url", NULL);
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = http_spec("ftp", "ftp://127.0.0.1/");
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = metric_spec("no-field", NULL, 1);
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = ssh_spec("no-host", "true");
+        bad.host = NULL;
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        bad = tcp_spec("no-port", 0);
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+
+        /* Failed adds left nothing behind. */
+        assert_int_equal(prober_n_probes(f->p), 1);
+        assert_int_equal(prober_set_interval_factor(f->p, "nope", 2), -ENOENT);
+        assert_int_equal(prober_set_interval_factor(f->p, "dup", 0.5), -EINVAL);
+        assert_int_equal(prober_set_interval_factor(f->p, "dup", NAN), -EINVAL);
+        assert_int_equal(prober_check_now(f->p, "nope"), -ENOENT);
+}
+
+static void test_free_with_checks_in_flight(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec h = http_spec("inflight-http", url(0, "/slow?ms=3000"));
+        ProbeSpec s = ssh_spec("inflight-ssh", "sleep 3");
+        ProberStats st;
+
+        assert_int_equal(prober_add(f->p, &h), 0);
+        assert_int_equal(prober_add(f->p, &s), 0);
+        assert_int_equal(prober_check_now(f->p, "inflight-http"), 0);
+        assert_int_equal(prober_check_now(f->p, "inflight-ssh"), 0);
+        run_for(f, 300 * USEC_PER_MSEC);
+        assert_int_equal(prober_get_stats(f->p, "inflight-http", &st), 0);
+        assert_true(st.in_flight);
+        /* teardown frees the prober now: no callback, no leak (ASan), no hang. */
+        n_recs = 0;
+        f->p = prober_free(f->p);
+        assert_int_equal(n_recs, 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_http_ok, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_wrong_status, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_expect_status_listed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_body_mismatch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_slow, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_redirect_not_followed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_repeats_on_schedule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metric_below, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metric_ok, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_metric_field_missing_or_not_number, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tcp_ok_and_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tcp_timeout_full_backlog, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ssh, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_jitter_not_lock_step, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_one_check_in_flight, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interval_factor, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_free_with_checks_in_flight, setup, teardown),
+        };
+        char *key, *kh;
+        int r;
+
+        lab = env_or_die("TEST_LAB");
+        sshd_port = (uint16_t) atoi(env_or_die("SSHD_PORT"));
+        http_port = (uint16_t) atoi(env_or_die("HTTP_PORT"));
+        free_port = (uint16_t) atoi(env_or_die("FREE_PORT"));
+        key = xasprintf("%s/id_ed25519", lab);
+        kh = xasprintf("%s/known_hosts", lab);
+        ssh_host = (Host) {
+                .name = (char *) "h1",
+                .address = (char *) "127.0.0.1",
+                .port = sshd_port,
+                .user = (char *) "root",
+                .key_file = key,
+                .known_hosts = kh,
+                .connect_timeout = 10 * USEC_PER_SEC,
+        };
+        r = cmocka_run_group_tests(tests, NULL, NULL);
+        free(key);
+        free(kh);
+        return r;
+}

@@ -601,6 +601,21 @@ int prober_set_interval_factor(Prober *p, const char *name, double factor)
         return 0;
 }
 
+int prober_check_now(Prober *p, const char *name)
+{
+        Probe *pr;
+
+        if (!p || !name)
+                return -EINVAL;
+        pr = probe_find(p, name);
+        if (!pr)
+                return -ENOENT;
+        if (pr->in_flight)
+                return -EBUSY;
+        probe_check_start(pr);
+        return 0;
+}
+
 int prober_set_clock(Prober *p, clockid_t clock)
 {
         if (!p || (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME && clock != CLOCK_BOOTTIME))

@@ -127,6 +127,12 @@ int prober_add(Prober *p, const ProbeSpec *spec);
  * -ENOENT for an unknown name. */
 int prober_set_interval_factor(Prober *p, const char *name_or_null, double factor);
 
+/* Start one check of `name` now, outside its schedule (which is unchanged): for a
+ * manual "probe now" and for tests. -EBUSY while a check is in flight, -ENOENT for an
+ * unknown name. The result arrives through the callback like any other — possibly
+ * before this returns (a refused local connect ends at once). */
+int prober_check_now(Prober *p, const char *name);
+
 /* The clock of ProbeResult.at (CLOCK_MONOTONIC by default; CLOCK_REALTIME for a
  * wall-clock journal). Timers and latencies always use CLOCK_MONOTONIC. */
 int prober_set_clock(Prober *p, clockid_t clock);

@@ -23,28 +23,49 @@
 
 /* "did you mean" over thousands of names costs more than it helps (as config.c) */
 #define SUGGEST_MAX_CANDIDATES 512
-#define PATH_MAX_LEN 1024
-#define RAISE_FREQUENCY_MAX 100.0
+#define PATH_MAX_LEN           1024
+#define RAISE_FREQUENCY_MAX    100.0
 
-static const char *const top_keys[] = { "monitor", "levels", "roles", "responses", "deadlines", "failover", NULL };
-static const char *const monitor_keys[] = { "defaults", "vantage_points", "probes", NULL };
-static const char *const defaults_keys[] = { "interval", "timeout", "jitter", "fall", "rise", NULL };
-static const char *const vantage_keys[] = { "host", NULL };
+static const char *const top_keys[] = {"monitor",   "levels",   "roles", "responses",
+                                       "deadlines", "failover", NULL};
+static const char *const monitor_keys[] = {"defaults", "vantage_points", "probes", NULL};
+static const char *const defaults_keys[] = {"interval", "timeout", "jitter", "fall", "rise", NULL};
+static const char *const vantage_keys[] = {"host", NULL};
 /* Every probe key; which kind may use which is probe_key_applies(). */
 static const char *const probe_keys[] = {
-        "kind", "site", "critical", "vantage_points", "quorum", "interval", "timeout", "jitter", "fall", "rise",
-        "latency_threshold", "endpoint", "path", "expect_status", "body_matches", "host", "port", "command",
-        "expect_exit_status", "max_value", "field", "min", NULL,
+        "kind",
+        "site",
+        "critical",
+        "vantage_points",
+        "quorum",
+        "interval",
+        "timeout",
+        "jitter",
+        "fall",
+        "rise",
+        "latency_threshold",
+        "endpoint",
+        "path",
+        "expect_status",
+        "body_matches",
+        "host",
+        "port",
+        "command",
+        "expect_exit_status",
+        "max_value",
+        "field",
+        "min",
+        NULL,
 };
 static const char *const probe_common_keys[] = {
-        "kind", "site", "critical", "vantage_points", "quorum", "interval", "timeout", "jitter", "fall", "rise",
-        "latency_threshold", NULL,
+        "kind",   "site", "critical", "vantage_points",    "quorum", "interval", "timeout",
+        "jitter", "fall", "rise",     "latency_threshold", NULL,
 };
 static const char *const probe_kind_keys[_PROBE_KIND_MAX][6] = {
-        [PROBE_KIND_HTTP] = { "endpoint", "path", "expect_status", "body_matches", NULL },
-        [PROBE_KIND_TCP] = { "host", "port", NULL },
-        [PROBE_KIND_SSH] = { "host", "command", "expect_exit_status", "max_value", NULL },
-        [PROBE_KIND_VENDOR_METRIC] = { "endpoint", "path", "field", "min", NULL },
+        [PROBE_KIND_HTTP] = {"endpoint", "path", "expect_status", "body_matches", NULL},
+        [PROBE_KIND_TCP] = {"host", "port", NULL},
+        [PROBE_KIND_SSH] = {"host", "command", "expect_exit_status", "max_value", NULL},
+        [PROBE_KIND_VENDOR_METRIC] = {"endpoint", "path", "field", "min", NULL},
 };
 /* The spellings of the spec; the enums' own tables use '_' (accepted too). */
 static const char *const probe_kind_names[_PROBE_KIND_MAX] = {
@@ -53,11 +74,12 @@ static const char *const probe_kind_names[_PROBE_KIND_MAX] = {
         [PROBE_KIND_SSH] = "ssh",
         [PROBE_KIND_VENDOR_METRIC] = "vendor-metric",
 };
-static const char *const level_rule_keys[] = { "name", "level", "condition", "subject", "for", "threshold", NULL };
-static const char *const role_keys[] = { "endpoint", "path", NULL };
-static const char *const response_keys[] = { "notify", "raise_frequency", "playbook", "params", "auto", NULL };
-static const char *const deadline_keys[] = { "verify", "locate", "first_solution", NULL };
-static const char *const failover_keys[] = { "cooldown", "active_site", NULL };
+static const char *const level_rule_keys[] = {"name", "level",     "condition", "subject",
+                                              "for",  "threshold", NULL};
+static const char *const role_keys[] = {"endpoint", "path", NULL};
+static const char *const response_keys[] = {"notify", "raise_frequency", "playbook", "params", "auto", NULL};
+static const char *const deadline_keys[] = {"verify", "locate", "first_solution", NULL};
+static const char *const failover_keys[] = {"cooldown", "active_site", NULL};
 
 /* A sorted view of names for O(log n) reference checks, whatever a (possibly
  * hostile) file declares. Every indexed element type starts with `char *name`. */
@@ -84,7 +106,7 @@ static void names_build(Names *x, const void *array, size_t n, size_t stride)
         x->in_order = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
                 const char *name = *(char *const *) ((const char *) array + i * stride);
-                x->sorted[i] = (NameRef) { .name = name, .index = i };
+                x->sorted[i] = (NameRef){.name = name, .index = i};
                 x->in_order[i] = name;
         }
         qsort(x->sorted, n, sizeof(NameRef), name_ref_compare);
@@ -94,12 +116,12 @@ static void names_done(Names *x)
 {
         free(x->sorted);
         free(x->in_order);
-        *x = (Names) {};
+        *x = (Names){};
 }
 
 static ssize_t names_find(const Names *x, const char *name)
 {
-        NameRef key = { .name = name };
+        NameRef key = {.name = name};
         const NameRef *e;
 
         if (x->n == 0 || !name)
@@ -131,7 +153,8 @@ static void report_unknown(MLoader *l, const YNode *at, const Names *idx, const 
                 near = string_nearest(name, extra, n);
         }
         if (near)
-                ynode_error(l->diags, at, "%s: unknown %s '%.64s' (did you mean '%s'?)", what, kind, name, near);
+                ynode_error(l->diags, at, "%s: unknown %s '%.64s' (did you mean '%s'?)", what, kind, name,
+                            near);
         else
                 ynode_error(l->diags, at, "%s: unknown %s '%.64s'", what, kind, name);
 }
@@ -144,7 +167,8 @@ static bool check_name(MLoader *l, const YNode *n, const char *kind)
                 ynode_error(l->diags, n, "%s name must be a string", kind);
         else
                 ynode_error(l->diags, n,
-                            "invalid %s name '%.64s' (use letters, digits, '_', '.' and '-', start with a letter or "
+                            "invalid %s name '%.64s' (use letters, digits, '_', '.' and '-', start with a "
+                            "letter or "
                             "digit, at most %d characters)",
                             kind, n->scalar, CONFIG_NAME_MAX);
         return false;
@@ -159,7 +183,8 @@ static bool section_ok(MLoader *l, const YNode *section, const char *name)
 }
 
 /* A plain decimal number (YAML float syntax, finite). Same contract as ynode_get_*. */
-static int get_number(MLoader *l, const YNode *map, const char *key, const char *what, bool required, double *ret)
+static int get_number(MLoader *l, const YNode *map, const char *key, const char *what, bool required,
+                      double *ret)
 {
         const YNode *v = ynode_get(map, key);
         char *end = NULL;
@@ -203,10 +228,11 @@ static void get_url_path(MLoader *l, const YNode *map, const char *what, char **
 
         if (ynode_get_string(map, "path", what, false, &s, l->diags) > 0) {
                 if (!path_is_valid(s)) {
-                        ynode_error(l->diags, ynode_get(map, "path"),
-                                    "%s: path must start with '/' and contain no spaces or control characters, "
-                                    "not '%.64s'",
-                                    what, s);
+                        ynode_error(
+                                l->diags, ynode_get(map, "path"),
+                                "%s: path must start with '/' and contain no spaces or control characters, "
+                                "not '%.64s'",
+                                what, s);
                         return;
                 }
                 *ret = xstrdup(s);
@@ -222,8 +248,8 @@ static WarningLevel parse_level(MLoader *l, const YNode *v, const char *what)
         if (v->kind == YNODE_SCALAR)
                 lv = warning_level_from_string(v->scalar);
         if (lv <= LEVEL_NONE || lv >= _WARNING_LEVEL_MAX) {
-                ynode_error(l->diags, v, "%s: level must be 1..4 or red, orange, yellow, blue, not '%.64s'", what,
-                            v->kind == YNODE_SCALAR ? v->scalar : ynode_kind_to_string(v->kind));
+                ynode_error(l->diags, v, "%s: level must be 1..4 or red, orange, yellow, blue, not '%.64s'",
+                            what, v->kind == YNODE_SCALAR ? v->scalar : ynode_kind_to_string(v->kind));
                 return _WARNING_LEVEL_INVALID;
         }
         return lv;
@@ -441,8 +467,10 @@ static void probe_load_http(MLoader *l, const YNode *v, const char *what, ProbeC
                 _cleanup_free_ char *swhat = xasprintf("expect_status of %s", what);
                 if (ynode_expect(st, YNODE_SEQUENCE, swhat, l->diags)) {
                         if (st->n_items == 0)
-                                ynode_error(l->diags, st, "%s: expect_status must list at least one status "
-                                            "(omit it for any 2xx)", what);
+                                ynode_error(l->diags, st,
+                                            "%s: expect_status must list at least one status "
+                                            "(omit it for any 2xx)",
+                                            what);
                         p->expect_status = xcalloc(st->n_items + 1, sizeof(unsigned));
                         for (size_t i = 0; i < st->n_items; i++) {
                                 const YNode *s = st->items[i];
@@ -453,9 +481,11 @@ static void probe_load_http(MLoader *l, const YNode *v, const char *what, ProbeC
                                     s->scalar[0] <= '9')
                                         u = strtoul(s->scalar, &end, 10);
                                 if (!end || *end != '\0' || u < 100 || u > 599) {
-                                        ynode_error(l->diags, s, "%s: expect_status must hold HTTP status "
+                                        ynode_error(l->diags, s,
+                                                    "%s: expect_status must hold HTTP status "
                                                     "codes 100..599, not '%.64s'",
-                                                    what, s->kind == YNODE_SCALAR ? s->scalar : "a collection");
+                                                    what,
+                                                    s->kind == YNODE_SCALAR ? s->scalar : "a collection");
                                         continue;
                                 }
                                 p->expect_status[p->n_expect_status++] = (unsigned) u;
@@ -470,8 +500,8 @@ static void probe_load_http(MLoader *l, const YNode *v, const char *what, ProbeC
                         char buf[128];
                         regerror(r, &rx, buf, sizeof(buf));
                         ynode_error(l->diags, ynode_get(v, "body_matches"),
-                                    "%s: body_matches is not a valid POSIX extended regular expression: %s", what,
-                                    buf);
+                                    "%s: body_matches is not a valid POSIX extended regular expression: %s",
+                                    what, buf);
                 } else {
                         regfree(&rx);
                         p->body_matches = xstrdup(re);
@@ -499,8 +529,8 @@ static void probe_load_kind(MLoader *l, const YNode *v, const char *what, ProbeC
                 p->host = probe_host(l, v, what);
                 if (ynode_get_string(v, "command", what, true, &s, l->diags) > 0) {
                         if (s[0] == '\0')
-                                ynode_error(l->diags, ynode_get(v, "command"), "%s: command must not be empty",
-                                            what);
+                                ynode_error(l->diags, ynode_get(v, "command"),
+                                            "%s: command must not be empty", what);
                         else
                                 p->command = xstrdup(s);
                 }
@@ -515,10 +545,11 @@ static void probe_load_kind(MLoader *l, const YNode *v, const char *what, ProbeC
                         size_t n = strlen(s);
                         if (n == 0 || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") ||
                             strpbrk(s, " \t\r\n"))
-                                ynode_error(l->diags, ynode_get(v, "field"),
-                                            "%s: field must be a dotted JSON path like 'stats.success_rate', "
-                                            "not '%.64s'",
-                                            what, s);
+                                ynode_error(
+                                        l->diags, ynode_get(v, "field"),
+                                        "%s: field must be a dotted JSON path like 'stats.success_rate', "
+                                        "not '%.64s'",
+                                        what, s);
                         else
                                 p->field = xstrdup(s);
                 }
@@ -534,7 +565,8 @@ static void probe_load_kind(MLoader *l, const YNode *v, const char *what, ProbeC
  * defaults alone were reported at monitor.defaults. */
 static void probe_load_timing(MLoader *l, const YNode *v, const char *what, ProbeConfig *p)
 {
-        const YNode *iv = ynode_get(v, "interval"), *to = ynode_get(v, "timeout"), *ji = ynode_get(v, "jitter");
+        const YNode *iv = ynode_get(v, "interval"), *to = ynode_get(v, "timeout"),
+                    *ji = ynode_get(v, "jitter");
         uint64_t u;
 
         if (ynode_get_duration(v, "interval", what, false, &p->interval, l->diags) > 0 && p->interval == 0) {
@@ -566,11 +598,12 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                 _cleanup_free_ char *vwhat = xasprintf("vantage_points of %s", what);
                 if (ynode_expect(vps, YNODE_SEQUENCE, vwhat, l->diags)) {
                         if (vps->n_items == 0)
-                                ynode_error(l->diags, vps, "%s: vantage_points must name at least one", what);
+                                ynode_error(l->diags, vps, "%s: vantage_points must name at least one",
+                                            what);
                         p->vantage_points = xcalloc(vps->n_items + 1, sizeof(char *));
                         for (size_t i = 0; i < vps->n_items; i++) {
                                 const YNode *n = vps->items[i];
-                                static const char *const local[] = { DETECTOR_VANTAGE_LOCAL, NULL };
+                                static const char *const local[] = {DETECTOR_VANTAGE_LOCAL, NULL};
                                 bool dup = false;
 
                                 if (!ynode_expect(n, YNODE_SCALAR, vwhat, l->diags))
@@ -584,8 +617,8 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                                 for (size_t j = 0; j < p->n_vantage_points && !dup; j++)
                                         dup = streq(p->vantage_points[j], n->scalar);
                                 if (dup) {
-                                        ynode_error(l->diags, n, "%s: vantage point '%s' is listed twice", what,
-                                                    n->scalar);
+                                        ynode_error(l->diags, n, "%s: vantage point '%s' is listed twice",
+                                                    what, n->scalar);
                                         continue;
                                 }
                                 p->vantage_points[p->n_vantage_points++] = xstrdup(n->scalar);
@@ -598,7 +631,8 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                 p->n_vantage_points = 1;
         }
 
-        if (ynode_get_uint(v, "quorum", what, false, 1, MAX(p->n_vantage_points, (size_t) 1), &u, l->diags) > 0)
+        if (ynode_get_uint(v, "quorum", what, false, 1, MAX(p->n_vantage_points, (size_t) 1), &u, l->diags) >
+            0)
                 p->quorum = (unsigned) u;
 }
 
@@ -638,8 +672,8 @@ static void load_probes(MLoader *l, const YNode *monitor)
                         p->kind = (ProbeKind) enum_from_dashed(s, kind_from_string);
                         if (p->kind < 0)
                                 ynode_error(l->diags, ynode_get(v, "kind"),
-                                            "%s: kind must be http, tcp, ssh or vendor-metric, not '%.64s'", what,
-                                            s);
+                                            "%s: kind must be http, tcp, ssh or vendor-metric, not '%.64s'",
+                                            what, s);
                 }
                 if (p->kind >= 0) {
                         /* Keys of another kind are refused: they would be silently ignored. */
@@ -652,14 +686,15 @@ static void load_probes(MLoader *l, const YNode *monitor)
                                 for (size_t t = 0; probe_keys[t] && !known; t++)
                                         known = streq(probe_keys[t], k->scalar);
                                 if (known && !probe_key_applies(p->kind, k->scalar))
-                                        ynode_error(l->diags, k, "%s: key '%s' does not apply to %s probes", what,
-                                                    k->scalar, probe_kind_names[p->kind]);
+                                        ynode_error(l->diags, k, "%s: key '%s' does not apply to %s probes",
+                                                    what, k->scalar, probe_kind_names[p->kind]);
                         }
                         probe_load_kind(l, v, what, p);
                 }
 
                 (void) ynode_get_bool(v, "critical", what, false, &p->critical, l->diags);
-                if (ynode_get_duration(v, "latency_threshold", what, false, &p->latency_threshold, l->diags) > 0 &&
+                if (ynode_get_duration(v, "latency_threshold", what, false, &p->latency_threshold,
+                                       l->diags) > 0 &&
                     p->latency_threshold == 0)
                         ynode_error(l->diags, ynode_get(v, "latency_threshold"),
                                     "%s: latency_threshold must be greater than 0 (omit it for none)", what);
@@ -726,8 +761,8 @@ static void load_roles(MLoader *l, const YNode *root)
                 if (ynode_get_string(v, "endpoint", what, true, &ep, l->diags) > 0) {
                         e = names_find(&l->endpoints, ep);
                         if (e < 0)
-                                report_unknown(l, ynode_get(v, "endpoint"), &l->endpoints, "endpoint", ep, what,
-                                               NULL);
+                                report_unknown(l, ynode_get(v, "endpoint"), &l->endpoints, "endpoint", ep,
+                                               what, NULL);
                         else
                                 r->endpoint = &l->config->endpoints[e];
                 }
@@ -774,8 +809,10 @@ static void level_rule_subject(MLoader *l, const YNode *v, const char *what, Lev
                 if (!near && l->sites.n <= SUGGEST_MAX_CANDIDATES)
                         near = string_nearest(subject, l->sites.in_order, l->sites.n);
                 if (near)
-                        ynode_error(l->diags, at, "%s: subject '%.64s' is neither a probe nor a site (did you "
-                                    "mean '%s'?)", what, subject, near);
+                        ynode_error(l->diags, at,
+                                    "%s: subject '%.64s' is neither a probe nor a site (did you "
+                                    "mean '%s'?)",
+                                    what, subject, near);
                 else
                         ynode_error(l->diags, at, "%s: subject '%.64s' is neither a probe nor a site", what,
                                     subject);
@@ -786,8 +823,8 @@ static void level_rule_subject(MLoader *l, const YNode *v, const char *what, Lev
 
         if (r->cond == LEVEL_COND_SITE_DOWN) {
                 if (!r->subject_is_site)
-                        ynode_error(l->diags, at, "%s: site-down needs a site as subject, '%s' is a probe", what,
-                                    subject);
+                        ynode_error(l->diags, at, "%s: site-down needs a site as subject, '%s' is a probe",
+                                    what, subject);
                 else if (l->site_critical[s] == 0)
                         ynode_error(l->diags, at,
                                     "%s: site-down needs a site with a critical probe; site '%s' has none "
@@ -802,12 +839,17 @@ static void level_rule_subject(MLoader *l, const YNode *v, const char *what, Lev
         }
         if (r->cond == LEVEL_COND_METRIC_BELOW) {
                 if (!r->subject_is_site && l->m->probes[p].kind != PROBE_KIND_VENDOR_METRIC)
-                        ynode_error(l->diags, at, "%s: metric-below needs a vendor-metric probe, '%s' is a %s "
-                                    "probe", what, subject,
-                                    l->m->probes[p].kind >= 0 ? probe_kind_names[l->m->probes[p].kind] : "bad");
+                        ynode_error(l->diags, at,
+                                    "%s: metric-below needs a vendor-metric probe, '%s' is a %s "
+                                    "probe",
+                                    what, subject,
+                                    l->m->probes[p].kind >= 0 ? probe_kind_names[l->m->probes[p].kind]
+                                                              : "bad");
                 else if (r->subject_is_site && l->site_metric[s] == 0)
-                        ynode_error(l->diags, at, "%s: metric-below needs a vendor-metric probe, site '%s' has "
-                                    "none", what, subject);
+                        ynode_error(l->diags, at,
+                                    "%s: metric-below needs a vendor-metric probe, site '%s' has "
+                                    "none",
+                                    what, subject);
         }
 }
 
@@ -842,8 +884,9 @@ static void load_levels(MLoader *l, const YNode *root)
                 if (n && check_name(l, n, "level rule")) {
                         for (size_t j = 0; j + 1 < m->n_level_rules; j++)
                                 if (streq_ptr(m->level_rules[j].name, n->scalar)) {
-                                        ynode_error(l->diags, n, "%s: name already used by the rule at line %u",
-                                                    what, m->level_rules[j].line);
+                                        ynode_error(l->diags, n,
+                                                    "%s: name already used by the rule at line %u", what,
+                                                    m->level_rules[j].line);
                                         break;
                                 }
                         r->name = xstrdup(n->scalar);
@@ -898,7 +941,8 @@ static void load_response(MLoader *l, const YNode *v, const char *what, Response
                                 for (size_t j = 0; j < k && !dup; j++)
                                         dup = streq(r->notify[j], n->scalar);
                                 if (dup) {
-                                        ynode_error(l->diags, n, "%s: role '%s' is listed twice", what, n->scalar);
+                                        ynode_error(l->diags, n, "%s: role '%s' is listed twice", what,
+                                                    n->scalar);
                                         continue;
                                 }
                                 r->notify[k++] = xstrdup(n->scalar);
@@ -920,7 +964,8 @@ static void load_response(MLoader *l, const YNode *v, const char *what, Response
         if (params && !ynode_is_null(params)) {
                 _cleanup_free_ char *pwhat = xasprintf("params of %s", what);
                 if (!ynode_get(v, "playbook"))
-                        ynode_error(l->diags, ynode_get_key(v, "params"), "%s: params need a playbook", what);
+                        ynode_error(l->diags, ynode_get_key(v, "params"), "%s: params need a playbook",
+                                    what);
                 else if (ynode_expect(params, YNODE_MAPPING, pwhat, l->diags)) {
                         r->params = xcalloc(params->n_items + 1, sizeof(PolicyParam));
                         for (size_t i = 0; i < params->n_items; i++) {
@@ -933,7 +978,7 @@ static void load_response(MLoader *l, const YNode *v, const char *what, Response
                                                     pk->scalar);
                                         continue;
                                 }
-                                r->params[r->n_params++] = (PolicyParam) {
+                                r->params[r->n_params++] = (PolicyParam){
                                         .name = xstrdup(pk->scalar),
                                         .value = xstrdup(pv->scalar),
                                 };
@@ -987,7 +1032,9 @@ static void load_deadlines(MLoader *l, const YNode *root)
         for (size_t k = 0; deadline_keys[k]; k++) {
                 const char *key = deadline_keys[k];
                 const YNode *v = ynode_get(section, key);
-                usec_t *arr = k == 0 ? d->verify_within : k == 1 ? d->locate_within : d->first_solution_within;
+                usec_t *arr = k == 0   ? d->verify_within
+                              : k == 1 ? d->locate_within
+                                       : d->first_solution_within;
                 _cleanup_free_ char *what = xasprintf("deadlines.%s", key);
                 const YNode *seen[_WARNING_LEVEL_MAX] = {};
                 usec_t u;
@@ -1010,8 +1057,8 @@ static void load_deadlines(MLoader *l, const YNode *root)
                         if (lv < 0)
                                 continue;
                         if (seen[lv]) {
-                                ynode_error(l->diags, lk, "%s: level %s is given twice (first at line %u)", what,
-                                            warning_level_to_string(lv), seen[lv]->line);
+                                ynode_error(l->diags, lk, "%s: level %s is given twice (first at line %u)",
+                                            what, warning_level_to_string(lv), seen[lv]->line);
                                 continue;
                         }
                         seen[lv] = lk;
@@ -1037,8 +1084,8 @@ static void load_failover(MLoader *l, const YNode *root)
         (void) ynode_get_duration(section, "cooldown", "failover", false, &l->m->cooldown, l->diags);
         if (ynode_get_string(section, "active_site", "failover", false, &s, l->diags) > 0) {
                 if (names_find(&l->sites, s) < 0)
-                        report_unknown(l, ynode_get(section, "active_site"), &l->sites, "site", s, "failover",
-                                       NULL);
+                        report_unknown(l, ynode_get(section, "active_site"), &l->sites, "site", s,
+                                       "failover", NULL);
                 else {
                         free(l->m->active_site);
                         l->m->active_site = xstrdup(s);
@@ -1073,7 +1120,7 @@ int monitor_config_load(const YNode *root, const Config *c, MonitorConfig **ret,
         for (size_t i = 0; i < _WARNING_LEVEL_MAX; i++)
                 m->responses[i].raise_frequency = 1.0;
 
-        l = (MLoader) { .config = c, .m = m, .diags = diags };
+        l = (MLoader){.config = c, .m = m, .diags = diags};
         names_build(&l.sites, c->sites, c->n_sites, sizeof(Site));
         names_build(&l.hosts, c->hosts, c->n_hosts, sizeof(Host));
         names_build(&l.endpoints, c->endpoints, c->n_endpoints, sizeof(Endpoint));
@@ -1115,7 +1162,7 @@ int monitor_config_detector_targets(const MonitorConfig *m, DetectorTargetConfig
                 t = xcalloc(m->n_probes, sizeof(DetectorTargetConfig));
                 for (size_t i = 0; i < m->n_probes; i++) {
                         const ProbeConfig *p = &m->probes[i];
-                        t[i] = (DetectorTargetConfig) {
+                        t[i] = (DetectorTargetConfig){
                                 .name = p->name,
                                 .site = p->site,
                                 .fall = p->fall,
@@ -1144,7 +1191,7 @@ int monitor_config_level_rules(const MonitorConfig *m, LevelRule **ret, size_t *
                 r = xcalloc(m->n_level_rules, sizeof(LevelRule));
                 for (size_t i = 0; i < m->n_level_rules; i++) {
                         const LevelRuleConfig *c = &m->level_rules[i];
-                        r[i] = (LevelRule) {
+                        r[i] = (LevelRule){
                                 .name = c->name,
                                 .level = c->level,
                                 .cond = c->cond,
@@ -1214,13 +1261,13 @@ int monitor_config_new_levels(const MonitorConfig *m, LevelEvaluator **ret)
 
 void monitor_config_policy(const MonitorConfig *m, PolicyConfig *ret)
 {
-        *ret = (PolicyConfig) { .cooldown = m ? m->cooldown : POLICY_DEFAULT_COOLDOWN };
+        *ret = (PolicyConfig){.cooldown = m ? m->cooldown : POLICY_DEFAULT_COOLDOWN};
         for (int lv = 0; lv < _WARNING_LEVEL_MAX; lv++) {
-                ret->levels[lv] = (PolicyLevel) { .raise_frequency = 1.0, .playbook_kind = PLAYBOOK_CUSTOM };
+                ret->levels[lv] = (PolicyLevel){.raise_frequency = 1.0, .playbook_kind = PLAYBOOK_CUSTOM};
                 if (!m || !m->responses[lv].configured)
                         continue;
                 const ResponseConfig *r = &m->responses[lv];
-                ret->levels[lv] = (PolicyLevel) {
+                ret->levels[lv] = (PolicyLevel){
                         .notify = (const char *const *) r->notify,
                         .raise_frequency = r->raise_frequency,
                         .playbook = r->playbook,

@@ -260,6 +260,7 @@ static void test_full(void **state)
 
         assert_int_equal(m->cooldown, 45 * USEC_PER_MINUTE);
         assert_string_equal(m->active_site, "backup");
+        (void) state;
 }
 
 static void test_full_into_consumers(void **state)
@@ -349,6 +350,7 @@ static void test_full_into_consumers(void **state)
         assert_int_equal(dl.locate_within[LEVEL_RED], def.locate_within[LEVEL_RED]);
         assert_int_equal(dl.locate_within[LEVEL_BLUE], def.locate_within[LEVEL_BLUE]);
         assert_int_equal(dl.first_solution_within[LEVEL_ORANGE], def.first_solution_within[LEVEL_ORANGE]);
+        (void) state;
 }
 
 static void test_defaults(void **state)
@@ -395,6 +397,7 @@ static void test_defaults(void **state)
                 assert_null(pc.levels[lv].playbook);
                 assert_false(pc.levels[lv].auto_run);
         }
+        (void) state;
 }
 
 static void test_absent_and_empty(void **state)
@@ -432,6 +435,7 @@ static void test_absent_and_empty(void **state)
         assert_non_null(e->monitor);
         assert_int_equal(e->monitor->n_probes, 0);
         assert_string_equal(e->monitor->active_site, "primary");
+        (void) state;
 }
 
 static void test_spellings(void **state)

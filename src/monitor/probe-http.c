@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * probe-http.c — HTTP and vendor-metric checks: ONE curl multi handle driven by the
+ * probe-http.c — HTTP and vendor-metric checks on curl multi handles driven by the
  * prober's sd-event loop (CURLMOPT_SOCKETFUNCTION → io sources, CURLMOPT_TIMERFUNCTION →
- * one timer source, curl_multi_socket_action on events, curl_multi_info_read for
- * completions). No thread per probe: 10,000 probes are 10,000 easy handles and one loop.
+ * one timer source per multi, curl_multi_socket_action on events, curl_multi_info_read
+ * for completions). No thread per probe: 10,000 probes are 10,000 easy handles and one
+ * loop.
  *
- * Each probe owns one easy handle, configured once at add time and re-added to the
+ * Each probe owns one easy handle, configured once at add time and re-added to its
  * multi for every check, so nothing is set up per check. Connections live in the
- * multi's pool (sized to the number of HTTP probes), so a probe's next check reuses an
- * idle keep-alive connection to the same host instead of connecting again.
+ * multi's pool (sized to its probes), so a probe's next check reuses an idle keep-alive
+ * connection to the same host instead of connecting again.
  *
- * Owns: the multi handle, the easy handles, judging an HTTP answer into a ProbeOutcome.
+ * Why several multi handles and not one: libcurl up to 8.10 walks the multi's whole
+ * connection pool in every curl_multi_remove_handle() (close_connect_only, via
+ * Curl_conncache_foreach), i.e. once per finished check. With 10,000 distinct targets
+ * kept alive that is 10^8 steps a second and the loop collapses (measured with
+ * bench/probe-capacity -p 4000 on curl 7.88). Probes are therefore split into
+ * shards of PROBER_SHARD_PROBES, each with its own multi handle and pool; all of them
+ * run in the same loop, on the same thread.
+ *
+ * Owns: the multi handles, the easy handles, judging an HTTP answer into a ProbeOutcome.
  * Does not own: scheduling (prober.c), secrets (headers arrive expanded; never logged).
  * Called by prober.c.
  */
@@ -25,9 +34,21 @@
 
 #include "prober-internal.h"
 
+/* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */
+#define PROBER_SHARD_PROBES 256U
+/* Idle connections a pool keeps beyond one per probe. */
+#define POOL_SLACK 4L
+
+struct CurlShard {
+        Prober *prober;
+        CURLM *multi;
+        sd_event_source *timer;
+        size_t n_probes;
+        bool kick;                 /* checks were added without letting curl run them yet */
+};
+
 struct CurlSock {
         sd_event_source *src;
-        curl_socket_t fd;
         CurlSock *prev, *next;
 };
 
@@ -43,11 +64,11 @@ static void curl_sock_free(Prober *p, CurlSock *cs)
         free(cs);
 }
 
-static void curl_check_done(Prober *p);
+static void curl_check_done(CurlShard *sh);
 
 static int curl_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        Prober *p = userdata;
+        CurlShard *sh = userdata;
         int flags = 0, running;
 
         if (revents & (EPOLLIN | EPOLLHUP))
@@ -56,31 +77,32 @@ static int curl_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userda
                 flags |= CURL_CSELECT_OUT;
         if (revents & EPOLLERR)
                 flags |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(p->multi, fd, flags, &running);
-        curl_check_done(p);
+        (void) curl_multi_socket_action(sh->multi, fd, flags, &running);
+        curl_check_done(sh);
         return 0;
 }
 
 static int curl_timer_fire(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        Prober *p = userdata;
+        CurlShard *sh = userdata;
         int running;
 
-        (void) curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        curl_check_done(p);
+        (void) curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        curl_check_done(sh);
         return 0;
 }
 
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-        Prober *p = userp;
+        CurlShard *sh = userp;
+        Prober *p = sh->prober;
         CurlSock *cs = socketp;
         uint32_t events;
         int r;
 
         if (what == CURL_POLL_REMOVE) {
                 if (cs) {
-                        (void) curl_multi_assign(p->multi, fd, NULL);
+                        (void) curl_multi_assign(sh->multi, fd, NULL);
                         curl_sock_free(p, cs);
                 }
                 return 0;
@@ -89,8 +111,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
         if (!cs) {
                 cs = xcalloc(1, sizeof(*cs));
-                cs->fd = fd;
-                r = sd_event_add_io(p->event, &cs->src, fd, events, curl_io_cb, p);
+                r = sd_event_add_io(p->event, &cs->src, fd, events, curl_io_cb, sh);
                 if (r < 0) {
                         free(cs);
                         return -1; /* curl fails this transfer */
@@ -99,7 +120,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
                 if (p->socks)
                         p->socks->prev = cs;
                 p->socks = cs;
-                (void) curl_multi_assign(p->multi, fd, cs);
+                (void) curl_multi_assign(sh->multi, fd, cs);
                 return 0;
         }
         r = sd_event_source_set_io_events(cs->src, events);
@@ -110,59 +131,97 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-        Prober *p = userp;
+        CurlShard *sh = userp;
         usec_t when;
         int r;
 
         if (timeout_ms < 0) {
-                if (p->curl_timer)
-                        (void) sd_event_source_set_enabled(p->curl_timer, SD_EVENT_OFF);
+                if (sh->timer)
+                        (void) sd_event_source_set_enabled(sh->timer, SD_EVENT_OFF);
                 return 0;
         }
         when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
-        if (!p->curl_timer) {
-                /* Accuracy 1 µs: curl's timeouts are its own deadlines, do not coalesce them. */
-                r = sd_event_add_time(p->event, &p->curl_timer, CLOCK_MONOTONIC, when, 1, curl_timer_fire, p);
+        if (!sh->timer) {
+                /* 1 ms accuracy: curl's deadlines are in ms anyway, and a coarser one keeps
+                 * sd-event from re-programming its timerfd on every tiny change. */
+                r = sd_event_add_time(sh->prober->event, &sh->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
+                                      curl_timer_fire, sh);
                 return r < 0 ? -1 : 0;
         }
-        r = sd_event_source_set_time(p->curl_timer, when);
+        r = sd_event_source_set_time(sh->timer, when);
         if (r >= 0)
-                r = sd_event_source_set_enabled(p->curl_timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(sh->timer, SD_EVENT_ONESHOT);
         return r < 0 ? -1 : 0;
+}
+
+static CurlShard *shard_free(CurlShard *sh)
+{
+        if (!sh)
+                return NULL;
+        /* Easy handles were removed by probe_http_free(); this closes the pooled
+         * connections (curl may still call the socket callback: sh is valid). */
+        if (sh->multi)
+                curl_multi_cleanup(sh->multi);
+        sd_event_source_disable_unref(sh->timer);
+        free(sh);
+        return NULL;
+}
+
+static int shard_new(Prober *p, CurlShard **ret)
+{
+        CurlShard *sh = xcalloc(1, sizeof(*sh));
+
+        sh->prober = p;
+        sh->multi = curl_multi_init();
+        if (!sh->multi) {
+                free(sh);
+                return -ENOMEM;
+        }
+        if (curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
+            curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh) != CURLM_OK ||
+            curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
+            curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh) != CURLM_OK) {
+                shard_free(sh);
+                return -EINVAL;
+        }
+        *ret = sh;
+        return 0;
+}
+
+/* The shard with room, or a new one. */
+static int shard_pick(Prober *p, CurlShard **ret)
+{
+        CurlShard *sh;
+        int r;
+
+        if (p->n_shards > 0 && p->shards[p->n_shards - 1]->n_probes < PROBER_SHARD_PROBES) {
+                *ret = p->shards[p->n_shards - 1];
+                return 0;
+        }
+        r = shard_new(p, &sh);
+        if (r < 0)
+                return r;
+        p->shards = xrealloc(p->shards, (p->n_shards + 1) * sizeof(CurlShard *));
+        p->shards[p->n_shards++] = sh;
+        *ret = sh;
+        return 0;
 }
 
 int prober_http_init(Prober *p)
 {
         /* Thread-safe and reference-counted since curl 7.84; paired in prober_http_done(). */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -EIO;
-        p->multi = curl_multi_init();
-        if (!p->multi) {
-                curl_global_cleanup();
-                return -ENOMEM;
-        }
-        if (curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
-            curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p) != CURLM_OK ||
-            curl_multi_setopt(p->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-            curl_multi_setopt(p->multi, CURLMOPT_TIMERDATA, p) != CURLM_OK) {
-                curl_multi_cleanup(p->multi);
-                p->multi = NULL;
-                curl_global_cleanup();
-                return -EINVAL;
-        }
-        return 0;
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
 }
 
 void prober_http_done(Prober *p)
 {
-        if (!p->multi)
-                return;
-        /* Easy handles were removed by probe_http_free(); this closes the pooled connections. */
-        curl_multi_cleanup(p->multi);
-        p->multi = NULL;
+        for (size_t i = 0; i < p->n_shards; i++)
+                shard_free(p->shards[i]);
+        free(p->shards);
+        p->shards = NULL;
+        p->n_shards = 0;
         while (p->socks)
                 curl_sock_free(p, p->socks);
-        p->curl_timer = sd_event_source_disable_unref(p->curl_timer);
         curl_global_cleanup();
 }
 
@@ -180,10 +239,14 @@ int probe_http_setup(Probe *pr, const ProbeSpec *spec)
 {
         const Endpoint *ep = spec->endpoint;
         CURL *c;
+        int r;
 
         if (!spec->url || (strncmp(spec->url, "http://", 7) != 0 && strncmp(spec->url, "https://", 8) != 0))
                 return -EINVAL;
 
+        r = shard_pick(pr->prober, &pr->shard);
+        if (r < 0)
+                return r;
         c = pr->easy = curl_easy_init();
         if (!c)
                 return -ENOMEM;
@@ -239,14 +302,20 @@ int probe_http_setup(Probe *pr, const ProbeSpec *spec)
         if (ep && ep->client_key)
                 SET(CURLOPT_SSLKEY, ep->client_key);
 #undef SET
+
+        /* Counted only once nothing can fail any more (prober_add() has no failure after
+         * this): one idle connection per probe, since curl's default pool is 4 × the
+         * handles currently added, which are only the few in flight. */
+        pr->shard->n_probes++;
+        (void) curl_multi_setopt(pr->shard->multi, CURLMOPT_MAXCONNECTS, (long) pr->shard->n_probes + POOL_SLACK);
         return 0;
 }
 
 void probe_http_free(Probe *pr)
 {
         if (pr->easy) {
-                if (pr->in_flight && pr->prober->multi)
-                        (void) curl_multi_remove_handle(pr->prober->multi, pr->easy);
+                if (pr->in_flight)
+                        (void) curl_multi_remove_handle(pr->shard->multi, pr->easy);
                 curl_easy_cleanup(pr->easy);
                 pr->easy = NULL;
         }
@@ -255,14 +324,36 @@ void probe_http_free(Probe *pr)
         strbuf_done(&pr->body);
 }
 
-void probe_http_start(Probe *pr)
+static void shard_kick(CurlShard *sh)
+{
+        int running;
+
+        sh->kick = false;
+        (void) curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        curl_check_done(sh);
+}
+
+void prober_http_kick_pending(Prober *p)
+{
+        for (size_t i = 0; i < p->n_shards; i++)
+                if (p->shards[i]->kick)
+                        shard_kick(p->shards[i]);
+}
+
+void probe_http_start(Probe *pr, bool kick)
 {
         CURLMcode mc;
 
         strbuf_reset(&pr->body);
-        mc = curl_multi_add_handle(pr->prober->multi, pr->easy);
-        if (mc != CURLM_OK)
+        mc = curl_multi_add_handle(pr->shard->multi, pr->easy);
+        if (mc != CURLM_OK) {
                 probe_deliver(pr, PROBE_FAIL, 0, NAN, false, curl_multi_strerror(mc));
+                return;
+        }
+        if (kick)
+                shard_kick(pr->shard);
+        else
+                pr->shard->kick = true;
 }
 
 static bool status_expected(const Probe *pr, long status)
@@ -386,12 +477,12 @@ static void http_finish(Probe *pr, CURLcode code)
         probe_deliver(pr, PROBE_OK, latency, value, has_value, detail);
 }
 
-static void curl_check_done(Prober *p)
+static void curl_check_done(CurlShard *sh)
 {
         CURLMsg *m;
         int left;
 
-        while ((m = curl_multi_info_read(p->multi, &left))) {
+        while ((m = curl_multi_info_read(sh->multi, &left))) {
                 CURL *easy = m->easy_handle;
                 CURLcode code = m->data.result;
                 Probe *pr = NULL;
@@ -400,7 +491,7 @@ static void curl_check_done(Prober *p)
                         continue;
                 /* m is invalid once the handle is removed: everything was read above. */
                 (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &pr);
-                (void) curl_multi_remove_handle(p->multi, easy);
+                (void) curl_multi_remove_handle(sh->multi, easy);
                 if (pr)
                         http_finish(pr, code);
         }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * prober-internal.h — what the prober's core (prober.c: timers, schedule, TCP, SSH,
- * delivery) shares with its HTTP half (probe-http.c: the curl multi handle on sd-event).
+ * delivery) shares with its HTTP half (probe-http.c: curl multi handles on sd-event).
  * Private to src/monitor/prober*.c and probe-http.c.
  */
 #pragma once
@@ -16,6 +16,7 @@
 #include "strbuf.h"
 
 typedef struct CurlSock CurlSock;
+typedef struct CurlShard CurlShard;
 
 typedef struct Probe {
         Prober *prober;
@@ -25,13 +26,15 @@ typedef struct Probe {
         usec_t interval, timeout, jitter; /* as configured */
         double factor;
         usec_t base;               /* drift-free schedule point of the planned check */
-        sd_event_source *timer;    /* the next check */
+        usec_t next;               /* CLOCK_MONOTONIC: when the next check starts */
+        size_t heap_idx;           /* position in Prober.heap */
         bool in_flight;
         usec_t check_started;      /* CLOCK_MONOTONIC */
         uint64_t n_started, n_results, n_skipped;
 
         /* http, vendor-metric */
         CURL *easy;                /* configured once, re-added to the multi per check */
+        CurlShard *shard;          /* the multi handle it belongs to */
         struct curl_slist *headers;
         uint16_t expect[PROBER_EXPECT_STATUS_MAX];
         uint8_t n_expect;
@@ -58,6 +61,12 @@ typedef struct Probe {
         double max_value;
 } Probe;
 
+/* `next` is kept in the entry too: sifting compares without touching the probes. */
+typedef struct HeapEntry {
+        usec_t next;
+        Probe *probe;
+} HeapEntry;
+
 struct Prober {
         sd_event *event;
         ProberCallback cb;
@@ -70,12 +79,14 @@ struct Prober {
         size_t n_probes;
         size_t *hash;              /* open addressing: index + 1, 0 = empty */
         size_t hash_size;
+        HeapEntry *heap;           /* every probe, min-heap on `next` */
+        size_t n_heap;
+        sd_event_source *sched;    /* fires at heap[0].next */
 
         /* HTTP */
-        CURLM *multi;
-        sd_event_source *curl_timer;
+        CurlShard **shards;        /* multi handles of up to PROBER_SHARD_PROBES probes each */
+        size_t n_shards;
         CurlSock *socks;           /* every io source curl asked for, to free them all */
-        size_t n_http;
 
         /* SSH */
         RealExecutor *executor;
@@ -91,5 +102,9 @@ void prober_http_done(Prober *p);
 /* Sets up the probe's easy handle (kind http or vendor-metric). */
 int probe_http_setup(Probe *pr, const ProbeSpec *spec);
 void probe_http_free(Probe *pr);
-/* Start one check; on failure it delivers a fail result itself. */
-void probe_http_start(Probe *pr);
+/* Start one check; on failure it delivers a fail result itself. With kick, curl starts
+ * the transfer at once; without, the caller calls prober_http_kick() after a batch. */
+void probe_http_start(Probe *pr, bool kick);
+/* Let curl run every transfer that is due (newly added ones included) on each multi
+ * handle that had a check started without kick. Never call it from a curl callback. */
+void prober_http_kick_pending(Prober *p);

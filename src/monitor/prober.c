@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * prober.c — the prober's core: probes and their names, the jittered schedule on
- * sd-event timers, one-check-in-flight, delivery of ProbeResults, TCP connect checks,
+ * one sd-event timer over a heap, one-check-in-flight, delivery of ProbeResults, TCP connect checks,
  * and SSH checks through a RealExecutor whose completion eventfd is an sd-event io
  * source (the executor's worker threads never touch the loop).
  *
- * Owns: Probe objects, their timers, TCP sockets, the executor. Does not own: the curl
+ * Owns: Probe objects, the schedule heap and its timer, TCP sockets, the executor. Does not own: the curl
  * multi handle and judging HTTP (probe-http.c), the loop, the config, health.
  * Called by droverd's monitor and tests/integration/test-prober.c.
  */
@@ -21,8 +21,10 @@
 
 #include "prober-internal.h"
 
-/* Probe timers may be coalesced by up to this much: cheap wake-ups, still no lock-step. */
-#define PROBE_TIMER_ACCURACY USEC_PER_MSEC
+/* The schedule timer may be late by up to this much, so that one wake-up starts every
+ * probe that fell due meanwhile: cheap wake-ups, still no lock-step (each probe keeps
+ * its own jittered time). */
+#define PROBE_TIMER_ACCURACY (5 * USEC_PER_MSEC)
 /* The shortest effective interval a factor can produce. */
 #define PROBE_MIN_INTERVAL (10 * USEC_PER_MSEC)
 #define SSH_OUTPUT_CAP 4096
@@ -95,15 +97,6 @@ static usec_t probe_interval(const Probe *pr)
 static usec_t probe_jitter(const Probe *pr)
 {
         return (usec_t) ((double) pr->jitter / pr->factor);
-}
-
-static usec_t loop_now(Prober *p)
-{
-        uint64_t t;
-
-        if (sd_event_now(p->event, CLOCK_MONOTONIC, &t) < 0)
-                t = now_usec(CLOCK_MONOTONIC);
-        return t;
 }
 
 /* ---- delivery ------------------------------------------------------------------- */
@@ -336,7 +329,7 @@ static void ssh_start(Probe *pr)
 
 /* ---- schedule ------------------------------------------------------------------- */
 
-static void probe_check_start(Probe *pr)
+static void probe_check_start(Probe *pr, bool kick_curl)
 {
         pr->in_flight = true;
         pr->n_started++;
@@ -344,7 +337,7 @@ static void probe_check_start(Probe *pr)
         switch (pr->kind) {
         case PROBE_KIND_HTTP:
         case PROBE_KIND_VENDOR_METRIC:
-                probe_http_start(pr);
+                probe_http_start(pr, kick_curl);
                 break;
         case PROBE_KIND_TCP:
                 tcp_start(pr);
@@ -357,17 +350,71 @@ static void probe_check_start(Probe *pr)
         }
 }
 
-static int probe_arm(Probe *pr, usec_t when)
+/* Every probe's next check sits in one binary min-heap on `next`, served by ONE sd-event
+ * timer. A timer source per probe would cost a loop iteration and a timerfd_settime()
+ * per check (sd-event dispatches one source per iteration); the heap starts every probe
+ * that is due in a single dispatch. */
+static bool heap_less(Prober *p, size_t a, size_t b)
 {
-        int r = sd_event_source_set_time(pr->timer, when);
+        return p->heap[a].next < p->heap[b].next;
+}
+
+static void heap_swap(Prober *p, size_t a, size_t b)
+{
+        HeapEntry t = p->heap[a];
+        p->heap[a] = p->heap[b];
+        p->heap[b] = t;
+        p->heap[a].probe->heap_idx = a;
+        p->heap[b].probe->heap_idx = b;
+}
+
+static void heap_fix(Prober *p, size_t i)
+{
+        while (i > 0 && heap_less(p, i, (i - 1) / 2)) {
+                heap_swap(p, i, (i - 1) / 2);
+                i = (i - 1) / 2;
+        }
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                if (l < p->n_heap && heap_less(p, l, m))
+                        m = l;
+                if (r < p->n_heap && heap_less(p, r, m))
+                        m = r;
+                if (m == i)
+                        break;
+                heap_swap(p, i, m);
+                i = m;
+        }
+}
+
+static void heap_push(Prober *p, Probe *pr)
+{
+        p->heap = xrealloc(p->heap, (p->n_heap + 1) * sizeof(HeapEntry));
+        p->heap[p->n_heap] = (HeapEntry) { .next = pr->next, .probe = pr };
+        pr->heap_idx = p->n_heap++;
+        heap_fix(p, pr->heap_idx);
+}
+
+static int schedule_arm(Prober *p)
+{
+        if (p->n_heap == 0)
+                return sd_event_source_set_enabled(p->sched, SD_EVENT_OFF);
+        int r = sd_event_source_set_time(p->sched, p->heap[0].next);
         if (r >= 0)
-                r = sd_event_source_set_enabled(pr->timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(p->sched, SD_EVENT_ONESHOT);
         return r;
+}
+
+static void probe_set_next(Probe *pr, usec_t when)
+{
+        pr->next = when;
+        pr->prober->heap[pr->heap_idx].next = when;
+        heap_fix(pr->prober, pr->heap_idx);
 }
 
 /* The next check: base advances by whole intervals (no drift), each firing is moved by
  * a fresh uniform offset in [-jitter, +jitter]. */
-static int probe_schedule_next(Probe *pr, usec_t now)
+static void probe_schedule_next(Probe *pr, usec_t now)
 {
         usec_t iv = probe_interval(pr), j = probe_jitter(pr), when;
 
@@ -377,21 +424,30 @@ static int probe_schedule_next(Probe *pr, usec_t now)
         when = pr->base - j + rng_below(pr->prober, 2 * j + 1);
         if (when <= now)
                 when = now + 1;
-        return probe_arm(pr, when);
+        probe_set_next(pr, when);
 }
 
-static int probe_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+static int schedule_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        Probe *pr = userdata;
-        usec_t now = loop_now(pr->prober);
+        Prober *p = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
 
-        if (pr->in_flight)
-                pr->n_skipped++;
-        else
-                probe_check_start(pr);
-        /* The check may have finished synchronously (a refused local connect); either way
-         * the timer is re-armed by the schedule, not by the result. */
-        (void) probe_schedule_next(pr, now);
+        while (p->n_heap > 0 && p->heap[0].next <= now) {
+                Probe *pr = p->heap[0].probe;
+
+                /* Re-planned first: a check that ends at once (a refused local connect) runs
+                 * the callback, which may change factors or add probes — the heap is
+                 * consistent by then. */
+                probe_schedule_next(pr, now);
+                if (pr->in_flight)
+                        pr->n_skipped++;
+                else
+                        probe_check_start(pr, false);
+        }
+        /* One curl pass per multi handle starts every transfer added above (instead of a
+         * zero-timeout timer and another loop iteration each). */
+        prober_http_kick_pending(p);
+        (void) schedule_arm(p);
         return 0;
 }
 
@@ -401,7 +457,6 @@ static void probe_free(Probe *pr)
 {
         if (!pr)
                 return;
-        pr->timer = sd_event_source_disable_unref(pr->timer);
         tcp_end(pr);
         probe_http_free(pr);
         if (pr->re) {
@@ -539,23 +594,15 @@ int prober_add(Prober *p, const ProbeSpec *s)
 
         /* The first check lands anywhere in the first interval: probes added together
          * (10,000 at start-up) spread over the second instead of firing at once. */
-        now = loop_now(p);
-        pr->base = now + rng_below(p, probe_interval(pr)) + 1;
-        r = sd_event_add_time(p->event, &pr->timer, CLOCK_MONOTONIC, pr->base, PROBE_TIMER_ACCURACY, probe_timer_cb,
-                              pr);
-        if (r < 0)
-                goto fail;
+        now = now_usec(CLOCK_MONOTONIC);
+        pr->base = pr->next = now + rng_below(p, probe_interval(pr)) + 1;
 
-        if (pr->easy) {
-                /* Keep one idle connection per HTTP probe: curl's default pool is 4 × the
-                 * handles currently added, which are only the few in flight. */
-                p->n_http++;
-                (void) curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long) (p->n_http + 16));
-        }
         hash_grow(p);
         p->probes = xrealloc(p->probes, (p->n_probes + 1) * sizeof(Probe *));
         p->probes[p->n_probes++] = pr;
         hash_insert(p, pr->index);
+        heap_push(p, pr);
+        (void) schedule_arm(p);
         return 0;
 
 fail:
@@ -565,18 +612,16 @@ fail:
 
 static int probe_set_factor(Probe *pr, double factor, usec_t now)
 {
-        usec_t iv, next;
+        usec_t iv;
 
         if (pr->factor == factor)
                 return 0;
         pr->factor = factor;
         iv = probe_interval(pr);
-        if (sd_event_source_get_time(pr->timer, &next) < 0)
-                next = USEC_INFINITY;
-        if (next > now + iv) {
+        if (pr->next > now + iv) {
                 /* Sooner than planned, at a random point of the new interval (never all at once). */
                 pr->base = now + rng_below(pr->prober, iv) + 1;
-                return probe_arm(pr, pr->base);
+                probe_set_next(pr, pr->base);
         }
         return 0;
 }
@@ -584,21 +629,22 @@ static int probe_set_factor(Probe *pr, double factor, usec_t now)
 int prober_set_interval_factor(Prober *p, const char *name, double factor)
 {
         usec_t now;
-        int r;
+        int r = 0;
 
         if (!p || !isfinite(factor) || factor < 1.0)
                 return -EINVAL;
-        now = loop_now(p);
+        now = now_usec(CLOCK_MONOTONIC);
         if (name) {
                 Probe *pr = probe_find(p, name);
-                return pr ? probe_set_factor(pr, factor, now) : -ENOENT;
-        }
-        for (size_t i = 0; i < p->n_probes; i++) {
-                r = probe_set_factor(p->probes[i], factor, now);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+                if (!pr)
+                        return -ENOENT;
+                r = probe_set_factor(pr, factor, now);
+        } else
+                for (size_t i = 0; i < p->n_probes && r >= 0; i++)
+                        r = probe_set_factor(p->probes[i], factor, now);
+        if (r >= 0)
+                r = schedule_arm(p);
+        return r;
 }
 
 int prober_check_now(Prober *p, const char *name)
@@ -612,7 +658,7 @@ int prober_check_now(Prober *p, const char *name)
                 return -ENOENT;
         if (pr->in_flight)
                 return -EBUSY;
-        probe_check_start(pr);
+        probe_check_start(pr, true);
         return 0;
 }
 
@@ -627,21 +673,18 @@ int prober_set_clock(Prober *p, clockid_t clock)
 int prober_get_stats(Prober *p, const char *name, ProberStats *ret)
 {
         Probe *pr;
-        uint64_t next;
 
         if (!p || !name || !ret)
                 return -EINVAL;
         pr = probe_find(p, name);
         if (!pr)
                 return -ENOENT;
-        if (sd_event_source_get_time(pr->timer, &next) < 0)
-                next = USEC_INFINITY;
         *ret = (ProberStats) {
                 .started = pr->n_started,
                 .results = pr->n_results,
                 .skipped = pr->n_skipped,
                 .in_flight = pr->in_flight,
-                .next = next,
+                .next = pr->next,
                 .interval = probe_interval(pr),
                 .factor = pr->factor,
         };
@@ -669,8 +712,13 @@ int prober_new(Prober **ret, sd_event *e, ProberCallback cb, void *userdata)
                 p->rng = now_usec(CLOCK_MONOTONIC) ^ ((uint64_t) getpid() << 32);
         p->rng |= 1; /* xorshift must not start at 0 */
 
-        r = prober_http_init(p);
+        r = sd_event_add_time(e, &p->sched, CLOCK_MONOTONIC, USEC_INFINITY, PROBE_TIMER_ACCURACY, schedule_cb, p);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(p->sched, SD_EVENT_OFF);
+        if (r >= 0)
+                r = prober_http_init(p);
         if (r < 0) {
+                sd_event_source_disable_unref(p->sched);
                 sd_event_unref(p->event);
                 free(p);
                 return r;
@@ -692,7 +740,9 @@ Prober *prober_free(Prober *p)
         for (size_t i = 0; i < p->n_probes; i++)
                 probe_free(p->probes[i]);
         free(p->probes);
+        free(p->heap);
         free(p->hash);
+        p->sched = sd_event_source_disable_unref(p->sched);
         prober_http_done(p);
         sd_event_unref(p->event);
         free(p);

@@ -3,9 +3,11 @@
  * prober.h — runs the monitor's probes (http, tcp, ssh, vendor-metric) inside droverd's
  * sd-event loop and hands every finished check to a callback as a ProbeResult.
  *
- * Owns: one curl multi handle driven by the loop (all HTTP and vendor-metric checks;
- * one reused easy handle per probe, connections kept alive in the multi's pool), the
- * per-probe timers (own interval, uniform jitter: never lock-step), non-blocking TCP
+ * Owns: curl multi handles driven by the loop (all HTTP and vendor-metric checks; one
+ * reused easy handle per probe, connections kept alive in the pools; one multi per 256
+ * probes because curl ≤ 8.10 walks a multi's whole pool on every finished transfer —
+ * see probe-http.c), the schedule (one sd-event timer over a heap of per-probe times:
+ * own interval, uniform jitter, never lock-step), non-blocking TCP
  * connects, and a RealExecutor for SSH checks whose completion eventfd the loop
  * watches (the executor's worker threads never touch sd-event). Does not own: the
  * config (the caller turns monitor.probes into ProbeSpecs), judging health (detector.h),

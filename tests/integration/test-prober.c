@@ -300,6 +300,37 @@ static void test_http_repeats_on_schedule(void **state)
         assert_true(st.started == st.results + (st.in_flight ? 1 : 0));
 }
 
+static void test_http_many_probes_several_multis(void **state)
+{
+        Fixture *f = *state;
+        enum { N = 300 }; /* more than one multi handle's worth (256) */
+        static char names[N][16];
+        ProberStats st;
+
+        for (int i = 0; i < N; i++) {
+                ProbeSpec s = http_spec(names[i], url(0, "/health"));
+                snprintf(names[i], sizeof(names[i]), "m%d", i);
+                s.interval = 2 * USEC_PER_SEC;
+                s.timeout = 1500 * USEC_PER_MSEC;
+                s.jitter = 100 * USEC_PER_MSEC;
+                assert_int_equal(prober_add(f->p, &s), 0);
+        }
+        assert_int_equal(prober_n_probes(f->p), N);
+        /* Until every probe has answered at least once (only a hang fails). */
+        usec_t end = now_usec(CLOCK_MONOTONIC) + 60 * USEC_PER_SEC;
+        for (int i = 0; i < N; i++) {
+                for (;;) {
+                        assert_int_equal(prober_get_stats(f->p, names[i], &st), 0);
+                        if (st.results >= 1 || now_usec(CLOCK_MONOTONIC) >= end)
+                                break;
+                        assert_true(sd_event_run(f->e, 100 * USEC_PER_MSEC) >= 0);
+                }
+                assert_true(st.results >= 1);
+        }
+        for (size_t i = 0; i < n_recs; i++)
+                assert_int_equal(recs[i].outcome, PROBE_OK);
+}
+
 /* ---- vendor-metric ---- */
 
 static ProbeSpec metric_spec(const char *name, const char *field, double min)
@@ -459,6 +490,16 @@ static void test_ssh(void **state)
 
 /* ---- schedule ---- */
 
+static usec_t spread(const usec_t *v, size_t n)
+{
+        usec_t lo = USEC_INFINITY, hi = 0;
+        for (size_t i = 0; i < n; i++) {
+                lo = MIN(lo, v[i]);
+                hi = MAX(hi, v[i]);
+        }
+        return hi - lo;
+}
+
 static void test_jitter_not_lock_step(void **state)
 {
         Fixture *f = *state;
@@ -475,7 +516,9 @@ static void test_jitter_not_lock_step(void **state)
                 s.jitter = 50 * USEC_PER_MSEC;
                 assert_int_equal(prober_add(f->p, &s), 0);
         }
-        /* Added in the same loop iteration with the same interval: still apart. */
+        /* Added in the same loop iteration with the same interval: still apart, and not
+         * merely by the microseconds between the adds (uniform over 300 ms: five draws
+         * within 1 ms of each other have a probability of about 1e-9). */
         for (int i = 0; i < 5; i++) {
                 assert_int_equal(prober_get_stats(f->p, names[i], &st), 0);
                 next[i] = st.next;
@@ -483,6 +526,7 @@ static void test_jitter_not_lock_step(void **state)
                 for (int k = 0; k < i; k++)
                         assert_true(next[i] != next[k]);
         }
+        assert_true(spread(next, 5) > USEC_PER_MSEC);
         /* And after each has fired a few times (jitter on top of the spread). */
         for (int i = 0; i < 5; i++)
                 run_until(f, names[i], 3, 30 * USEC_PER_SEC);
@@ -630,6 +674,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_http_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http_redirect_not_followed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_http_repeats_on_schedule, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_many_probes_several_multis, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metric_below, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metric_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_metric_field_missing_or_not_number, setup, teardown),

@@ -19,6 +19,7 @@
 #include "monitor-config.h"
 #include "strbuf.h"
 #include "yaml-node.h"
+#include "string-table.h"
 
 #define CONFIG_OUTPUT_CAP_MIN 1024
 #define CONFIG_OUTPUT_CAP_MAX (16 * 1024 * 1024)
@@ -32,22 +33,7 @@ static const char *const site_role_table[_SITE_ROLE_MAX] = {
         [SITE_ROLE_OTHER] = "other",
 };
 
-const char *site_role_to_string(SiteRole r)
-{
-        if (r < 0 || r >= _SITE_ROLE_MAX)
-                return NULL;
-        return site_role_table[r];
-}
-
-SiteRole site_role_from_string(const char *s)
-{
-        if (!s)
-                return _SITE_ROLE_INVALID;
-        for (int i = 0; i < _SITE_ROLE_MAX; i++)
-                if (streq(site_role_table[i], s))
-                        return (SiteRole) i;
-        return _SITE_ROLE_INVALID;
-}
+DEFINE_STRING_TABLE(site_role, SiteRole, site_role_table)
 
 static const char *const secret_source_table[_SECRET_SOURCE_MAX] = {
         [SECRET_SOURCE_FILE] = "file",

@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "strbuf.h"
 #include "time-util.h"
+#include "string-table.h"
 
 /* How long past an action's deadline we trust the executor to still report it. */
 #define EXECUTOR_GRACE_USEC (5 * USEC_PER_SEC)
@@ -64,16 +65,6 @@ static const char *const step_phase_table[_STEP_PHASE_MAX] = {
         [STEP_PHASE_ROLLBACK] = "rollback",
 };
 
-static int table_lookup(const char *const *table, int n, const char *s)
-{
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
 const char *run_mode_to_string(RunMode m)
 {
         return m >= 0 && m < _RUN_MODE_MAX ? run_mode_table[m] : NULL;
@@ -86,7 +77,7 @@ const char *run_outcome_to_string(RunOutcome o)
 
 RunOutcome run_outcome_from_string(const char *s)
 {
-        return (RunOutcome) table_lookup(run_outcome_table, _RUN_OUTCOME_MAX, s);
+        return (RunOutcome) string_table_lookup(run_outcome_table, _RUN_OUTCOME_MAX, s);
 }
 
 const char *step_outcome_to_string(StepOutcome o)
@@ -96,7 +87,7 @@ const char *step_outcome_to_string(StepOutcome o)
 
 StepOutcome step_outcome_from_string(const char *s)
 {
-        return (StepOutcome) table_lookup(step_outcome_table, _STEP_OUTCOME_MAX, s);
+        return (StepOutcome) string_table_lookup(step_outcome_table, _STEP_OUTCOME_MAX, s);
 }
 
 const char *step_phase_to_string(StepPhase p)

@@ -8,6 +8,7 @@
 
 #include "incident.h"
 #include "strbuf.h"
+#include "string-table.h"
 
 struct Incident {
         char *id, *site, *subject, *phenomenon, *impact;
@@ -95,16 +96,6 @@ static const bool transition_table[_INCIDENT_STATE_MAX][_INCIDENT_STATE_MAX] = {
         [INCIDENT_CLOSED] = {},
 };
 
-static int table_lookup(const char *const *table, int n, const char *s)
-{
-        if (!s)
-                return -EINVAL;
-        for (int i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return i;
-        return -EINVAL;
-}
-
 const char *incident_state_to_string(IncidentState s)
 {
         return s >= 0 && s < _INCIDENT_STATE_MAX ? incident_state_table[s] : NULL;
@@ -112,7 +103,7 @@ const char *incident_state_to_string(IncidentState s)
 
 IncidentState incident_state_from_string(const char *s)
 {
-        return (IncidentState) table_lookup(incident_state_table, _INCIDENT_STATE_MAX, s);
+        return (IncidentState) string_table_lookup(incident_state_table, _INCIDENT_STATE_MAX, s);
 }
 
 const char *incident_action_kind_to_string(IncidentActionKind k)
@@ -122,7 +113,7 @@ const char *incident_action_kind_to_string(IncidentActionKind k)
 
 IncidentActionKind incident_action_kind_from_string(const char *s)
 {
-        return (IncidentActionKind) table_lookup(incident_action_kind_table, _INCIDENT_ACTION_KIND_MAX, s);
+        return (IncidentActionKind) string_table_lookup(incident_action_kind_table, _INCIDENT_ACTION_KIND_MAX, s);
 }
 
 const char *incident_deadline_kind_to_string(IncidentDeadlineKind k)
@@ -132,7 +123,7 @@ const char *incident_deadline_kind_to_string(IncidentDeadlineKind k)
 
 IncidentDeadlineKind incident_deadline_kind_from_string(const char *s)
 {
-        return (IncidentDeadlineKind) table_lookup(incident_deadline_kind_table, _INCIDENT_DEADLINE_KIND_MAX,
+        return (IncidentDeadlineKind) string_table_lookup(incident_deadline_kind_table, _INCIDENT_DEADLINE_KIND_MAX,
                                                    s);
 }
 

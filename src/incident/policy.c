@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "string-table.h"
 
 static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
         [DECISION_NONE] = "none",
@@ -17,20 +18,7 @@ static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
         [DECISION_AUTO] = "auto",
 };
 
-const char *decision_kind_to_string(DecisionKind k)
-{
-        return k >= 0 && k < _DECISION_KIND_MAX ? decision_kind_table[k] : NULL;
-}
-
-DecisionKind decision_kind_from_string(const char *s)
-{
-        if (!s)
-                return _DECISION_KIND_INVALID;
-        for (int i = 0; i < _DECISION_KIND_MAX; i++)
-                if (streq(decision_kind_table[i], s))
-                        return (DecisionKind) i;
-        return _DECISION_KIND_INVALID;
-}
+DEFINE_STRING_TABLE(decision_kind, DecisionKind, decision_kind_table)
 
 static bool level_valid(WarningLevel l)
 {

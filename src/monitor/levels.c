@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "levels.h"
+#include "string-table.h"
 
 #define DETAIL_MAX 128
 
@@ -74,20 +75,7 @@ static const char *const level_condition_table[_LEVEL_COND_MAX] = {
         [LEVEL_COND_PROBE_FAILING] = "probe_failing",
 };
 
-const char *level_condition_to_string(LevelCondition c)
-{
-        return c >= 0 && c < _LEVEL_COND_MAX ? level_condition_table[c] : NULL;
-}
-
-LevelCondition level_condition_from_string(const char *s)
-{
-        if (!s)
-                return _LEVEL_COND_INVALID;
-        for (int i = 0; i < _LEVEL_COND_MAX; i++)
-                if (streq(level_condition_table[i], s))
-                        return (LevelCondition) i;
-        return _LEVEL_COND_INVALID;
-}
+DEFINE_STRING_TABLE(level_condition, LevelCondition, level_condition_table)
 
 int levels_new(LevelEvaluator **ret)
 {

@@ -9,6 +9,7 @@
 
 #include "macros.h"
 #include "probe-result.h"
+#include "string-table.h"
 
 static const char *const probe_kind_table[_PROBE_KIND_MAX] = {
         [PROBE_KIND_HTTP] = "http",
@@ -39,38 +40,13 @@ static const char *const warning_level_table[_WARNING_LEVEL_MAX] = {
         [LEVEL_BLUE] = "blue",
 };
 
-static const char *table_to_string(const char *const *table, size_t n, int i)
-{
-        return i >= 0 && (size_t) i < n ? table[i] : NULL;
-}
-
-static int table_from_string(const char *const *table, size_t n, const char *s)
-{
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-#define DEFINE_STRING_TABLE(name, type, table)                                                             \
-        const char *name##_to_string(type x)                                                               \
-        {                                                                                                  \
-                return table_to_string(table, ELEMENTSOF(table), (int) x);                                 \
-        }                                                                                                  \
-        type name##_from_string(const char *s)                                                             \
-        {                                                                                                  \
-                return (type) table_from_string(table, ELEMENTSOF(table), s);                              \
-        }
-
 DEFINE_STRING_TABLE(probe_kind, ProbeKind, probe_kind_table)
 DEFINE_STRING_TABLE(probe_outcome, ProbeOutcome, probe_outcome_table)
 DEFINE_STRING_TABLE(health, Health, health_table)
 
 const char *warning_level_to_string(WarningLevel l)
 {
-        return table_to_string(warning_level_table, ELEMENTSOF(warning_level_table), (int) l);
+        return string_table_get(warning_level_table, ELEMENTSOF(warning_level_table), (int) l);
 }
 
 WarningLevel warning_level_from_string(const char *s)
@@ -78,7 +54,7 @@ WarningLevel warning_level_from_string(const char *s)
         /* Config files may say "level: 1" as readily as "level: red". */
         if (s && s[0] >= '0' && s[0] <= '4' && s[1] == '\0')
                 return (WarningLevel) (s[0] - '0');
-        return (WarningLevel) table_from_string(warning_level_table, ELEMENTSOF(warning_level_table), s);
+        return (WarningLevel) string_table_lookup(warning_level_table, ELEMENTSOF(warning_level_table), s);
 }
 
 bool warning_level_more_severe(WarningLevel a, WarningLevel b)

@@ -25,6 +25,7 @@
 #include "sha256.h"
 #include "strbuf.h"
 #include "yaml-node.h"
+#include "string-table.h"
 
 #define PLAYBOOK_NAME_MAX 64
 #define PLAYBOOK_MAX_PARALLEL 1024
@@ -59,31 +60,6 @@ static const char *const on_failure_table[_ON_FAILURE_MAX] = {
         [ON_FAILURE_CONTINUE] = "continue",
         [ON_FAILURE_ROLLBACK] = "rollback",
 };
-
-static const char *table_to_string(const char *const *table, size_t n, int i)
-{
-        return i >= 0 && (size_t) i < n ? table[i] : NULL;
-}
-
-static int table_from_string(const char *const *table, size_t n, const char *s)
-{
-        if (!s)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && streq(table[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-#define DEFINE_STRING_TABLE(name, type, table)                                                             \
-        const char *name##_to_string(type x)                                                               \
-        {                                                                                                  \
-                return table_to_string(table, ELEMENTSOF(table), (int) x);                                 \
-        }                                                                                                  \
-        type name##_from_string(const char *s)                                                             \
-        {                                                                                                  \
-                return (type) table_from_string(table, ELEMENTSOF(table), s);                              \
-        }
 
 DEFINE_STRING_TABLE(playbook_kind, PlaybookKind, playbook_kind_table)
 DEFINE_STRING_TABLE(param_type, ParamType, param_type_table)

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "curl-endpoint.h"
 #include "exec-internal.h"
 
 #define HTTP_MAX_REDIRECTS 5L
@@ -118,19 +119,8 @@ static int http_setup(CURL *c, ExecJob *j, HttpCtx *ctx, struct curl_slist **hea
         SET(CURLOPT_XFERINFODATA, ctx);
         SET(CURLOPT_USERAGENT, "drover/" DROVER_VERSION);
 
-        if (!ep || ep->tls_verify) {
-                SET(CURLOPT_SSL_VERIFYPEER, 1L);
-                SET(CURLOPT_SSL_VERIFYHOST, 2L);
-        } else {
-                SET(CURLOPT_SSL_VERIFYPEER, 0L);
-                SET(CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-        if (ep && ep->ca_file)
-                SET(CURLOPT_CAINFO, ep->ca_file);
-        if (ep && ep->client_cert)
-                SET(CURLOPT_SSLCERT, ep->client_cert);
-        if (ep && ep->client_key)
-                SET(CURLOPT_SSLKEY, ep->client_key);
+        if (curl_apply_endpoint_tls(c, ep) < 0)
+                return -EINVAL;
 
         if (streq(method, "GET"))
                 SET(CURLOPT_HTTPGET, 1L);

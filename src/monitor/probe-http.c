@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "prober-internal.h"
+#include "curl-endpoint.h"
 
 /* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */
 #define PROBER_SHARD_PROBES 256U
@@ -287,20 +288,9 @@ int probe_http_setup(Probe *pr, const ProbeSpec *spec)
         if (pr->headers)
                 SET(CURLOPT_HTTPHEADER, pr->headers);
 
-        if (!ep || ep->tls_verify) {
-                SET(CURLOPT_SSL_VERIFYPEER, 1L);
-                SET(CURLOPT_SSL_VERIFYHOST, 2L);
-        } else {
-                SET(CURLOPT_SSL_VERIFYPEER, 0L);
-                SET(CURLOPT_SSL_VERIFYHOST, 0L);
-        }
         /* curl copies string options: the Endpoint is not needed after this. */
-        if (ep && ep->ca_file)
-                SET(CURLOPT_CAINFO, ep->ca_file);
-        if (ep && ep->client_cert)
-                SET(CURLOPT_SSLCERT, ep->client_cert);
-        if (ep && ep->client_key)
-                SET(CURLOPT_SSLKEY, ep->client_key);
+        if (curl_apply_endpoint_tls(c, ep) < 0)
+                return -EINVAL;
 #undef SET
 
         /* Counted only once nothing can fail any more (prober_add() has no failure after

@@ -1247,6 +1247,50 @@ static void event_record_done_v(void *p)
         event_record_done(p);
 }
 
+/* The row with this id through a "... WHERE id = ?" statement; -ENOENT when absent. */
+static int journal_get_by_id(Journal *j, Stmt id_stmt, int64_t id, int (*from_row)(sqlite3_stmt *, void *),
+                             void *ret)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r, rc;
+
+        if (!j || !ret)
+                return -EINVAL;
+        r = journal_stmt(j, id_stmt, &s);
+        if (r < 0)
+                return r;
+        r = bind_int64(s, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return from_row(s, ret);
+}
+
+/* Every row of a statement whose only parameter (if any) is an id; has_id = false for none. */
+static int journal_list_rows(Journal *j, Stmt list_stmt, bool has_id, int64_t id, size_t elsz,
+                             int (*from_row)(sqlite3_stmt *, void *), void (*done)(void *), void **ret,
+                             size_t *ret_n)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        int r;
+
+        if (!j || !ret || !ret_n)
+                return -EINVAL;
+        r = journal_stmt(j, list_stmt, &s);
+        if (r < 0)
+                return r;
+        if (has_id) {
+                r = bind_int64(s, 1, id);
+                if (r < 0)
+                        return r;
+        }
+        return collect_rows(s, elsz, from_row, done, ret, ret_n);
+}
+
 int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
@@ -1271,67 +1315,29 @@ int journal_list_runs(Journal *j, size_t limit, RunRecord **ret, size_t *ret_n)
 
 int journal_get_run(Journal *j, int64_t id, RunRecord *ret)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
-        int r, rc;
-
-        if (!j || !ret)
-                return -EINVAL;
-        r = journal_stmt(j, STMT_RUN_GET, &s);
-        if (r < 0)
-                return r;
-        r = bind_int64(s, 1, id);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
-        return run_from_row(s, ret);
+        return journal_get_by_id(j, STMT_RUN_GET, id, run_from_row_v, ret);
 }
 
 int journal_list_steps(Journal *j, int64_t run_id, StepRecord **ret, size_t *ret_n)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         void *list;
-        int r;
+        int r = journal_list_rows(j, STMT_STEPS_LIST, true, run_id, sizeof(StepRecord), step_from_row_v,
+                                 step_record_done_v, &list, ret_n);
 
-        if (!j || !ret || !ret_n)
-                return -EINVAL;
-        r = journal_stmt(j, STMT_STEPS_LIST, &s);
-        if (r < 0)
-                return r;
-        r = bind_int64(s, 1, run_id);
-        if (r < 0)
-                return r;
-        r = collect_rows(s, sizeof(StepRecord), step_from_row_v, step_record_done_v, &list, ret_n);
-        if (r < 0)
-                return r;
-        *ret = list;
-        return 0;
+        if (r >= 0)
+                *ret = list;
+        return r;
 }
 
 int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *ret_n)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         void *list;
-        int r;
+        int r = journal_list_rows(j, run_id > 0 ? STMT_EVENTS_LIST : STMT_EVENTS_LIST_ALL, run_id > 0, run_id,
+                                 sizeof(EventRecord), event_from_row_v, event_record_done_v, &list, ret_n);
 
-        if (!j || !ret || !ret_n)
-                return -EINVAL;
-        r = journal_stmt(j, run_id > 0 ? STMT_EVENTS_LIST : STMT_EVENTS_LIST_ALL, &s);
-        if (r < 0)
-                return r;
-        if (run_id > 0) {
-                r = bind_int64(s, 1, run_id);
-                if (r < 0)
-                        return r;
-        }
-        r = collect_rows(s, sizeof(EventRecord), event_from_row_v, event_record_done_v, &list, ret_n);
-        if (r < 0)
-                return r;
-        *ret = list;
-        return 0;
+        if (r >= 0)
+                *ret = list;
+        return r;
 }
 
 /* ---------------------------------------------------------------- incidents */
@@ -1488,61 +1494,27 @@ static void incident_log_record_done_v(void *p)
 
 int journal_list_incidents(Journal *j, bool open_only, IncidentRecord **ret, size_t *ret_n)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         void *list;
-        int r;
+        int r = journal_list_rows(j, open_only ? STMT_INCIDENTS_LIST_OPEN : STMT_INCIDENTS_LIST, false, 0,
+                                  sizeof(IncidentRecord), incident_from_row, incident_record_done_v, &list, ret_n);
 
-        if (!j || !ret || !ret_n)
-                return -EINVAL;
-        r = journal_stmt(j, open_only ? STMT_INCIDENTS_LIST_OPEN : STMT_INCIDENTS_LIST, &s);
-        if (r < 0)
-                return r;
-        r = collect_rows(s, sizeof(IncidentRecord), incident_from_row, incident_record_done_v, &list, ret_n);
-        if (r < 0)
-                return r;
-        *ret = list;
-        return 0;
+        if (r >= 0)
+                *ret = list;
+        return r;
 }
 
 int journal_get_incident(Journal *j, int64_t id, IncidentRecord *ret)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
-        int r, rc;
-
-        if (!j || !ret)
-                return -EINVAL;
-        r = journal_stmt(j, STMT_INCIDENT_GET, &s);
-        if (r < 0)
-                return r;
-        r = bind_int64(s, 1, id);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
-        return incident_from_row(s, ret);
+        return journal_get_by_id(j, STMT_INCIDENT_GET, id, incident_from_row, ret);
 }
 
 int journal_list_incident_log(Journal *j, int64_t incident_id, IncidentLogRecord **ret, size_t *ret_n)
 {
-        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         void *list;
-        int r;
+        int r = journal_list_rows(j, STMT_INCIDENT_LOG_LIST, true, incident_id, sizeof(IncidentLogRecord),
+                                  incident_log_from_row, incident_log_record_done_v, &list, ret_n);
 
-        if (!j || !ret || !ret_n)
-                return -EINVAL;
-        r = journal_stmt(j, STMT_INCIDENT_LOG_LIST, &s);
-        if (r < 0)
-                return r;
-        r = bind_int64(s, 1, incident_id);
-        if (r < 0)
-                return r;
-        r = collect_rows(s, sizeof(IncidentLogRecord), incident_log_from_row, incident_log_record_done_v, &list,
-                         ret_n);
-        if (r < 0)
-                return r;
-        *ret = list;
-        return 0;
+        if (r >= 0)
+                *ret = list;
+        return r;
 }

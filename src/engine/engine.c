@@ -65,35 +65,10 @@ static const char *const step_phase_table[_STEP_PHASE_MAX] = {
         [STEP_PHASE_ROLLBACK] = "rollback",
 };
 
-const char *run_mode_to_string(RunMode m)
-{
-        return m >= 0 && m < _RUN_MODE_MAX ? run_mode_table[m] : NULL;
-}
-
-const char *run_outcome_to_string(RunOutcome o)
-{
-        return o >= 0 && o < _RUN_OUTCOME_MAX ? run_outcome_table[o] : NULL;
-}
-
-RunOutcome run_outcome_from_string(const char *s)
-{
-        return (RunOutcome) string_table_lookup(run_outcome_table, _RUN_OUTCOME_MAX, s);
-}
-
-const char *step_outcome_to_string(StepOutcome o)
-{
-        return o >= 0 && o < _STEP_OUTCOME_MAX ? step_outcome_table[o] : NULL;
-}
-
-StepOutcome step_outcome_from_string(const char *s)
-{
-        return (StepOutcome) string_table_lookup(step_outcome_table, _STEP_OUTCOME_MAX, s);
-}
-
-const char *step_phase_to_string(StepPhase p)
-{
-        return p >= 0 && p < _STEP_PHASE_MAX ? step_phase_table[p] : NULL;
-}
+DEFINE_STRING_TABLE(run_mode, RunMode, run_mode_table)
+DEFINE_STRING_TABLE(run_outcome, RunOutcome, run_outcome_table)
+DEFINE_STRING_TABLE(step_outcome, StepOutcome, step_outcome_table)
+DEFINE_STRING_TABLE(step_phase, StepPhase, step_phase_table)
 
 /* ---------------------------------------------------------------- types */
 

@@ -31,6 +31,7 @@ typedef enum RunMode {
         _RUN_MODE_INVALID = -EINVAL,
 } RunMode;
 const char *run_mode_to_string(RunMode m);
+RunMode run_mode_from_string(const char *s);
 
 typedef enum RunOutcome {
         RUN_RUNNING,
@@ -66,6 +67,7 @@ typedef enum StepPhase {
         _STEP_PHASE_INVALID = -EINVAL,
 } StepPhase;
 const char *step_phase_to_string(StepPhase p);
+StepPhase step_phase_from_string(const char *s);
 
 /* What the observer sees of one attempt of one step on one target. All strings are
  * borrowed for the duration of the callback and already have secrets masked. */

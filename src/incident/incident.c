@@ -96,36 +96,9 @@ static const bool transition_table[_INCIDENT_STATE_MAX][_INCIDENT_STATE_MAX] = {
         [INCIDENT_CLOSED] = {},
 };
 
-const char *incident_state_to_string(IncidentState s)
-{
-        return s >= 0 && s < _INCIDENT_STATE_MAX ? incident_state_table[s] : NULL;
-}
-
-IncidentState incident_state_from_string(const char *s)
-{
-        return (IncidentState) string_table_lookup(incident_state_table, _INCIDENT_STATE_MAX, s);
-}
-
-const char *incident_action_kind_to_string(IncidentActionKind k)
-{
-        return k >= 0 && k < _INCIDENT_ACTION_KIND_MAX ? incident_action_kind_table[k] : NULL;
-}
-
-IncidentActionKind incident_action_kind_from_string(const char *s)
-{
-        return (IncidentActionKind) string_table_lookup(incident_action_kind_table, _INCIDENT_ACTION_KIND_MAX, s);
-}
-
-const char *incident_deadline_kind_to_string(IncidentDeadlineKind k)
-{
-        return k >= 0 && k < _INCIDENT_DEADLINE_KIND_MAX ? incident_deadline_kind_table[k] : NULL;
-}
-
-IncidentDeadlineKind incident_deadline_kind_from_string(const char *s)
-{
-        return (IncidentDeadlineKind) string_table_lookup(incident_deadline_kind_table, _INCIDENT_DEADLINE_KIND_MAX,
-                                                   s);
-}
+DEFINE_STRING_TABLE(incident_state, IncidentState, incident_state_table)
+DEFINE_STRING_TABLE(incident_action_kind, IncidentActionKind, incident_action_kind_table)
+DEFINE_STRING_TABLE(incident_deadline_kind, IncidentDeadlineKind, incident_deadline_kind_table)
 
 bool incident_transition_allowed(IncidentState from, IncidentState to)
 {

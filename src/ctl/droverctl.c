@@ -48,11 +48,7 @@ static void help(FILE *f)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },
-                { "db", required_argument, NULL, 'D' },
-                { "json", no_argument, NULL, 'J' },
-                { "no-color", no_argument, NULL, 'N' },
-                { "verbose", no_argument, NULL, 'v' },
+                COMMON_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 {},
@@ -65,21 +61,6 @@ int main(int argc, char **argv)
         log_set_program("droverctl");
         while ((c = getopt_long(argc, argv, "+c:vh", options, NULL)) >= 0) {
                 switch (c) {
-                case 'c':
-                        g.config_path = optarg;
-                        break;
-                case 'D':
-                        g.db_path = optarg;
-                        break;
-                case 'J':
-                        g.json = true;
-                        break;
-                case 'N':
-                        g.color = false;
-                        break;
-                case 'v':
-                        log_set_max_level(LOG_DEBUG);
-                        break;
                 case 'h':
                         help(stdout);
                         return EXIT_OK;
@@ -87,7 +68,8 @@ int main(int argc, char **argv)
                         printf("droverctl %s\n", DROVER_VERSION);
                         return EXIT_OK;
                 default:
-                        return EXIT_USAGE;
+                        if (!ctl_common_option(&g, c, optarg))
+                                return EXIT_USAGE;
                 }
         }
 

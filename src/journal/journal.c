@@ -32,7 +32,12 @@
 #include "time-util.h"
 
 #define JOURNAL_DEFAULT_PATH CONFIG_DEFAULT_JOURNAL
-#define JOURNAL_BUSY_TIMEOUT_MS 5000
+/* How long a writer waits for another process's write lock before giving up. Generous:
+ * a step record refused for a busy lock is worse than a late one, and the lock is only
+ * ever held for one short transaction (plus its fsync on a loaded disk). */
+#define JOURNAL_BUSY_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define JOURNAL_BUSY_POLL_MIN_USEC 500
+#define JOURNAL_BUSY_POLL_MAX_USEC 4000
 #define JOURNAL_DIR_MODE 0750
 #define JOURNAL_FILE_MODE 0640
 
@@ -272,7 +277,67 @@ static const char *const stmt_sql[_STMT_MAX] = {
 struct Journal {
         sqlite3 *db;
         sqlite3_stmt *stmts[_STMT_MAX];
+        usec_t busy_since; /* CLOCK_MONOTONIC of the first busy callback of this wait */
+        unsigned busy_seed;
 };
+
+/* One pause of a wait for another process's write lock: 0.5–4 ms, jittered so that two
+ * waiters do not poll in step. */
+static void journal_busy_pause(unsigned *seed)
+{
+        (void) usleep(JOURNAL_BUSY_POLL_MIN_USEC +
+                      rand_r(seed) % (JOURNAL_BUSY_POLL_MAX_USEC - JOURNAL_BUSY_POLL_MIN_USEC));
+}
+
+/*
+ * The busy handler. SQLite's own (sqlite3_busy_timeout) sleeps up to 100 ms between
+ * polls, so a process that keeps committing (each commit holding the lock through its
+ * fsync) can starve a waiting one past any timeout on a slow disk: the waiter only ever
+ * looks while the lock is taken again. Polling every few ms finds the gaps.
+ */
+static int journal_busy_handler(void *userdata, int count)
+{
+        Journal *j = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (count == 0)
+                j->busy_since = now;
+        if (now - j->busy_since >= JOURNAL_BUSY_TIMEOUT_USEC)
+                return 0; /* give up: the statement returns SQLITE_BUSY */
+        journal_busy_pause(&j->busy_seed);
+        return 1;
+}
+
+/*
+ * sqlite3_step(), retried on SQLITE_BUSY that came back without the busy handler having
+ * waited. In WAL mode SQLite returns that at once in a few windows, for instance while
+ * another connection is opening the WAL index of a new file or, as the last one to close
+ * it, checkpointing and removing the WAL (measured here: two processes and a loaded disk
+ * made BEGIN IMMEDIATE and "PRAGMA journal_mode" fail within milliseconds). Retrying is
+ * what SQLite allows outside an explicit transaction and for COMMIT; inside a
+ * transaction the caller gets the error and rolls back.
+ */
+static int stmt_step(sqlite3_stmt *s)
+{
+        sqlite3 *db = sqlite3_db_handle(s);
+        unsigned seed = (unsigned) (uintptr_t) s ^ (unsigned) getpid();
+        usec_t deadline = USEC_INFINITY;
+        int rc;
+
+        for (;;) {
+                rc = sqlite3_step(s);
+                if ((rc & 0xff) != SQLITE_BUSY)
+                        return rc;
+                if (!sqlite3_get_autocommit(db) && strncmp(sqlite3_sql(s), "COMMIT", 6) != 0)
+                        return rc;
+                if (deadline == USEC_INFINITY)
+                        deadline = usec_add(now_usec(CLOCK_MONOTONIC), JOURNAL_BUSY_TIMEOUT_USEC);
+                else if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        return rc;
+                (void) sqlite3_reset(s);
+                journal_busy_pause(&seed);
+        }
+}
 
 /* SQLite result code → -errno. Extended codes are on, so look at both. */
 static int errno_from_sqlite(int rc)
@@ -322,13 +387,31 @@ const char *journal_errmsg(Journal *j)
         return sqlite3_errmsg(j->db);
 }
 
+/* sqlite3_prepare_v3(), retried like stmt_step(): preparing reads the schema, and that
+ * read can meet the same immediate SQLITE_BUSY. */
+static int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **ret)
+{
+        usec_t deadline = USEC_INFINITY;
+        int rc;
+
+        for (;;) {
+                rc = sqlite3_prepare_v3(j->db, sql, -1, flags, ret, NULL);
+                if ((rc & 0xff) != SQLITE_BUSY || !sqlite3_get_autocommit(j->db))
+                        return rc;
+                if (deadline == USEC_INFINITY)
+                        deadline = usec_add(now_usec(CLOCK_MONOTONIC), JOURNAL_BUSY_TIMEOUT_USEC);
+                else if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                        return rc;
+                journal_busy_pause(&j->busy_seed);
+        }
+}
+
 static int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
 {
         int rc;
 
         if (!j->stmts[id]) {
-                rc = sqlite3_prepare_v3(j->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &j->stmts[id],
-                                        NULL);
+                rc = journal_prepare(j, stmt_sql[id], SQLITE_PREPARE_PERSISTENT, &j->stmts[id]);
                 if (rc != SQLITE_OK)
                         return errno_from_sqlite(rc);
         }
@@ -352,7 +435,7 @@ static int stmt_exec(sqlite3_stmt *s)
         int rc;
 
         do
-                rc = sqlite3_step(s);
+                rc = stmt_step(s);
         while (rc == SQLITE_ROW);
         if (rc != SQLITE_DONE)
                 return errno_from_sqlite(sqlite3_reset(s) ?: rc);
@@ -524,7 +607,7 @@ static int journal_read_user_version(Journal *j, int *ret)
         r = journal_stmt(j, STMT_USER_VERSION, &s);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc != SQLITE_ROW)
                 return errno_from_sqlite(rc) ?: -EIO;
         *ret = sqlite3_column_int(s, 0);
@@ -585,12 +668,12 @@ static int journal_pragma(Journal *j, const char *sql, char *buf, size_t bufsz)
         sqlite3_stmt *s = NULL;
         int rc, r = 0;
 
-        rc = sqlite3_prepare_v2(j->db, sql, -1, &s, NULL);
+        rc = journal_prepare(j, sql, 0, &s);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
         if (buf)
                 *buf = '\0';
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        while ((rc = stmt_step(s)) == SQLITE_ROW)
                 if (buf && sqlite3_column_text(s, 0))
                         (void) snprintf(buf, bufsz, "%s", (const char *) sqlite3_column_text(s, 0));
         if (rc != SQLITE_DONE)
@@ -642,7 +725,8 @@ int journal_open(const char *path, Journal **ret)
         (void) sqlite3_extended_result_codes(j->db, 1);
 
         /* First, so that everything below waits for a concurrent writer instead of failing. */
-        rc = sqlite3_busy_timeout(j->db, JOURNAL_BUSY_TIMEOUT_MS);
+        j->busy_seed = (unsigned) getpid() ^ (unsigned) now_usec(CLOCK_MONOTONIC);
+        rc = sqlite3_busy_handler(j->db, journal_busy_handler, j);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
 
@@ -847,7 +931,7 @@ static int journal_explain_no_change(Journal *j, Stmt outcome_stmt, int64_t id)
         r = bind_int64(s, 1, id);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
@@ -986,7 +1070,7 @@ static int journal_recover_collect(Journal *j, const char *hostname, RecoverCand
         r = bind_text(s, 1, hostname);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((rc = stmt_step(s)) == SQLITE_ROW) {
                 int64_t pid = sqlite3_column_int64(s, 1);
                 int64_t st = sqlite3_column_int64(s, 2);
 
@@ -1189,7 +1273,7 @@ static int collect_rows(sqlite3_stmt *s, size_t elsz, int (*from_row)(sqlite3_st
         size_t n = 0, allocated = 0;
         int r = 0, rc;
 
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((rc = stmt_step(s)) == SQLITE_ROW) {
                 if (n == allocated) {
                         size_t na = allocated ? allocated * 2 : 16;
                         char *nl = reallocarray(list, na, elsz);
@@ -1262,7 +1346,7 @@ static int journal_get_by_id(Journal *j, Stmt id_stmt, int64_t id, int (*from_ro
         r = bind_int64(s, 1, id);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)

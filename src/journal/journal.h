@@ -160,7 +160,7 @@ int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *r
  *  - Errors: -EINVAL for a missing required field (run playbook; step step_name and phase)
  *    or a value the schema refuses (an outcome or phase outside the lists above, a step or
  *    event for a run id that does not exist); -EBUSY when another process holds the lock
- *    past the 5 s busy timeout; -EPERM for a DELETE of anything or an UPDATE of an event
+ *    past the 30 s busy timeout; -EPERM for a DELETE of anything or an UPDATE of an event
  *    (nothing is ever deleted; events are append-only); -EBADMSG for a file that is not an
  *    SQLite database; -EIO for other SQLite failures. journal_errmsg() has SQLite's text.
  *  - journal_begin() while a transaction is open: -EBUSY. journal_commit()/rollback()

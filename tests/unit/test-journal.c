@@ -935,8 +935,16 @@ static void test_two_processes(void **state)
                 StepRecord s;
                 int64_t run_id, sid;
 
-                if (journal_open(path, &cj) < 0 || journal_run_begin(cj, &r, &run_id) < 0)
+                int q = journal_open(path, &cj);
+                if (q < 0) {
+                        fprintf(stderr, "child: journal_open: %s\n", strerror(-q));
                         _exit(20);
+                }
+                q = journal_run_begin(cj, &r, &run_id);
+                if (q < 0) {
+                        fprintf(stderr, "child: journal_run_begin: %s (%s)\n", strerror(-q), journal_errmsg(cj));
+                        _exit(20);
+                }
                 for (int i = 0; i < WRITER_ROUNDS; i++) {
                         s = sample_step(run_id, i, "child");
                         if (journal_step_begin(cj, &s, &sid) < 0)

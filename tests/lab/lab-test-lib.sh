@@ -3,6 +3,10 @@
 # lab up (drills/lab/lab.sh), tears it down when the test exits, and adds helpers on top of
 # tests/integration/lib.sh (assertions, $DROVERCTL). Source it; do not run it.
 source "$DROVER_SOURCE_ROOT/tests/integration/lib.sh"
+# The lab's names are global to the machine (namespaces, the bridge, /run/drover-lab): one
+# user at a time, across build trees too. Held until this test exits.
+exec 8>/run/drover-lab.lock
+flock 8
 LABSH="$DROVER_SOURCE_ROOT/drills/lab/lab.sh"
 CFG=/run/drover-lab/drover/drover.yaml
 JDB=/run/drover-lab/drover/drover.db

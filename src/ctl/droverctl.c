@@ -17,6 +17,8 @@ static const Verb verbs[] = {
           "run a playbook now, with live progress", verb_run },
         { "runs", "[--limit N]", "list runs from the journal", verb_runs },
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+        { "report", "run RUN|drill RUN|incident ID [--format md|json|html] [-o FILE]",
+          "a report for people and regulators: Markdown, JSON or HTML with an SVG timeline", verb_report },
 };
 
 static void help(FILE *f)

@@ -182,7 +182,8 @@ int report_parse_seconds(const char *s, usec_t *ret)
                 if (!strchr(" \t\r\n", *q))
                         return -EINVAL;
         double v = strtod(s, NULL);
-        if (!isfinite(v) || v < 0 || v > 1e9)
+        /* 1e12 s: any epoch time (fault_at) or duration a drover run can meet */
+        if (!isfinite(v) || v < 0 || v > 1e12)
                 return -EINVAL;
         *ret = (usec_t) llround(v * (double) USEC_PER_SEC);
         return 0;

@@ -19,8 +19,9 @@
 #include "report.h"
 
 /* As `runs`/`show`: the journal is readable without a valid drover.yaml when --db or
- * $DROVER_DB names it; a broken config must not hide the record. */
-static int open_for_reading(CtlGlobals *g, Journal **ret)
+ * $DROVER_DB names it; a broken config must not hide the record. *ret_path is the
+ * journal's path, for the drill tables' own connection. */
+static int open_for_reading(CtlGlobals *g, Journal **ret, char **ret_path)
 {
         _cleanup_(config_freep) Config *config = NULL;
 
@@ -29,6 +30,7 @@ static int open_for_reading(CtlGlobals *g, Journal **ret)
                 if (r != EXIT_OK)
                         return r;
         }
+        *ret_path = xstrdup(journal_resolve_path(g->db_path, config ? config->journal_path : NULL));
         return ctl_open_journal(g, config, ret);
 }
 
@@ -91,7 +93,9 @@ int verb_report(CtlGlobals *g, int argc, char **argv)
                 {},
         };
         _cleanup_(journal_closep) Journal *j = NULL;
+        _cleanup_(journal_drill_closep) JournalDrill *jd = NULL;
         _cleanup_(report_freep) Report *rep = NULL;
+        _cleanup_free_ char *path = NULL;
         _cleanup_free_ char *text = NULL;
         ReportFormat format = _REPORT_FORMAT_INVALID;
         const char *output = NULL;
@@ -138,10 +142,19 @@ int verb_report(CtlGlobals *g, int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        r = open_for_reading(g, &j);
+        r = open_for_reading(g, &j, &path);
         if (r != EXIT_OK)
                 return r;
-        r = report_load(j, kind, id, now_usec(CLOCK_REALTIME), &rep);
+        /* A drill/tabletop run's drill run, reviews, evaluation and actions live in the
+         * drill tables (journal-drill.h), read through their own connection. */
+        if (kind != REPORT_INCIDENT) {
+                r = journal_drill_open(path, &jd);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the drill tables of %s: %s", path,
+                                               strerror(-r)),
+                               EXIT_INFRA;
+        }
+        r = report_load(j, jd, kind, id, now_usec(CLOCK_REALTIME), &rep);
         if (r == -ENOENT) {
                 log_error("no %s %lld in the journal", kind == REPORT_INCIDENT ? "incident" : "run", id);
                 return EXIT_USAGE;

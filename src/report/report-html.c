@@ -428,6 +428,117 @@ static void outputs(StrBuf *b, const Report *r)
         }
 }
 
+static void drill_tables(StrBuf *b, const Report *r, unsigned *sec)
+{
+        const DrillRunRecord *d = &r->drill_run;
+        _cleanup_free_ char *who = report_participants_text(d->participants_json);
+        _cleanup_free_ char *scenario = xasprintf(
+                "%s%s%s", strempty(d->fault), d->fault_subject ? " on " : "", strempty(d->fault_subject));
+
+        strbuf_printf(b,
+                      "<h2>%u. Drill</h2>\n<table id=\"drill\">\n<tr><th>Drill run</th><td>%lld</td></tr>\n",
+                      ++*sec, (long long) d->id);
+        kv_row(b, "Drill", d->drill);
+        kv_row(b, "File", d->drill_path);
+        kv_row(b, "Mode", d->mode);
+        kv_row(b, "Purpose", d->purpose);
+        kv_row(b, "Scenario", scenario);
+        kv_row(b, "Participants", who);
+        kv_row(b, "Led by", d->actor);
+        kv_time(b, "Fault injected", d->fault_injected_at);
+        kv_time(b, "Fault cleared", d->fault_cleared_at);
+        kv_row(b, "Outcome", d->outcome);
+        if (d->error)
+                kv_row(b, "Error", d->error);
+        strbuf_puts(b, "</table>\n");
+
+        if (r->n_reviews == 0)
+                return;
+        strbuf_printf(
+                b,
+                "<h2>%u. Tabletop review</h2>\n<table id=\"reviews\"><tr><th>#</th><th>Step</th>"
+                "<th>Phase</th><th>Verdict</th><th>Who</th><th>Time to answer</th><th>Comment</th></tr>\n",
+                ++*sec);
+        for (size_t i = 0; i < r->n_reviews; i++) {
+                const DrillReviewRecord *w = &r->reviews[i];
+                strbuf_printf(b, "<tr><td class=\"num\">%d</td><td>", w->step_index + 1);
+                esc(b, w->step_name);
+                strbuf_puts(b, "</td><td>");
+                esc(b, w->phase);
+                strbuf_printf(b, "</td><td class=\"%s\">", streq_ptr(w->verdict, "ack") ? "met" : "missed");
+                esc(b, w->verdict);
+                strbuf_puts(b, "</td><td>");
+                esc(b, w->who);
+                strbuf_puts(b, "</td><td class=\"num\">");
+                if (w->shown_at && w->answered_at >= w->shown_at)
+                        dur(b, w->answered_at - w->shown_at);
+                strbuf_puts(b, "</td><td>");
+                esc(b, w->comment);
+                strbuf_puts(b, "</td></tr>\n");
+        }
+        strbuf_puts(b, "</table>\n");
+}
+
+static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
+{
+        strbuf_printf(b, "<h2>%u. Evaluation</h2>\n", ++*sec);
+        if (r->n_criteria == 0)
+                strbuf_puts(b, "<p id=\"evaluation\">No evaluation is recorded for this drill yet.</p>\n");
+        else {
+                strbuf_puts(b,
+                            "<table id=\"evaluation\"><tr><th>Criterion</th><th>Score</th><th>Evaluator</th>"
+                            "<th>When</th><th>Assessment</th></tr>\n");
+                for (size_t i = 0; i < r->n_criteria; i++) {
+                        const DrillEvaluationRecord *e = r->criteria[i];
+                        strbuf_puts(b, "<tr><td>");
+                        esc(b, e->criterion);
+                        strbuf_puts(b, "</td><td class=\"num\">");
+                        if (e->score > 0)
+                                strbuf_printf(b, "%d/5", e->score);
+                        strbuf_puts(b, "</td><td>");
+                        esc(b, e->evaluator);
+                        strbuf_puts(b, "</td><td>");
+                        ts(b, e->at);
+                        strbuf_puts(b, "</td><td>");
+                        esc(b, e->text);
+                        strbuf_puts(b, "</td></tr>\n");
+                }
+                strbuf_puts(b, "</table>\n");
+        }
+        strbuf_printf(b, "<h2>%u. Findings and improvement actions</h2>\n", ++*sec);
+        if (r->n_drill_actions == 0) {
+                strbuf_puts(b, "<p id=\"improvement-actions\">None recorded.</p>\n");
+                return;
+        }
+        strbuf_puts(b, "<table id=\"improvement-actions\"><tr><th>#</th><th>Finding</th><th>Action</th>"
+                       "<th>Owner</th><th>Due</th><th>Status</th><th>Since</th></tr>\n");
+        for (size_t i = 0; i < r->n_drill_actions; i++) {
+                const DrillActionRecord *a = &r->drill_actions[i];
+                strbuf_printf(b, "<tr><td class=\"num\">%lld</td><td>", (long long) a->id);
+                esc(b, a->finding);
+                strbuf_puts(b, "</td><td>");
+                esc(b, a->action);
+                strbuf_puts(b, "</td><td>");
+                esc(b, a->owner);
+                strbuf_puts(b, "</td><td>");
+                esc(b, a->due);
+                strbuf_printf(b, "</td><td class=\"%s\">",
+                              streq_ptr(a->status, "done")        ? "met"
+                              : streq_ptr(a->status, "cancelled") ? ""
+                                                                  : "unknown");
+                esc(b, a->status);
+                if (a->status_by) {
+                        strbuf_puts(b, " (");
+                        esc(b, a->status_by);
+                        strbuf_puts(b, ")");
+                }
+                strbuf_puts(b, "</td><td>");
+                ts(b, a->status_at);
+                strbuf_puts(b, "</td></tr>\n");
+        }
+        strbuf_puts(b, "</table>\n");
+}
+
 int report_render_html(const Report *r, char **ret)
 {
         static const char *const colour[] = {"none", "red", "orange", "yellow", "blue"};
@@ -542,6 +653,8 @@ int report_render_html(const Report *r, char **ret)
         } else {
                 strbuf_printf(&b, "<h2>%u. Run</h2>\n", ++sec);
                 run_table(&b, &r->runs[0]);
+                if (r->has_drill)
+                        drill_tables(&b, r, &sec);
         }
 
         strbuf_printf(&b, "<h2>%u. Recovery objectives</h2>\n", ++sec);
@@ -622,12 +735,7 @@ int report_render_html(const Report *r, char **ret)
                         run_table(&b, &r->runs[i]);
         }
         if (r->drill)
-                strbuf_printf(
-                        &b,
-                        "<h2>%u. Evaluation</h2>\n<p id=\"evaluation\">No evaluation is recorded in this "
-                        "journal (scores, findings and improvement actions come from the drill "
-                        "evaluation).</p>\n",
-                        ++sec);
+                evaluation(&b, r, &sec);
         strbuf_printf(
                 &b,
                 "<h2>%u. Step output</h2>\n<p class=\"meta\">As journaled: capped, secrets masked.</p>\n",

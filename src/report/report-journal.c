@@ -100,7 +100,48 @@ static int load_run(Journal *j, int64_t id, ReportRun *ret)
         return 0;
 }
 
-int report_load(Journal *j, ReportKind kind, int64_t id, usec_t generated_at, Report **ret)
+/* The drill run a playbook run belongs to, with its reviews, evaluation and actions.
+ * -ENOENT when the run is not a drill's (a drill-mode run started by hand). */
+static int load_drill(JournalDrill *jd, Report *rep, int64_t run_id)
+{
+        DrillRunRecord dr = {};
+        DrillReviewRecord *reviews = NULL;
+        DrillEvaluationRecord *evals = NULL;
+        DrillActionRecord *acts = NULL;
+        size_t n_reviews = 0, n_evals = 0, n_acts = 0;
+        int64_t drill_run_id = 0;
+        int r;
+
+        r = journal_drill_find_by_run(jd, run_id, &drill_run_id);
+        if (r < 0)
+                return r;
+        r = journal_drill_get_run(jd, drill_run_id, &dr);
+        if (r >= 0)
+                r = journal_drill_list_reviews(jd, drill_run_id, &reviews, &n_reviews);
+        if (r >= 0)
+                r = journal_drill_list_evaluations(jd, drill_run_id, &evals, &n_evals);
+        if (r >= 0)
+                r = journal_drill_list_actions(jd, false, drill_run_id, &acts, &n_acts);
+        if (r >= 0)
+                r = report_set_drill(rep, &dr, reviews, n_reviews, evals, n_evals, acts, n_acts);
+        if (r < 0) {
+                drill_run_record_done(&dr);
+                for (size_t i = 0; i < n_reviews; i++)
+                        drill_review_record_done(&reviews[i]);
+                free(reviews);
+                for (size_t i = 0; i < n_evals; i++)
+                        drill_evaluation_record_done(&evals[i]);
+                free(evals);
+                for (size_t i = 0; i < n_acts; i++)
+                        drill_action_record_done(&acts[i]);
+                free(acts);
+                /* -ENOENT from here would read as "no such run": the drill run vanished. */
+                return r == -ENOENT ? -EIO : r;
+        }
+        return 0;
+}
+
+int report_load(Journal *j, JournalDrill *jd, ReportKind kind, int64_t id, usec_t generated_at, Report **ret)
 {
         _cleanup_(report_freep) Report *rep = NULL;
         int r;
@@ -155,7 +196,13 @@ int report_load(Journal *j, ReportKind kind, int64_t id, usec_t generated_at, Re
                 r = load_run(j, id, &rr);
                 if (r < 0)
                         return r;
+                bool drill_mode = streq_ptr(rr.run.mode, "drill") || streq_ptr(rr.run.mode, "tabletop");
                 report_add_run(rep, &rr);
+                if (jd && drill_mode) {
+                        r = load_drill(jd, rep, id);
+                        if (r < 0 && r != -ENOENT)
+                                return r;
+                }
         }
 
         r = report_finish(rep);

@@ -90,6 +90,74 @@ static json_t *step_json(const ReportBar *bar)
         return o;
 }
 
+static json_t *drill_json(const Report *r)
+{
+        const DrillRunRecord *d = &r->drill_run;
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(d->id));
+        json_object_set_new(o, "drill", str_or_null(d->drill));
+        json_object_set_new(o, "drill_path", str_or_null(d->drill_path));
+        json_object_set_new(o, "mode", str_or_null(d->mode));
+        json_object_set_new(o, "purpose", str_or_null(d->purpose));
+        json_object_set_new(o, "fault", str_or_null(d->fault));
+        json_object_set_new(o, "fault_subject", str_or_null(d->fault_subject));
+        json_t *p = d->participants_json ? json_loads(d->participants_json, 0, NULL) : NULL;
+        json_object_set_new(o, "participants", p ? p : json_null());
+        json_object_set_new(o, "actor", str_or_null(d->actor));
+        json_object_set_new(o, "started_us", json_integer((json_int_t) d->started));
+        json_object_set_new(o, "ended_us", json_integer((json_int_t) d->ended));
+        json_object_set_new(o, "outcome", str_or_null(d->outcome));
+        json_object_set_new(o, "fault_injected_us", json_integer((json_int_t) d->fault_injected_at));
+        json_object_set_new(o, "fault_cleared_us", json_integer((json_int_t) d->fault_cleared_at));
+
+        json_t *rev = json_array();
+        for (size_t i = 0; i < r->n_reviews; i++) {
+                const DrillReviewRecord *w = &r->reviews[i];
+                json_t *x = json_object();
+                json_object_set_new(x, "run", json_integer(w->run_id));
+                json_object_set_new(x, "index", json_integer(w->step_index + 1));
+                json_object_set_new(x, "step", str_or_null(w->step_name));
+                json_object_set_new(x, "phase", str_or_null(w->phase));
+                json_object_set_new(x, "verdict", str_or_null(w->verdict));
+                json_object_set_new(x, "who", str_or_null(w->who));
+                json_object_set_new(x, "shown_us", json_integer((json_int_t) w->shown_at));
+                json_object_set_new(x, "answered_us", json_integer((json_int_t) w->answered_at));
+                json_object_set_new(x, "comment", str_or_null(w->comment));
+                json_array_append_new(rev, x);
+        }
+        json_object_set_new(o, "reviews", rev);
+
+        json_t *ev = json_array();
+        for (size_t i = 0; i < r->n_criteria; i++) {
+                const DrillEvaluationRecord *e = r->criteria[i];
+                json_t *x = json_object();
+                json_object_set_new(x, "criterion", str_or_null(e->criterion));
+                json_object_set_new(x, "score", e->score > 0 ? json_integer(e->score) : json_null());
+                json_object_set_new(x, "evaluator", str_or_null(e->evaluator));
+                json_object_set_new(x, "at_us", json_integer((json_int_t) e->at));
+                json_object_set_new(x, "text", str_or_null(e->text));
+                json_array_append_new(ev, x);
+        }
+        json_object_set_new(o, "evaluation", ev);
+
+        json_t *acts = json_array();
+        for (size_t i = 0; i < r->n_drill_actions; i++) {
+                const DrillActionRecord *a = &r->drill_actions[i];
+                json_t *x = json_object();
+                json_object_set_new(x, "id", json_integer(a->id));
+                json_object_set_new(x, "finding", str_or_null(a->finding));
+                json_object_set_new(x, "action", str_or_null(a->action));
+                json_object_set_new(x, "owner", str_or_null(a->owner));
+                json_object_set_new(x, "due", str_or_null(a->due));
+                json_object_set_new(x, "status", str_or_null(a->status));
+                json_object_set_new(x, "status_by", str_or_null(a->status_by));
+                json_object_set_new(x, "status_us", json_integer((json_int_t) a->status_at));
+                json_array_append_new(acts, x);
+        }
+        json_object_set_new(o, "improvement_actions", acts);
+        return o;
+}
+
 int report_render_json(const Report *r, char **ret)
 {
         if (!r || !ret || !r->overview)
@@ -180,8 +248,10 @@ int report_render_json(const Report *r, char **ret)
                 json_array_append_new(acts, x);
         }
         json_object_set_new(o, "actions", acts);
-        if (r->drill)
-                json_object_set_new(o, "evaluation", json_null());
+        if (r->has_drill)
+                json_object_set_new(o, "drill_run", drill_json(r));
+        else if (r->drill)
+                json_object_set_new(o, "drill_run", json_null());
 
         char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
         json_decref(o);

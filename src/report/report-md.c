@@ -270,6 +270,128 @@ static void run_summary(StrBuf *b, const Report *r, const ReportRun *rr)
         strbuf_printf(b, " (pid %d) |\n\n", run->pid);
 }
 
+static void drill_summary(StrBuf *b, const Report *r, unsigned *sec)
+{
+        const DrillRunRecord *d = &r->drill_run;
+        _cleanup_free_ char *who = report_participants_text(d->participants_json);
+
+        strbuf_printf(b, "## %u. Drill\n\n| Drill run | %lld |\n|---|---|\n| Drill | ", ++*sec,
+                      (long long) d->id);
+        md(b, d->drill);
+        strbuf_puts(b, " |\n| File | ");
+        md(b, d->drill_path);
+        strbuf_puts(b, " |\n| Mode | ");
+        md(b, d->mode);
+        strbuf_puts(b, " |\n| Purpose | ");
+        md(b, d->purpose);
+        strbuf_puts(b, " |\n| Scenario | ");
+        md(b, d->fault);
+        if (d->fault_subject) {
+                strbuf_puts(b, " on ");
+                md(b, d->fault_subject);
+        }
+        strbuf_puts(b, " |\n| Participants | ");
+        md(b, who);
+        strbuf_puts(b, " |\n| Led by | ");
+        md(b, d->actor);
+        strbuf_puts(b, " |\n| Fault injected | ");
+        ts(b, d->fault_injected_at);
+        strbuf_puts(b, " |\n| Fault cleared | ");
+        ts(b, d->fault_cleared_at);
+        strbuf_puts(b, " |\n| Outcome | ");
+        md(b, d->outcome);
+        if (d->error) {
+                strbuf_puts(b, ": ");
+                md(b, d->error);
+        }
+        strbuf_puts(b, " |\n\n");
+
+        if (r->n_reviews == 0)
+                return;
+        strbuf_printf(
+                b,
+                "## %u. Tabletop review\n\n| # | Step | Phase | Verdict | Who | Time to answer | Comment |\n"
+                "|---|---|---|---|---|---|---|\n",
+                ++*sec);
+        for (size_t i = 0; i < r->n_reviews; i++) {
+                const DrillReviewRecord *w = &r->reviews[i];
+                strbuf_printf(b, "| %d | ", w->step_index + 1);
+                md(b, w->step_name);
+                strbuf_puts(b, " | ");
+                md(b, w->phase);
+                strbuf_puts(b, " | ");
+                md(b, w->verdict);
+                strbuf_puts(b, " | ");
+                md(b, w->who);
+                strbuf_puts(b, " | ");
+                if (w->shown_at && w->answered_at >= w->shown_at)
+                        dur(b, w->answered_at - w->shown_at);
+                else
+                        strbuf_puts(b, "-");
+                strbuf_puts(b, " | ");
+                md(b, w->comment);
+                strbuf_puts(b, " |\n");
+        }
+        strbuf_putc(b, '\n');
+}
+
+static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
+{
+        strbuf_printf(b, "## %u. Evaluation\n\n", ++*sec);
+        if (r->n_criteria == 0)
+                strbuf_puts(b, "No evaluation is recorded for this drill yet.\n\n");
+        else {
+                strbuf_puts(
+                        b, "| Criterion | Score | Evaluator | When | Assessment |\n|---|---|---|---|---|\n");
+                for (size_t i = 0; i < r->n_criteria; i++) {
+                        const DrillEvaluationRecord *e = r->criteria[i];
+                        strbuf_puts(b, "| ");
+                        md(b, e->criterion);
+                        if (e->score > 0)
+                                strbuf_printf(b, " | %d/5 | ", e->score);
+                        else
+                                strbuf_puts(b, " | - | ");
+                        md(b, e->evaluator);
+                        strbuf_puts(b, " | ");
+                        ts(b, e->at);
+                        strbuf_puts(b, " | ");
+                        md(b, e->text);
+                        strbuf_puts(b, " |\n");
+                }
+                strbuf_putc(b, '\n');
+        }
+        strbuf_printf(b, "## %u. Findings and improvement actions\n\n", ++*sec);
+        if (r->n_drill_actions == 0) {
+                strbuf_puts(b, "None recorded.\n\n");
+                return;
+        }
+        strbuf_puts(
+                b,
+                "| # | Finding | Action | Owner | Due | Status | Since |\n|---|---|---|---|---|---|---|\n");
+        for (size_t i = 0; i < r->n_drill_actions; i++) {
+                const DrillActionRecord *a = &r->drill_actions[i];
+                strbuf_printf(b, "| %lld | ", (long long) a->id);
+                md(b, a->finding);
+                strbuf_puts(b, " | ");
+                md(b, a->action);
+                strbuf_puts(b, " | ");
+                md(b, a->owner);
+                strbuf_puts(b, " | ");
+                md(b, a->due);
+                strbuf_puts(b, " | ");
+                md(b, a->status);
+                if (a->status_by) {
+                        strbuf_puts(b, " (");
+                        md(b, a->status_by);
+                        strbuf_puts(b, ")");
+                }
+                strbuf_puts(b, " | ");
+                ts(b, a->status_at);
+                strbuf_puts(b, " |\n");
+        }
+        strbuf_putc(b, '\n');
+}
+
 int report_render_markdown(const Report *r, char **ret)
 {
         StrBuf b = STRBUF_INIT;
@@ -371,6 +493,8 @@ int report_render_markdown(const Report *r, char **ret)
         } else {
                 strbuf_printf(&b, "## %u. Run\n\n", ++sec);
                 run_summary(&b, r, &r->runs[0]);
+                if (r->has_drill)
+                        drill_summary(&b, r, &sec);
         }
 
         strbuf_printf(&b, "## %u. Recovery objectives\n\n", ++sec);
@@ -391,12 +515,8 @@ int report_render_markdown(const Report *r, char **ret)
                 for (size_t i = 0; i < r->n_runs; i++)
                         run_summary(&b, r, &r->runs[i]);
         }
-        if (r->drill) {
-                strbuf_printf(&b, "## %u. Evaluation\n\n", ++sec);
-                strbuf_puts(&b,
-                            "No evaluation is recorded in this journal (scores, findings and improvement "
-                            "actions come from the drill evaluation).\n\n");
-        }
+        if (r->drill)
+                evaluation(&b, r, &sec);
         strbuf_printf(&b, "## %u. Step output (as journaled, capped and masked)\n\n", ++sec);
         outputs(&b, r);
 

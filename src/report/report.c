@@ -103,6 +103,17 @@ Report *report_free(Report *r)
         for (size_t i = 0; i < r->n_log; i++)
                 incident_log_record_done(&r->log[i]);
         free(r->log);
+        drill_run_record_done(&r->drill_run);
+        for (size_t i = 0; i < r->n_reviews; i++)
+                drill_review_record_done(&r->reviews[i]);
+        free(r->reviews);
+        for (size_t i = 0; i < r->n_evaluations; i++)
+                drill_evaluation_record_done(&r->evaluations[i]);
+        free(r->evaluations);
+        for (size_t i = 0; i < r->n_drill_actions; i++)
+                drill_action_record_done(&r->drill_actions[i]);
+        free(r->drill_actions);
+        free(r->criteria);
         free(r->bars);
         for (size_t i = 0; i < r->n_marks; i++)
                 free(r->marks[i].label);
@@ -147,6 +158,24 @@ int report_set_incident(Report *r, IncidentRecord *incident, IncidentLogRecord *
         *incident = (IncidentRecord){};
         r->log = log;
         r->n_log = n_log;
+        return 0;
+}
+
+int report_set_drill(Report *r, DrillRunRecord *drill_run, DrillReviewRecord *reviews, size_t n_reviews,
+                     DrillEvaluationRecord *evaluations, size_t n_evaluations, DrillActionRecord *actions,
+                     size_t n_actions)
+{
+        if (!r || !drill_run || r->has_drill || r->bars)
+                return -EINVAL;
+        r->has_drill = true;
+        r->drill_run = *drill_run;
+        *drill_run = (DrillRunRecord){};
+        r->reviews = reviews;
+        r->n_reviews = n_reviews;
+        r->evaluations = evaluations;
+        r->n_evaluations = n_evaluations;
+        r->drill_actions = actions;
+        r->n_drill_actions = n_actions;
         return 0;
 }
 
@@ -319,6 +348,8 @@ static void derive_times(Report *r)
         for (size_t i = 0; i < r->n_log && !r->fault_at; i++)
                 if (streq_ptr(r->log[i].kind, "fault"))
                         r->fault_at = r->log[i].at;
+        if (!r->fault_at && r->has_drill)
+                r->fault_at = r->drill_run.fault_injected_at;
 
         if (r->has_incident) {
                 r->detected_at = inc->opened_at;
@@ -359,6 +390,12 @@ static void derive_times(Report *r)
                                                     : "from detection (the fault time is not known) to "
                                                       "the incident's resolution: a lower bound");
                 }
+        } else if (r->has_drill && r->drill_run.rto_us >= 0) {
+                r->has_rto = true;
+                r->rto = (usec_t) r->drill_run.rto_us;
+                r->rto_source = xasprintf("measured by drill run %lld (fault injected → recovered)",
+                                          (long long) r->drill_run.id);
+                r->recovered_at = r->drill_run.recovered_at;
         } else if (!r->has_incident && r->n_runs > 0 && streq_ptr(r->runs[0].run.outcome, "succeeded"))
                 r->recovered_at = r->runs[0].run.ended;
 
@@ -369,6 +406,10 @@ static void derive_times(Report *r)
                 r->rpo_source = xasprintf("measured by step '%s' of run %lld (age of the newest recovered "
                                           "transaction)",
                                           m->step_name, (long long) mrun->run.id);
+        } else if (r->has_drill && r->drill_run.rpo_us >= 0) {
+                r->has_rpo = true;
+                r->rpo = (usec_t) r->drill_run.rpo_us;
+                r->rpo_source = xasprintf("measured by drill run %lld", (long long) r->drill_run.id);
         }
 
         for (size_t i = 0; i < r->n_runs; i++)
@@ -377,6 +418,15 @@ static void derive_times(Report *r)
                         r->objectives.unknown_reason = NULL;
                         break;
                 }
+        /* The drill file states the objectives too, recorded with the drill run. */
+        if (!r->objectives.known && r->has_drill &&
+            (r->drill_run.rto_objective_us >= 0 || r->drill_run.rpo_objective_us >= 0)) {
+                r->objectives.known = true;
+                r->objectives.has_rto = r->drill_run.rto_objective_us >= 0;
+                r->objectives.rto = r->objectives.has_rto ? (usec_t) r->drill_run.rto_objective_us : 0;
+                r->objectives.has_rpo = r->drill_run.rpo_objective_us >= 0;
+                r->objectives.rpo = r->objectives.has_rpo ? (usec_t) r->drill_run.rpo_objective_us : 0;
+        }
         if (!r->objectives.known)
                 r->objectives.unknown_reason =
                         r->n_runs == 0 ? xstrdup("no playbook run is linked to this incident")
@@ -484,6 +534,27 @@ static void derive_actions(Report *r)
                                              run->error ? ": " : "", strempty(run->error)),
                                    run->id);
         }
+        for (size_t i = 0; i < r->n_reviews; i++) {
+                const DrillReviewRecord *w = &r->reviews[i];
+                add_action(&v, &n, w->answered_at, w->who, "tabletop-review",
+                           xasprintf("%s step %d %s%s%s", strempty(w->verdict), w->step_index + 1,
+                                     strempty(w->step_name), w->comment ? ": " : "", strempty(w->comment)),
+                           w->run_id);
+        }
+        for (size_t i = 0; i < r->n_evaluations; i++) {
+                const DrillEvaluationRecord *e = &r->evaluations[i];
+                add_action(&v, &n, e->at, e->evaluator, "evaluation",
+                           xasprintf("%s: score %d%s%s", strempty(e->criterion), e->score,
+                                     e->text ? ": " : "", strempty(e->text)),
+                           0);
+        }
+        for (size_t i = 0; i < r->n_drill_actions; i++) {
+                const DrillActionRecord *a = &r->drill_actions[i];
+                add_action(&v, &n, a->created_at, a->created_by, "improvement-action",
+                           xasprintf("%s → %s (owner %s, due %s)", strempty(a->finding), strempty(a->action),
+                                     strempty(a->owner), strempty(a->due)),
+                           0);
+        }
         if (n > 1)
                 qsort(v, n, sizeof *v, cmp_action);
         r->actions = n ? xcalloc(n, sizeof *r->actions) : NULL;
@@ -510,6 +581,32 @@ static void derive_bars(Report *r)
                 }
         if (r->n_bars > 1)
                 qsort(r->bars, r->n_bars, sizeof *r->bars, cmp_bar);
+}
+
+static int cmp_criterion(const void *a, const void *b)
+{
+        const DrillEvaluationRecord *const *x = a, *const *y = b;
+        return strcmp(strempty((*x)->criterion), strempty((*y)->criterion));
+}
+
+/* The newest row per criterion is the current score (rows come oldest first). */
+static void derive_criteria(Report *r)
+{
+        for (size_t i = 0; i < r->n_evaluations; i++) {
+                const DrillEvaluationRecord *e = &r->evaluations[i];
+                size_t k;
+                for (k = 0; k < r->n_criteria; k++)
+                        if (streq_ptr(r->criteria[k]->criterion, e->criterion))
+                                break;
+                if (k == r->n_criteria) {
+                        const DrillEvaluationRecord **slot =
+                                array_push(&r->criteria, &r->n_criteria, sizeof *r->criteria);
+                        *slot = e;
+                } else if (e->at >= r->criteria[k]->at)
+                        r->criteria[k] = e;
+        }
+        if (r->n_criteria > 1)
+                qsort(r->criteria, r->n_criteria, sizeof *r->criteria, cmp_criterion);
 }
 
 static void span_add(Report *r, usec_t t)
@@ -631,6 +728,19 @@ static void derive_texts(Report *r)
                               r->rto_met == 1   ? ", within the objective"
                               : r->rto_met == 0 ? ", MISSING the objective"
                                                 : "");
+        if (r->has_drill) {
+                const DrillRunRecord *dr = &r->drill_run;
+                size_t open = 0;
+                for (size_t i = 0; i < r->n_drill_actions; i++)
+                        open += streq_ptr(r->drill_actions[i].status, "open") ||
+                                streq_ptr(r->drill_actions[i].status, "in-progress");
+                strbuf_printf(&b, " Part of %s drill '%s' (drill run %lld)%s%s.", strempty(dr->mode),
+                              strempty(dr->drill), (long long) dr->id, dr->purpose ? ": " : "",
+                              strempty(dr->purpose));
+                strbuf_printf(&b, " Evaluation: %zu criteri%s scored; %zu improvement action%s, %zu open.",
+                              r->n_criteria, r->n_criteria == 1 ? "on" : "a", r->n_drill_actions,
+                              r->n_drill_actions == 1 ? "" : "s", open);
+        }
         r->overview = strbuf_steal(&b);
 }
 
@@ -647,12 +757,13 @@ int report_finish(Report *r)
                 r->drill = r->incident.drill;
         else {
                 const char *mode = r->runs[0].run.mode;
-                r->drill = streq_ptr(mode, "drill") || streq_ptr(mode, "tabletop");
+                r->drill = streq_ptr(mode, "drill") || streq_ptr(mode, "tabletop") || r->has_drill;
                 if (r->kind == REPORT_DRILL && !r->drill)
                         return -EMEDIUMTYPE;
         }
 
         derive_bars(r);
+        derive_criteria(r);
         derive_levels(r);
         derive_times(r);
         derive_marks(r);
@@ -660,6 +771,30 @@ int report_finish(Report *r)
         derive_actions(r);
         derive_texts(r);
         return 0;
+}
+
+char *report_participants_text(const char *participants_json)
+{
+        if (!participants_json)
+                return NULL;
+        json_t *a = json_loads(participants_json, 0, NULL);
+        if (!json_is_array(a)) {
+                json_decref(a);
+                return xstrdup(participants_json);
+        }
+        StrBuf b = STRBUF_INIT;
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v)
+        {
+                const char *name = json_string_value(json_object_get(v, "name"));
+                const char *role = json_string_value(json_object_get(v, "role"));
+                strbuf_printf(&b, "%s%s", i ? ", " : "", name ? name : "?");
+                if (role)
+                        strbuf_printf(&b, " (%s)", role);
+        }
+        json_decref(a);
+        return strbuf_steal(&b);
 }
 
 void report_put_html_escaped(StrBuf *b, const char *s)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal-drill.h"
 #include "journal.h"
 #include "macros.h"
 #include "strbuf.h"
@@ -131,6 +132,17 @@ typedef struct Report {
         IncidentLogRecord *log;
         size_t n_log;
 
+        /* The drill run (journal-drill.h) a drill/tabletop playbook run belongs to, with its
+         * tabletop reviews, evaluation (every row, oldest first) and improvement actions. */
+        bool has_drill;
+        DrillRunRecord drill_run;
+        DrillReviewRecord *reviews;
+        size_t n_reviews;
+        DrillEvaluationRecord *evaluations;
+        size_t n_evaluations;
+        DrillActionRecord *drill_actions;
+        size_t n_drill_actions;
+
         /* Derived by report_finish(). */
         bool drill;            /* a drill/tabletop run or a drill incident: never a real incident */
         usec_t t_start, t_end; /* the timeline's span, t_end > t_start */
@@ -149,7 +161,9 @@ typedef struct Report {
         char *rto_source, *rpo_source;          /* how it was measured, for the reader */
         int rto_met, rpo_met;                   /* 1 met, 0 missed, -1 unknown */
         unsigned n_attempts, n_failed_attempts; /* forward and rollback; failed|error|timeout|interrupted */
-        char *overview;                         /* one paragraph */
+        const DrillEvaluationRecord **criteria; /* the current (newest) row per criterion, by name */
+        size_t n_criteria;
+        char *overview; /* one paragraph */
         char *expected_impact;
         char *next_steps;
 } Report;
@@ -162,6 +176,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Report *, report_free);
 int report_add_run(Report *r, ReportRun *run);
 /* Moves the incident and its log (array and elements) into the report. */
 int report_set_incident(Report *r, IncidentRecord *incident, IncidentLogRecord *log, size_t n_log);
+/* Moves the drill run and its reviews, evaluations and actions (arrays and elements)
+ * into the report. */
+int report_set_drill(Report *r, DrillRunRecord *drill_run, DrillReviewRecord *reviews, size_t n_reviews,
+                     DrillEvaluationRecord *evaluations, size_t n_evaluations, DrillActionRecord *actions,
+                     size_t n_actions);
 /* Derives everything above from the records. Call once, after the adds. -EINVAL when a
  * run/drill report has no run, an incident report no incident, or a drill report's run
  * is not a drill (-EMEDIUMTYPE). */
@@ -172,6 +191,10 @@ bool report_outcome_failed(const char *outcome);
 /* Seconds as journaled by a measuring step ("1.234\n"): -EINVAL unless a non-negative
  * finite decimal number. */
 int report_parse_seconds(const char *s, usec_t *ret);
+
+/* "alice (commander), bob (duty office)" from a drill run's participants_json; NULL in,
+ * NULL out; unparsable JSON is returned as it is. */
+char *report_participants_text(const char *participants_json);
 
 /* Escaping for text a person or a remote system wrote. */
 void report_put_html_escaped(StrBuf *b, const char *s);
@@ -206,8 +229,11 @@ int report_render_html(const Report *r, char **ret);
 int report_render(const Report *r, ReportFormat f, char **ret);
 
 /* The I/O edge (report-journal.c): read a run/drill/incident from the journal, and each
- * run's playbook file for its objectives, and build the finished report.
+ * run's playbook file for its objectives, and build the finished report. jd (may be
+ * NULL) reads the drill tables: the drill run a drill/tabletop run belongs to, its
+ * reviews, evaluation and improvement actions.
  * -ENOENT: no such run or incident; -EMEDIUMTYPE: a drill report of a live run. */
-int report_load(Journal *j, ReportKind kind, int64_t id, usec_t generated_at, Report **ret);
+int report_load(Journal *j, JournalDrill *jd, ReportKind kind, int64_t id, usec_t generated_at,
+                Report **ret);
 /* Objectives from the playbook file at path when its sha256 is still `sha256`. */
 void report_read_objectives(const char *path, const char *sha256, ReportObjectives *ret);

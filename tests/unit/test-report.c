@@ -65,11 +65,13 @@ static void write_playbook(char path[static PATH_MAX], char ret_sha[static SHA25
         sha256_hex(playbook_yaml, strlen(playbook_yaml), ret_sha);
 }
 
+static char last_journal_path[PATH_MAX];
+
 static Journal *open_journal(void)
 {
-        char path[PATH_MAX];
+        char *path = last_journal_path;
         Journal *j = NULL;
-        (void) snprintf(path, sizeof path, "%s/j%u.db", tmpdir, counter++);
+        (void) snprintf(path, PATH_MAX, "%s/j%u.db", tmpdir, counter++);
         assert_int_equal(journal_open(path, &j), 0);
         return j;
 }
@@ -213,7 +215,7 @@ static void test_incident_model(void **state)
 
         write_playbook(pb, sha);
         int64_t id = make_incident(j, pb, sha, &run);
-        assert_int_equal(report_load(j, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
 
         assert_false(r->drill);
         assert_int_equal(r->n_runs, 1);
@@ -289,7 +291,7 @@ static void test_ordering(void **state)
         int64_t run =
                 add_run(j, "drill", "/nonexistent/pb.yaml", "00", NULL, 0, 6 * SEC, "failed", steps, 3);
 
-        assert_int_equal(report_load(j, REPORT_DRILL, run, T0 + 60 * SEC, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_DRILL, run, T0 + 60 * SEC, &r), 0);
         assert_true(r->drill);
         assert_int_equal(r->n_bars, 3);
         assert_string_equal(r->bars[0].step->step_name, "a");
@@ -304,14 +306,14 @@ static void test_ordering(void **state)
         report_free(r);
 
         /* The same run as a plain run report; a live run refused as a drill. */
-        assert_int_equal(report_load(j, REPORT_RUN, run, T0, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_RUN, run, T0, &r), 0);
         report_free(r);
         r = NULL;
         int64_t live = add_run(j, "live", NULL, NULL, NULL, 0, SEC, "succeeded", NULL, 0);
-        assert_int_equal(report_load(j, REPORT_DRILL, live, T0, &r), -EMEDIUMTYPE);
+        assert_int_equal(report_load(j, NULL, REPORT_DRILL, live, T0, &r), -EMEDIUMTYPE);
         assert_null(r);
-        assert_int_equal(report_load(j, REPORT_RUN, 9999, T0, &r), -ENOENT);
-        assert_int_equal(report_load(j, REPORT_INCIDENT, 9999, T0, &r), -ENOENT);
+        assert_int_equal(report_load(j, NULL, REPORT_RUN, 9999, T0, &r), -ENOENT);
+        assert_int_equal(report_load(j, NULL, REPORT_INCIDENT, 9999, T0, &r), -ENOENT);
         journal_close(j);
 }
 
@@ -333,7 +335,7 @@ static void test_rto_missed_and_changed_playbook(void **state)
 
         write_playbook(pb, sha);
         int64_t run = add_run(j, "drill", pb, sha, params, SEC, 8 * SEC, "succeeded", steps, 3);
-        assert_int_equal(report_load(j, REPORT_DRILL, run, T0, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_DRILL, run, T0, &r), 0);
         assert_int_equal(r->rto, 7500 * MS);
         assert_int_equal(r->rto_met, 0);
         assert_int_equal(r->rpo, 400 * MS);
@@ -346,7 +348,7 @@ static void test_rto_missed_and_changed_playbook(void **state)
         assert_non_null(f);
         fputs("# edited after the run\n", f);
         fclose(f);
-        assert_int_equal(report_load(j, REPORT_DRILL, run, T0, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_DRILL, run, T0, &r), 0);
         assert_false(r->objectives.known);
         assert_non_null(strstr(r->objectives.unknown_reason, "changed since the run"));
         assert_int_equal(r->rto_met, -1);
@@ -376,7 +378,7 @@ static void test_svg_geometry(void **state)
 
         write_playbook(pb, sha);
         int64_t id = make_incident(j, pb, sha, &run);
-        assert_int_equal(report_load(j, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
         assert_int_equal(report_layout(r, &l), 0);
         assert_int_equal(l.n_bars, ELEMENTSOF(switchover_steps));
         for (size_t i = 0; i < l.n_bars; i++) {
@@ -424,7 +426,7 @@ static void test_escaping(void **state)
         int64_t run = add_run(j, "tabletop", NULL, NULL, "{\"reason\":\"<script>\"}", 0, 2 * SEC, "failed",
                               steps, 2);
 
-        assert_int_equal(report_load(j, REPORT_DRILL, run, T0, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_DRILL, run, T0, &r), 0);
         assert_int_equal(report_render_html(r, &html), 0);
         assert_null(strstr(html, "<script"));
         assert_null(strstr(html, "<img"));
@@ -469,7 +471,7 @@ static void test_json_schema(void **state)
 
         write_playbook(pb, sha);
         int64_t id = make_incident(j, pb, sha, &run);
-        assert_int_equal(report_load(j, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
+        assert_int_equal(report_load(j, NULL, REPORT_INCIDENT, id, T0 + 60 * SEC, &r), 0);
         assert_int_equal(report_render(r, REPORT_FORMAT_JSON, &text), 0);
         json_error_t err;
         json_t *o = json_loads(text, 0, &err);
@@ -519,6 +521,194 @@ static void test_json_schema(void **state)
         journal_close(j);
 }
 
+/* A tabletop drill with its drill run (journal-drill.h): reviews, an evaluation scored
+ * twice for one criterion (the newest counts), improvement actions, one closed. */
+static void test_drill_evaluation(void **state)
+{
+        static const StepSpec steps[] = {
+                {"cut-primary", .start = 1 * SEC, .end = 20 * SEC, .outcome = "ok"},
+                {"promote-standby", .start = 20 * SEC, .end = 50 * SEC, .outcome = "ok"},
+        };
+        Journal *j = open_journal();
+        JournalDrill *jd = NULL;
+        Report *r = NULL;
+        int64_t drill_run = 0, act1 = 0, act2 = 0;
+        char *html = NULL, *md = NULL, *json = NULL;
+
+        int64_t run = add_run(j, "tabletop", NULL, NULL, NULL, 0, 60 * SEC, "succeeded", steps, 2);
+        assert_int_equal(journal_drill_open(last_journal_path, &jd), 0);
+        assert_int_equal(
+                journal_drill_run_begin(
+                        jd,
+                        &(DrillRunRecord){.drill = (char *) "yearly-switchover",
+                                          .mode = (char *) "tabletop",
+                                          .purpose = (char *) "walk the switchover plan",
+                                          .fault = (char *) "site-loss",
+                                          .fault_subject = (char *) "primary",
+                                          .participants_json =
+                                                  (char *) "[{\"name\":\"alice\",\"role\":\"commander\"},{"
+                                                           "\"name\":\"bob\",\"role\":\"duty office\"}]",
+                                          .actor = (char *) "alice",
+                                          .started = T0,
+                                          .rto_objective_us = 120 * SEC,
+                                          .rpo_objective_us = -1},
+                        &drill_run),
+                0);
+        assert_int_equal(journal_drill_run_link(jd, drill_run, 1, run, "site-switchover"), 0);
+        assert_int_equal(journal_drill_review_add(jd,
+                                                  &(DrillReviewRecord){.drill_run_id = drill_run,
+                                                                       .run_id = run,
+                                                                       .step_index = 0,
+                                                                       .step_name = (char *) "cut-primary",
+                                                                       .phase = (char *) "forward",
+                                                                       .shown_at = T0 + 1 * SEC,
+                                                                       .answered_at = T0 + 20 * SEC,
+                                                                       .verdict = (char *) "ack",
+                                                                       .who = (char *) "bob"},
+                                                  NULL),
+                         0);
+        assert_int_equal(journal_drill_review_add(
+                                 jd,
+                                 &(DrillReviewRecord){.drill_run_id = drill_run,
+                                                      .run_id = run,
+                                                      .step_index = 1,
+                                                      .step_name = (char *) "promote-standby",
+                                                      .phase = (char *) "forward",
+                                                      .shown_at = T0 + 20 * SEC,
+                                                      .answered_at = T0 + 50 * SEC,
+                                                      .verdict = (char *) "challenge",
+                                                      .who = (char *) "carol",
+                                                      .comment = (char *) "who checks the lag <first>?"},
+                                 NULL),
+                         0);
+        assert_int_equal(journal_drill_run_end(jd, &(DrillRunRecord){.id = drill_run,
+                                                                     .ended = T0 + 60 * SEC,
+                                                                     .outcome = (char *) "succeeded",
+                                                                     .recovered_at = T0 + 50 * SEC,
+                                                                     .rto_us = 50 * SEC,
+                                                                     .rpo_us = -1,
+                                                                     .objectives_met = 1}),
+                         0);
+        assert_int_equal(
+                journal_drill_evaluation_add(jd,
+                                             &(DrillEvaluationRecord){.drill_run_id = drill_run,
+                                                                      .at = T0 + 100 * SEC,
+                                                                      .evaluator = (char *) "alice",
+                                                                      .criterion = (char *) "coordination",
+                                                                      .score = 2,
+                                                                      .text = (char *) "first draft"},
+                                             NULL),
+                0);
+        assert_int_equal(journal_drill_evaluation_add(
+                                 jd,
+                                 &(DrillEvaluationRecord){.drill_run_id = drill_run,
+                                                          .at = T0 + 200 * SEC,
+                                                          .evaluator = (char *) "alice",
+                                                          .criterion = (char *) "coordination",
+                                                          .score = 3,
+                                                          .text = (char *) "duty office late by 5 min"},
+                                 NULL),
+                         0);
+        assert_int_equal(
+                journal_drill_evaluation_add(jd,
+                                             &(DrillEvaluationRecord){.drill_run_id = drill_run,
+                                                                      .at = T0 + 150 * SEC,
+                                                                      .evaluator = (char *) "bob",
+                                                                      .criterion = (char *) "objectives",
+                                                                      .score = 5,
+                                                                      .text = (char *) "RTO met"},
+                                             NULL),
+                0);
+        assert_int_equal(journal_drill_action_add(
+                                 jd,
+                                 &(DrillActionRecord){.drill_run_id = drill_run,
+                                                      .created_at = T0 + 300 * SEC,
+                                                      .created_by = (char *) "alice",
+                                                      .finding = (char *) "lag check owner unclear",
+                                                      .action = (char *) "name the DBA on duty in the plan",
+                                                      .owner = (char *) "carol",
+                                                      .due = (char *) "2027-01-31"},
+                                 &act1),
+                         0);
+        assert_int_equal(
+                journal_drill_action_add(jd,
+                                         &(DrillActionRecord){.drill_run_id = drill_run,
+                                                              .created_at = T0 + 301 * SEC,
+                                                              .created_by = (char *) "alice",
+                                                              .finding = (char *) "phone list outdated",
+                                                              .action = (char *) "update the phone list",
+                                                              .owner = (char *) "bob",
+                                                              .due = (char *) "2026-12-15"},
+                                         &act2),
+                0);
+        assert_int_equal(journal_drill_action_set_status(jd, act2, "done", "bob", "updated", T0 + 400 * SEC),
+                         0);
+
+        assert_int_equal(report_load(j, jd, REPORT_DRILL, run, T0 + 500 * SEC, &r), 0);
+        assert_true(r->has_drill);
+        assert_true(r->drill);
+        assert_int_equal(r->drill_run.id, drill_run);
+        assert_int_equal(r->n_reviews, 2);
+        /* Two criteria; coordination's newest score (3) counts, sorted by name. */
+        assert_int_equal(r->n_criteria, 2);
+        assert_string_equal(r->criteria[0]->criterion, "coordination");
+        assert_int_equal(r->criteria[0]->score, 3);
+        assert_string_equal(r->criteria[1]->criterion, "objectives");
+        assert_int_equal(r->n_drill_actions, 2);
+        /* The drill's own measurement and objective when the playbook's are unknown. */
+        assert_true(r->has_rto);
+        assert_int_equal(r->rto, 50 * SEC);
+        assert_true(r->objectives.known);
+        assert_int_equal(r->objectives.rto, 120 * SEC);
+        assert_int_equal(r->rto_met, 1);
+        assert_non_null(strstr(r->overview, "yearly-switchover"));
+        assert_non_null(strstr(r->overview, "2 improvement actions, 1 open"));
+        /* Reviews, evaluation and actions are in "who did what". */
+        bool carol = false, scored = false;
+        for (size_t i = 0; i < r->n_actions; i++) {
+                carol |= streq(r->actions[i].actor, "carol") && streq(r->actions[i].what, "tabletop-review");
+                scored |= streq(r->actions[i].what, "evaluation") && strstr(r->actions[i].text, "score 3");
+        }
+        assert_true(carol);
+        assert_true(scored);
+
+        assert_int_equal(report_render_html(r, &html), 0);
+        assert_non_null(strstr(html, "id=\"evaluation\""));
+        assert_non_null(strstr(html, "3/5"));
+        assert_non_null(strstr(html, "name the DBA on duty in the plan"));
+        assert_non_null(strstr(html, "alice (commander), bob (duty office)"));
+        assert_non_null(strstr(html, "who checks the lag &lt;first&gt;?"));
+        assert_int_equal(report_render_markdown(r, &md), 0);
+        assert_non_null(strstr(md, "| coordination | 3/5 | alice |"));
+        assert_non_null(strstr(md, "done (bob)"));
+        assert_int_equal(report_render_json(r, &json), 0);
+        json_t *o = json_loads(json, 0, NULL);
+        assert_non_null(o);
+        json_t *d = json_object_get(o, "drill_run");
+        assert_string_equal(json_string_value(json_object_get(d, "drill")), "yearly-switchover");
+        assert_int_equal(json_array_size(json_object_get(d, "evaluation")), 2);
+        assert_int_equal(json_array_size(json_object_get(d, "improvement_actions")), 2);
+        assert_int_equal(json_array_size(json_object_get(d, "reviews")), 2);
+        assert_int_equal(json_array_size(json_object_get(d, "participants")), 2);
+        json_decref(o);
+        free(json);
+        free(md);
+        free(html);
+        report_free(r);
+
+        /* A drill-mode run that no drill run links (started by hand): still a drill report. */
+        int64_t lone = add_run(j, "drill", NULL, NULL, NULL, 0, SEC, "succeeded", NULL, 0);
+        assert_int_equal(report_load(j, jd, REPORT_DRILL, lone, T0, &r), 0);
+        assert_false(r->has_drill);
+        assert_true(r->drill);
+        assert_int_equal(report_render_markdown(r, &md), 0);
+        assert_non_null(strstr(md, "No evaluation is recorded for this drill yet."));
+        free(md);
+        report_free(r);
+        journal_drill_close(jd);
+        journal_close(j);
+}
+
 static void test_parse_seconds(void **state)
 {
         usec_t u;
@@ -553,6 +743,7 @@ int main(void)
                 cmocka_unit_test(test_svg_geometry),
                 cmocka_unit_test(test_escaping),
                 cmocka_unit_test(test_json_schema),
+                cmocka_unit_test(test_drill_evaluation),
                 cmocka_unit_test(test_parse_seconds),
                 cmocka_unit_test(test_tables),
         };

@@ -22,29 +22,31 @@
 #define SVG_BAR_H      14.0
 #define SVG_AXIS_H     34.0
 
-double report_layout_x(const Report *r, const ReportLayout *l, usec_t t)
+double report_layout_x(const ReportLayout *l, usec_t t)
 {
-        double span = (double) (r->t_end - r->t_start);
-        double f = t <= r->t_start ? 0.0 : t >= r->t_end ? 1.0 : (double) (t - r->t_start) / span;
+        double span = (double) (l->t1 - l->t0);
+        double f = t <= l->t0 ? 0.0 : t >= l->t1 ? 1.0 : (double) (t - l->t0) / span;
         return l->plot_x0 + f * (l->plot_x1 - l->plot_x0);
 }
 
-int report_layout(const Report *r, ReportLayout *ret)
+int report_layout_range(const Report *r, usec_t t0, usec_t t1, ReportLayout *ret)
 {
-        if (!r || !ret || r->t_end <= r->t_start)
+        if (!r || !ret || t1 <= t0)
                 return -EINVAL;
         ReportLayout l = {
                 .width = SVG_WIDTH,
                 .plot_x0 = SVG_LABEL_W,
                 .plot_x1 = SVG_WIDTH - SVG_RIGHT_PAD,
                 .rows_y0 = 8.0 + SVG_MARK_LANES * SVG_LANE_H + 8.0,
+                .t0 = t0,
+                .t1 = t1,
         };
         l.height = l.rows_y0 + MAX((size_t) 1, r->n_bars) * SVG_ROW_H + SVG_AXIS_H;
         l.n_bars = r->n_bars;
         l.bars = r->n_bars ? xcalloc(r->n_bars, sizeof *l.bars) : NULL;
         for (size_t i = 0; i < r->n_bars; i++) {
-                double x0 = report_layout_x(r, &l, r->bars[i].start);
-                double x1 = report_layout_x(r, &l, r->bars[i].end);
+                double x0 = report_layout_x(&l, r->bars[i].start);
+                double x1 = report_layout_x(&l, r->bars[i].end);
                 double w = MAX(x1 - x0, 2.0); /* an instant step stays visible */
                 if (x0 + w > l.plot_x1)
                         x0 = l.plot_x1 - w;
@@ -58,9 +60,34 @@ int report_layout(const Report *r, ReportLayout *ret)
         l.n_marks = r->n_marks;
         l.mark_x = r->n_marks ? xcalloc(r->n_marks, sizeof *l.mark_x) : NULL;
         for (size_t i = 0; i < r->n_marks; i++)
-                l.mark_x[i] = report_layout_x(r, &l, r->marks[i].at);
+                l.mark_x[i] = report_layout_x(&l, r->marks[i].at);
         *ret = l;
         return 0;
+}
+
+int report_layout(const Report *r, ReportLayout *ret)
+{
+        if (!r)
+                return -EINVAL;
+        return report_layout_range(r, r->t_start, r->t_end, ret);
+}
+
+bool report_layout_zoom(const Report *r, usec_t *ret_t0, usec_t *ret_t1)
+{
+        usec_t a = USEC_INFINITY, z = 0;
+        if (!r || r->n_bars == 0)
+                return false;
+        for (size_t i = 0; i < r->n_bars; i++) {
+                a = MIN(a, r->bars[i].start);
+                z = MAX(z, r->bars[i].end);
+        }
+        usec_t span = r->t_end - r->t_start, steps = z > a ? z - a : 1;
+        if (steps * 4 >= span)
+                return false;
+        usec_t pad = steps / 20 + 1;
+        *ret_t0 = a > r->t_start + pad ? a - pad : r->t_start;
+        *ret_t1 = MIN(z + pad, r->t_end);
+        return true;
 }
 
 void report_layout_done(ReportLayout *l)
@@ -115,24 +142,27 @@ static usec_t tick_step(usec_t span)
         return step;
 }
 
-static void svg_timeline(StrBuf *b, const Report *r)
+/* id "timeline": the whole span, from the fault to the last milestone; id
+ * "timeline-steps": the same bars zoomed to the step attempts, when they would otherwise
+ * be slivers. */
+static void svg_timeline(StrBuf *b, const Report *r, const char *id, usec_t t0, usec_t t1)
 {
         ReportLayout l;
-        if (report_layout(r, &l) < 0)
+        if (report_layout_range(r, t0, t1, &l) < 0)
                 return;
 
         strbuf_printf(b,
-                      "<svg id=\"timeline\" class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
+                      "<svg id=\"%s\" class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
                       "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
-                      "aria-labelledby=\"timeline-title\">\n<title id=\"timeline-title\">Timeline: %zu step "
+                      "aria-labelledby=\"%s-title\">\n<title id=\"%s-title\">Timeline: %zu step "
                       "attempts, %zu milestones</title>\n",
-                      l.width, l.height, l.width, l.height, r->n_bars, r->n_marks);
+                      id, l.width, l.height, l.width, l.height, id, id, r->n_bars, r->n_marks);
 
         double rows_end = l.rows_y0 + MAX((size_t) 1, r->n_bars) * SVG_ROW_H;
         /* The achieved recovery span, behind everything. */
         usec_t from = r->fault_at ? r->fault_at : r->detected_at;
         if (r->has_rto && from && r->recovered_at > from) {
-                double x0 = report_layout_x(r, &l, from), x1 = report_layout_x(r, &l, r->recovered_at);
+                double x0 = report_layout_x(&l, from), x1 = report_layout_x(&l, r->recovered_at);
                 strbuf_printf(
                         b,
                         "<rect class=\"rto-span\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>\n",
@@ -140,11 +170,12 @@ static void svg_timeline(StrBuf *b, const Report *r)
         }
 
         /* Axis with ticks relative to the start. */
-        usec_t span = r->t_end - r->t_start, step = tick_step(span);
+        usec_t step = tick_step(t1 - t0), first = t0 - r->t_start;
+        first = (first + step - 1) / step * step; /* ticks read as offsets from the timeline's start */
         strbuf_printf(b, "<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
                       l.plot_x0, rows_end, l.plot_x1, rows_end);
-        for (usec_t t = 0; t <= span; t += step) {
-                double x = report_layout_x(r, &l, r->t_start + t);
+        for (usec_t t = first; r->t_start + t <= t1; t += step) {
+                double x = report_layout_x(&l, r->t_start + t);
                 char d[FORMAT_DURATION_MAX];
                 strbuf_printf(b,
                               "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
@@ -194,6 +225,8 @@ static void svg_timeline(StrBuf *b, const Report *r)
         for (size_t i = 0; i < r->n_marks; i++) {
                 const ReportMark *m = &r->marks[i];
                 double x = l.mark_x[i];
+                if (m->at < t0 || m->at > t1)
+                        continue; /* outside a zoomed view */
                 size_t lane = 0;
                 for (size_t k = 0; k < SVG_MARK_LANES; k++)
                         if (lane_end[k] < lane_end[lane])
@@ -661,7 +694,13 @@ int report_render_html(const Report *r, char **ret)
         objectives(&b, r);
 
         strbuf_printf(&b, "<h2>%u. Timeline</h2>\n<div class=\"svgwrap\">\n", ++sec);
-        svg_timeline(&b, r);
+        svg_timeline(&b, r, "timeline", r->t_start, r->t_end);
+        usec_t z0, z1;
+        if (report_layout_zoom(r, &z0, &z1)) {
+                strbuf_puts(&b, "</div>\n<p class=\"meta\">The step attempts, zoomed in:</p>\n<div "
+                                "class=\"svgwrap\">\n");
+                svg_timeline(&b, r, "timeline-steps", z0, z1);
+        }
         strbuf_puts(&b,
                     "</div>\n<p class=\"legend\"><span><i style=\"background:#2e7d32\"></i>ok</span>"
                     "<span><i style=\"background:#c62828\"></i>failed / error / timeout</span>"

@@ -211,16 +211,23 @@ typedef struct ReportLayout {
         double width, height;    /* the viewBox: 0 0 width height */
         double plot_x0, plot_x1; /* time axis in x */
         double rows_y0;          /* first bar row */
+        usec_t t0, t1;           /* the time range drawn */
         ReportRect *bars;        /* one per report->bars, same order */
         size_t n_bars;
         double *mark_x; /* one per report->marks */
         size_t n_marks;
 } ReportLayout;
 
+/* The whole span [t_start, t_end], or any [t0, t1] (bars and marks outside are clamped
+ * to the plot's edges). */
 int report_layout(const Report *r, ReportLayout *ret);
+int report_layout_range(const Report *r, usec_t t0, usec_t t1, ReportLayout *ret);
 void report_layout_done(ReportLayout *l);
 /* x of a time on the axis of l (clamped to the plot). */
-double report_layout_x(const Report *r, const ReportLayout *l, usec_t t);
+double report_layout_x(const ReportLayout *l, usec_t t);
+/* When the step attempts take less than a quarter of the span (a short run against a
+ * long RTO objective), the range that shows them readably: true and [*t0, *t1]. */
+bool report_layout_zoom(const Report *r, usec_t *ret_t0, usec_t *ret_t1);
 
 /* Renderers: a NUL-terminated document in *ret (caller frees). */
 int report_render_markdown(const Report *r, char **ret);

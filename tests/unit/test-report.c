@@ -397,15 +397,39 @@ static void test_svg_geometry(void **state)
         /* The fault is the earliest point: at the left edge of the plot. */
         assert_true(l.mark_x[0] == l.plot_x0);
 
+        /* The steps take 1.15 s of a 13 s span: a zoomed view shows them readably. */
+        usec_t z0, z1;
+        assert_true(report_layout_zoom(r, &z0, &z1));
+        assert_true(z0 >= r->t_start && z0 <= r->bars[0].start);
+        assert_true(z1 <= r->t_end && z1 >= r->bars[r->n_bars - 1].end);
+        ReportLayout zl;
+        assert_int_equal(report_layout_range(r, z0, z1, &zl), 0);
+        for (size_t i = 0; i < zl.n_bars; i++) {
+                const ReportRect *q = &zl.bars[i];
+                assert_true(q->x >= zl.plot_x0 && q->x + q->w <= zl.plot_x1 + 1e-9);
+                assert_true(q->w >= l.bars[i].w); /* never narrower than in the whole view */
+        }
+        assert_true(zl.bars[1].w > 5 * l.bars[1].w); /* promote-standby: 0.75 s */
+        report_layout_done(&zl);
+
         assert_int_equal(report_render_html(r, &html), 0);
-        assert_int_equal(count(html, "<rect class=\"bar "), ELEMENTSOF(switchover_steps));
-        assert_int_equal(count(html, "<svg id=\"timeline\""), 1);
-        assert_int_equal(count(html, "<g class=\"mark "), r->n_marks);
+        /* Each SVG draws one bar per attempt and its milestones. */
+        char *whole = strstr(html, "<svg id=\"timeline\""),
+             *zoom = strstr(html, "<svg id=\"timeline-steps\"");
+        assert_non_null(whole);
+        assert_non_null(zoom);
+        assert_true(zoom > whole);
+        *zoom = 0;
+        assert_int_equal(count(whole, "<rect class=\"bar "), ELEMENTSOF(switchover_steps));
+        assert_int_equal(count(whole, "<g class=\"mark "), r->n_marks);
+        *zoom = '<';
+        assert_int_equal(count(zoom, "<rect class=\"bar "), ELEMENTSOF(switchover_steps));
+        assert_int_equal(count(html, "<svg "), 2);
         /* Self-contained: no script, no external resource. */
         assert_null(strstr(html, "<script"));
         assert_null(strstr(html, "src="));
         assert_null(strstr(html, "<link"));
-        assert_int_equal(count(html, "://"), 1); /* only the SVG namespace */
+        assert_int_equal(count(html, "://"), 2); /* only the SVG namespace, once per SVG */
         free(html);
         report_layout_done(&l);
         report_free(r);

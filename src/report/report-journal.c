@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * report-journal.c — the report's I/O edge: reads a run, a drill run or an incident
- * (with its log and the runs it started) through the journal's public API, and each
- * run's playbook file for its objectives, then hands the records to the pure model
- * (report.c). Does not own: the model, rendering, writing the result. Called by
- * droverctl's `report` verb and integration tests.
+ * (with its log and the runs it started) through the journal's public API, the drill
+ * tables through journal-drill.h (the drill run a drill/tabletop run belongs to, its
+ * tabletop reviews, evaluation and improvement actions), and each run's playbook file
+ * for its objectives; then hands the records to the pure model (report.c). Does not
+ * own: the model, rendering, writing the result. Called by droverctl's `report` verb
+ * and tests.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -17,6 +17,8 @@ static const Verb verbs[] = {
           "run a playbook now, with live progress", verb_run },
         { "runs", "[--limit N]", "list runs from the journal", verb_runs },
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+        { "drill", "start|runs|show|status|evaluate|actions|action …",
+          "drills: tabletop and live runs, annual status, evaluation, improvement actions", verb_drill },
 };
 
 static void help(FILE *f)

@@ -181,7 +181,8 @@ static int prepare(JournalDrill *j, const char *sql, sqlite3_stmt **ret)
 
 static int bind_text(sqlite3_stmt *s, int i, const char *t)
 {
-        return errno_from_sqlite(t ? sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i));
+        return errno_from_sqlite(t ? sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT)
+                                   : sqlite3_bind_null(s, i));
 }
 
 static int bind_i64(sqlite3_stmt *s, int i, int64_t v)
@@ -269,8 +270,8 @@ int journal_drill_open(const char *path, JournalDrill **ret)
         if (!path || !ret)
                 return -EINVAL;
         j = xcalloc(1, sizeof *j);
-        rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             NULL);
+        rc = sqlite3_open_v2(path, &j->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
         (void) sqlite3_extended_result_codes(j->db, 1);
@@ -301,13 +302,13 @@ void drill_run_record_done(DrillRunRecord *r)
         free(r->outcome);
         free(r->error);
         free(r->hostname);
-        *r = (DrillRunRecord) {};
+        *r = (DrillRunRecord){};
 }
 
 void drill_run_link_done(DrillRunLink *l)
 {
         free(l->playbook);
-        *l = (DrillRunLink) {};
+        *l = (DrillRunLink){};
 }
 
 void drill_review_record_done(DrillReviewRecord *r)
@@ -317,7 +318,7 @@ void drill_review_record_done(DrillReviewRecord *r)
         free(r->verdict);
         free(r->who);
         free(r->comment);
-        *r = (DrillReviewRecord) {};
+        *r = (DrillReviewRecord){};
 }
 
 void drill_evaluation_record_done(DrillEvaluationRecord *r)
@@ -325,7 +326,7 @@ void drill_evaluation_record_done(DrillEvaluationRecord *r)
         free(r->evaluator);
         free(r->criterion);
         free(r->text);
-        *r = (DrillEvaluationRecord) {};
+        *r = (DrillEvaluationRecord){};
 }
 
 void drill_action_record_done(DrillActionRecord *r)
@@ -338,7 +339,7 @@ void drill_action_record_done(DrillActionRecord *r)
         free(r->status);
         free(r->status_by);
         free(r->status_comment);
-        *r = (DrillActionRecord) {};
+        *r = (DrillActionRecord){};
 }
 
 void drill_action_log_record_done(DrillActionLogRecord *r)
@@ -346,7 +347,7 @@ void drill_action_log_record_done(DrillActionLogRecord *r)
         free(r->actor);
         free(r->status);
         free(r->comment);
-        *r = (DrillActionLogRecord) {};
+        *r = (DrillActionLogRecord){};
 }
 
 void drill_last_done(DrillLast *l)
@@ -354,11 +355,12 @@ void drill_last_done(DrillLast *l)
         free(l->name);
         free(l->mode);
         free(l->outcome);
-        *l = (DrillLast) {};
+        *l = (DrillLast){};
 }
 
 /* Collect rows of a prepared statement into a heap array. */
-static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret, size_t *ret_n)
+static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret,
+                   size_t *ret_n)
 {
         char *a = NULL;
         size_t n = 0;
@@ -381,16 +383,18 @@ static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *
 
 /* ---- drill runs ---- */
 
-#define DRILL_RUN_COLUMNS                                                                                  \
-        "id, drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, participants_json, actor, " \
-        "started, ended, outcome, error, fault_injected_at, fault_cleared_at, recovered_at, rto_objective_us, " \
+#define DRILL_RUN_COLUMNS                                                                                   \
+        "id, drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, participants_json, "     \
+        "actor, "                                                                                           \
+        "started, ended, outcome, error, fault_injected_at, fault_cleared_at, recovered_at, "               \
+        "rto_objective_us, "                                                                                \
         "rpo_objective_us, rto_us, rpo_us, objectives_met, pid, hostname"
 
 static void drill_run_from_row(sqlite3_stmt *s, void *p)
 {
         DrillRunRecord *r = p;
 
-        *r = (DrillRunRecord) {
+        *r = (DrillRunRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill = col_str(s, 1),
                 .drill_path = col_str(s, 2),
@@ -428,7 +432,8 @@ int journal_drill_run_begin(JournalDrill *j, const DrillRunRecord *r, int64_t *r
                 return -EINVAL;
         (void) gethostname(host, sizeof host - 1);
         q = prepare(j,
-                    "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, "
+                    "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, "
+                    "fault_subject, "
                     "participants_json, actor, hostname, pid, started, rto_objective_us, rpo_objective_us) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     &s);
@@ -456,14 +461,16 @@ int journal_drill_run_begin(JournalDrill *j, const DrillRunRecord *r, int64_t *r
         return 0;
 }
 
-int journal_drill_run_link(JournalDrill *j, int64_t drill_run_id, unsigned seq, int64_t run_id, const char *playbook)
+int journal_drill_run_link(JournalDrill *j, int64_t drill_run_id, unsigned seq, int64_t run_id,
+                           const char *playbook)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
         if (!j || !playbook)
                 return -EINVAL;
-        q = prepare(j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)", &s);
+        q = prepare(j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)",
+                    &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, drill_run_id);
@@ -491,7 +498,8 @@ int journal_drill_run_fault(JournalDrill *j, int64_t id, usec_t injected_at, use
         int q;
 
         q = prepare(j,
-                    "UPDATE drill_runs SET fault_injected_at = CASE WHEN ?1 > 0 THEN ?1 ELSE fault_injected_at END, "
+                    "UPDATE drill_runs SET fault_injected_at = CASE WHEN ?1 > 0 THEN ?1 ELSE "
+                    "fault_injected_at END, "
                     "fault_cleared_at = CASE WHEN ?2 > 0 THEN ?2 ELSE fault_cleared_at END "
                     "WHERE id = ?3 AND outcome = 'running'",
                     &s);
@@ -545,7 +553,8 @@ int journal_drill_get_run(JournalDrill *j, int64_t id, DrillRunRecord *ret)
         return 0;
 }
 
-int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, DrillRunRecord **ret, size_t *ret_n)
+int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, DrillRunRecord **ret,
+                            size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
@@ -564,7 +573,7 @@ int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, Dr
 static void link_from_row(sqlite3_stmt *s, void *p)
 {
         DrillRunLink *l = p;
-        *l = (DrillRunLink) {
+        *l = (DrillRunLink){
                 .drill_run_id = sqlite3_column_int64(s, 0),
                 .seq = (unsigned) sqlite3_column_int(s, 1),
                 .run_id = sqlite3_column_int64(s, 2),
@@ -577,7 +586,9 @@ int journal_drill_list_links(JournalDrill *j, int64_t drill_run_id, DrillRunLink
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? ORDER BY seq",
+        q = prepare(j,
+                    "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? "
+                    "ORDER BY seq",
                     &s);
         if (q < 0)
                 return q;
@@ -615,10 +626,11 @@ int journal_drill_recover(JournalDrill *j, unsigned *ret_n)
         if (q < 0)
                 return q;
         bind_text(s, 1, host);
-        q = prepare(j,
-                    "UPDATE drill_runs SET outcome = 'interrupted', ended = ?, "
-                    "error = 'the drover process running this drill died' WHERE id = ? AND outcome = 'running'",
-                    &u);
+        q = prepare(
+                j,
+                "UPDATE drill_runs SET outcome = 'interrupted', ended = ?, "
+                "error = 'the drover process running this drill died' WHERE id = ? AND outcome = 'running'",
+                &u);
         if (q < 0)
                 return q;
         while (sqlite3_step(s) == SQLITE_ROW) {
@@ -648,10 +660,11 @@ int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_
 
         if (!j || !r || !r->step_name || !r->verdict || !r->who)
                 return -EINVAL;
-        q = prepare(j,
-                    "INSERT INTO drill_reviews (drill_run_id, run_id, step_index, step_name, phase, shown_at, "
-                    "answered_at, verdict, who, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    &s);
+        q = prepare(
+                j,
+                "INSERT INTO drill_reviews (drill_run_id, run_id, step_index, step_name, phase, shown_at, "
+                "answered_at, verdict, who, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, r->drill_run_id);
@@ -674,7 +687,7 @@ int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_
 static void review_from_row(sqlite3_stmt *s, void *p)
 {
         DrillReviewRecord *r = p;
-        *r = (DrillReviewRecord) {
+        *r = (DrillReviewRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .run_id = sqlite3_column_int64(s, 2),
@@ -695,7 +708,8 @@ int journal_drill_list_reviews(JournalDrill *j, int64_t drill_run_id, DrillRevie
         int q;
 
         q = prepare(j,
-                    "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, verdict, "
+                    "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, "
+                    "verdict, "
                     "who, comment FROM drill_reviews WHERE drill_run_id = ? ORDER BY id",
                     &s);
         if (q < 0)
@@ -734,7 +748,7 @@ int journal_drill_evaluation_add(JournalDrill *j, const DrillEvaluationRecord *r
 static void evaluation_from_row(sqlite3_stmt *s, void *p)
 {
         DrillEvaluationRecord *r = p;
-        *r = (DrillEvaluationRecord) {
+        *r = (DrillEvaluationRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .at = (usec_t) sqlite3_column_int64(s, 2),
@@ -763,13 +777,15 @@ int journal_drill_list_evaluations(JournalDrill *j, int64_t drill_run_id, DrillE
 
 /* ---- actions ---- */
 
-static int action_log_insert(JournalDrill *j, int64_t action_id, usec_t at, const char *actor, const char *status,
-                             const char *comment)
+static int action_log_insert(JournalDrill *j, int64_t action_id, usec_t at, const char *actor,
+                             const char *status, const char *comment)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "INSERT INTO drill_action_log (action_id, at, actor, status, comment) VALUES (?,?,?,?,?)", &s);
+        q = prepare(
+                j, "INSERT INTO drill_action_log (action_id, at, actor, status, comment) VALUES (?,?,?,?,?)",
+                &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, action_id);
@@ -792,7 +808,8 @@ int journal_drill_action_add(JournalDrill *j, const DrillActionRecord *r, int64_
         if (q < 0)
                 return q;
         q = prepare(j,
-                    "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, owner, due) "
+                    "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, "
+                    "owner, due) "
                     "VALUES (?,?,?,?,?,?,?)",
                     &s);
         if (q < 0)
@@ -828,7 +845,8 @@ static int action_current_status(JournalDrill *j, int64_t action_id, char **ret)
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q, rc;
 
-        q = prepare(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1", &s);
+        q = prepare(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1",
+                    &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, action_id);
@@ -841,8 +859,8 @@ static int action_current_status(JournalDrill *j, int64_t action_id, char **ret)
         return 0;
 }
 
-int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const char *status, const char *actor,
-                                    const char *comment, usec_t at)
+int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const char *status,
+                                    const char *actor, const char *comment, usec_t at)
 {
         _cleanup_free_ char *cur = NULL;
         int q;
@@ -867,7 +885,7 @@ int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const ch
 static void action_from_row(sqlite3_stmt *s, void *p)
 {
         DrillActionRecord *r = p;
-        *r = (DrillActionRecord) {
+        *r = (DrillActionRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .created_at = (usec_t) sqlite3_column_int64(s, 2),
@@ -883,19 +901,22 @@ static void action_from_row(sqlite3_stmt *s, void *p)
         };
 }
 
-int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_run_id, DrillActionRecord **ret,
-                               size_t *ret_n)
+int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_run_id,
+                               DrillActionRecord **ret, size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j,
-                    "SELECT a.id, a.drill_run_id, a.created_at, a.created_by, a.finding, a.action, a.owner, a.due, "
-                    "l.status, l.at, l.actor, l.comment FROM drill_actions a "
-                    "JOIN drill_action_log l ON l.id = (SELECT MAX(id) FROM drill_action_log WHERE action_id = a.id) "
-                    "WHERE (?1 = 0 OR l.status IN ('open', 'in-progress')) AND (?2 = 0 OR a.drill_run_id = ?2) "
-                    "ORDER BY a.id",
-                    &s);
+        q = prepare(
+                j,
+                "SELECT a.id, a.drill_run_id, a.created_at, a.created_by, a.finding, a.action, a.owner, "
+                "a.due, "
+                "l.status, l.at, l.actor, l.comment FROM drill_actions a "
+                "JOIN drill_action_log l ON l.id = (SELECT MAX(id) FROM drill_action_log WHERE action_id = "
+                "a.id) "
+                "WHERE (?1 = 0 OR l.status IN ('open', 'in-progress')) AND (?2 = 0 OR a.drill_run_id = ?2) "
+                "ORDER BY a.id",
+                &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, open_only);
@@ -906,7 +927,7 @@ int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_ru
 static void action_log_from_row(sqlite3_stmt *s, void *p)
 {
         DrillActionLogRecord *r = p;
-        *r = (DrillActionLogRecord) {
+        *r = (DrillActionLogRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .action_id = sqlite3_column_int64(s, 1),
                 .at = (usec_t) sqlite3_column_int64(s, 2),
@@ -916,12 +937,15 @@ static void action_log_from_row(sqlite3_stmt *s, void *p)
         };
 }
 
-int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActionLogRecord **ret, size_t *ret_n)
+int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActionLogRecord **ret,
+                                  size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id = ? ORDER BY id",
+        q = prepare(j,
+                    "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id "
+                    "= ? ORDER BY id",
                     &s);
         if (q < 0)
                 return q;
@@ -934,7 +958,7 @@ int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActio
 static void last_from_row(sqlite3_stmt *s, void *p)
 {
         DrillLast *l = p;
-        *l = (DrillLast) {
+        *l = (DrillLast){
                 .name = col_str(s, 0),
                 .at = (usec_t) sqlite3_column_int64(s, 1),
                 .id = sqlite3_column_int64(s, 2),

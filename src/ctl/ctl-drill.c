@@ -58,7 +58,8 @@ static char *playbook_dir_for(const Config *config)
 }
 
 /* Where drills are looked up by name, in order: $DROVER_DRILL_DIR, drills/ beside the
- * playbook directory, drills/ beside the config, the installed ones. */
+ * config (/etc/drover/drills: the site's own), drills/ beside the playbook directory,
+ * the installed ones. */
 static char **drill_dirs(const Config *config)
 {
         _cleanup_free_ char *pb = playbook_dir_for(config), *cd = dir_of(config->path);
@@ -68,8 +69,8 @@ static char **drill_dirs(const Config *config)
 
         if (e && *e)
                 v[n++] = xstrdup(e);
-        v[n++] = xasprintf("%s/../drills", pb);
         v[n++] = xasprintf("%s/drills", cd);
+        v[n++] = xasprintf("%s/../drills", pb);
         v[n++] = xstrdup(DROVER_DRILL_DIR);
         return v;
 }
@@ -480,11 +481,12 @@ static int compute_achieved(DrillCtx *ctx, const int64_t *run_ids, const RunOutc
 
 static void help_drill(void)
 {
-        printf("Usage: droverctl drill start NAME|FILE [--mode tabletop|live] [--accept-new-host-keys] "
-               "[--json]\n"
+        printf("Usage: droverctl drill start NAME|FILE [--mode tabletop|live] [--scheduled]\n"
+               "                     [--accept-new-host-keys] [--json]\n"
                "       droverctl drill runs [--drill NAME] [--limit N] [--json]\n"
                "       droverctl drill show DRILL-RUN [--json]\n"
                "       droverctl drill status [--check] [--json]\n"
+               "       droverctl drill timer NAME|FILE\n"
                "       droverctl drill evaluate DRILL-RUN [--objectives N TEXT] [--procedure N TEXT]\n"
                "                     [--coordination N TEXT] [--resources N TEXT] [--lessons TEXT]\n"
                "                     [--from FILE] [--evaluator NAME]\n"
@@ -508,11 +510,13 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
                 COMMON_OPTIONS,
                 {"mode", required_argument, NULL, 'm'},
                 {"accept-new-host-keys", no_argument, NULL, 'A'},
+                {"scheduled", no_argument, NULL, 'S'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(drill_freep) Drill *drill = NULL;
+        bool scheduled = false;
         _cleanup_(journal_closep) Journal *journal = NULL;
         _cleanup_(journal_drill_closep) JournalDrill *jd = NULL;
         _cleanup_free_ char *path = NULL, *actor = NULL, *pjson = NULL, *error = NULL;
@@ -538,6 +542,9 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
                         break;
                 case 'A':
                         accept_new = true;
+                        break;
+                case 'S':
+                        scheduled = true;
                         break;
                 case 'h':
                         help_drill();
@@ -576,7 +583,20 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
         if (ret != EXIT_OK)
                 return ret;
 
-        actor = ctl_actor();
+        /* The timer cannot gather people: a due tabletop is journaled and announced,
+         * not walked with nobody there (the drill stays due in `drill status`). */
+        if (scheduled && mode == DRILL_MODE_TABLETOP) {
+                _cleanup_free_ char *msg = xasprintf("tabletop drill %s is due: gather the participants and run "
+                                                     "'droverctl drill start %s'",
+                                                     drill->name, drill->name);
+                r = journal_event(journal, 0, 0, "drill-due", msg, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "journal: cannot record: %s", strerror(-r)), EXIT_INFRA;
+                log_notice("%s", msg);
+                return EXIT_OK;
+        }
+
+        actor = scheduled ? xstrdup("schedule") : ctl_actor();
         pjson = participants_json(drill);
         DrillRunRecord rec = {
                 .drill = drill->name,
@@ -1847,6 +1867,44 @@ static int drill_action(CtlGlobals *g, int argc, char **argv)
         return EXIT_OK;
 }
 
+/* ---------------------------------------------------------------- timer */
+
+/* Print the drop-in that gives drover-drill@NAME.timer the drill's own calendar. */
+static int drill_timer(CtlGlobals *g, int argc, char **argv)
+{
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                {},
+        };
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(drill_freep) Drill *drill = NULL;
+        _cleanup_free_ char *path = NULL, *cal = NULL;
+        DiagList diags;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:v", options, NULL)) >= 0)
+                if (!ctl_common_option(g, c, optarg))
+                        return EXIT_USAGE;
+        if (optind + 1 != argc)
+                return log_error("drill timer wants one drill NAME or FILE"), EXIT_USAGE;
+        r = ctl_load_config(g, &config);
+        if (r != EXIT_OK)
+                return r;
+        path = resolve_drill(config, argv[optind]);
+        diag_list_init(&diags);
+        r = drill_load(path, config, NULL, &drill, &diags);
+        diag_print(&diags, stderr);
+        diag_list_done(&diags);
+        if (r < 0)
+                return EXIT_USAGE;
+        cal = drill_schedule_on_calendar(&drill->schedule);
+        printf("# drover-drill@%s.timer.d/schedule.conf — generated by 'droverctl drill timer %s'\n"
+               "# from %s (sha256 %.12s…)\n"
+               "[Timer]\nOnCalendar=\nOnCalendar=%s\n",
+               drill->name, drill->name, drill->path, drill->sha256, cal);
+        return EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 int verb_drill(CtlGlobals *g, int argc, char **argv)
@@ -1858,6 +1916,7 @@ int verb_drill(CtlGlobals *g, int argc, char **argv)
                 {"start", drill_start},   {"runs", drill_runs},         {"show", drill_show},
                 {"status", drill_status}, {"evaluate", drill_evaluate}, {"actions", drill_actions},
                 {"action", drill_action},
+                {"timer", drill_timer},
         };
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {

@@ -221,6 +221,7 @@ typedef struct DrillCtx {
         FILE *prompt_out;
         unsigned n_ack, n_challenge;
         bool stdin_closed;
+        bool stopped; /* quit or end of input: the walk was cut short */
 } DrillCtx;
 
 static int hook_run_started(void *userdata, const RunInfo *info)
@@ -313,6 +314,7 @@ static int hook_step_shown(void *userdata, const RunInfo *info, const StepEvent 
                 if (!line) {
                         fprintf(out, "\n");
                         ctx->stdin_closed = true;
+                        ctx->stopped = true;
                         return -ECANCELED;
                 }
                 verdict = trim(line);
@@ -328,8 +330,10 @@ static int hook_step_shown(void *userdata, const RunInfo *info, const StepEvent 
                         who = trim(who);
                         verdict = trim(verdict);
                 }
-                if (strcasecmp(verdict, "quit") == 0 || strcasecmp(verdict, "q") == 0)
+                if (strcasecmp(verdict, "quit") == 0 || strcasecmp(verdict, "q") == 0) {
+                        ctx->stopped = true;
                         return -ECANCELED;
+                }
                 if (strcasecmp(verdict, "ack") == 0 || strcasecmp(verdict, "a") == 0 ||
                     strcasecmp(verdict, "yes") == 0)
                         ack = true;
@@ -586,9 +590,10 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
         /* The timer cannot gather people: a due tabletop is journaled and announced,
          * not walked with nobody there (the drill stays due in `drill status`). */
         if (scheduled && mode == DRILL_MODE_TABLETOP) {
-                _cleanup_free_ char *msg = xasprintf("tabletop drill %s is due: gather the participants and run "
-                                                     "'droverctl drill start %s'",
-                                                     drill->name, drill->name);
+                _cleanup_free_ char *msg =
+                        xasprintf("tabletop drill %s is due: gather the participants and run "
+                                  "'droverctl drill start %s'",
+                                  drill->name, drill->name);
                 r = journal_event(journal, 0, 0, "drill-due", msg, NULL);
                 if (r < 0)
                         return log_error_errno(r, "journal: cannot record: %s", strerror(-r)), EXIT_INFRA;
@@ -712,7 +717,9 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
                 if (r == EXIT_INFRA || r == EXIT_USAGE) {
                         error = xasprintf("playbook %s could not run (exit %d)", dp->playbook->name, r);
                         failed = true;
-                } else if (outcomes[i] == RUN_ABORTED) {
+                } else if (outcomes[i] == RUN_ABORTED || ctx.stopped) {
+                        /* Stopped at the very last step shown, the run itself may have
+                         * ended normally: the drill was still not walked to the end. */
                         error = xstrdup(ctx.stdin_closed
                                                 ? "standard input closed before every step was answered"
                                                 : "stopped by the operator");
@@ -1915,8 +1922,7 @@ int verb_drill(CtlGlobals *g, int argc, char **argv)
         } subs[] = {
                 {"start", drill_start},   {"runs", drill_runs},         {"show", drill_show},
                 {"status", drill_status}, {"evaluate", drill_evaluate}, {"actions", drill_actions},
-                {"action", drill_action},
-                {"timer", drill_timer},
+                {"action", drill_action}, {"timer", drill_timer},
         };
 
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {

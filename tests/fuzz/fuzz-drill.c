@@ -39,14 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (!config) {
                 diag_list_init(&diags);
-                if (config_load_buffer("fuzz-inventory.yaml", inventory, strlen(inventory), &config, &diags) < 0)
+                if (config_load_buffer("fuzz-inventory.yaml", inventory, strlen(inventory), &config,
+                                       &diags) < 0)
                         abort();
                 diag_list_done(&diags);
         }
 
         diag_list_init(&diags);
-        r = drill_load_buffer("drills/fuzz.yaml", (const char *) data, size, config, "tests/bad-input/drill/_playbooks",
-                              &d, &diags);
+        r = drill_load_buffer("drills/fuzz.yaml", (const char *) data, size, config,
+                              "tests/bad-input/drill/_playbooks", &d, &diags);
         /* Invariants: success means no errors and a complete object; failure means errors. */
         if (r >= 0 && (diag_has_errors(&diags) || !d || !d->name || !d->purpose || d->n_playbooks == 0 ||
                        d->n_participants == 0 || d->mode < 0 || d->scenario.fault < 0))

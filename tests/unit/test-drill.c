@@ -90,7 +90,8 @@ static Drill *load(const char *text, DiagList *d)
         Drill *drill = NULL;
 
         diag_list_init(d);
-        (void) drill_load_buffer("/srv/drills/sw-drill.yaml", text, strlen(text), inventory, pbdir, &drill, d);
+        (void) drill_load_buffer("/srv/drills/sw-drill.yaml", text, strlen(text), inventory, pbdir, &drill,
+                                 d);
         return drill;
 }
 
@@ -142,9 +143,9 @@ static void test_defaults_and_every_error(void **state)
 {
         DiagList d;
         Drill *x;
-        _cleanup_free_ char *minimal =
-                xstrdup("name: t\npurpose: p\nmode: tabletop\nscenario: {fault: data-leak, vendor: vendor-a}\n"
-                        "playbooks: [switch]\nparticipants: [{name: A, role: security}]\n");
+        _cleanup_free_ char *minimal = xstrdup(
+                "name: t\npurpose: p\nmode: tabletop\nscenario: {fault: data-leak, vendor: vendor-a}\n"
+                "playbooks: [switch]\nparticipants: [{name: A, role: security}]\n");
 
         /* A bare playbook name is allowed when it needs no params... switch needs reason. */
         x = load(minimal, &d);
@@ -153,9 +154,10 @@ static void test_defaults_and_every_error(void **state)
         assert_non_null(strstr(d.items[0].message, "needs parameter 'reason'"));
         diag_list_done(&d);
 
-        _cleanup_free_ char *ok = xstrdup("name: t\npurpose: p\nmode: tabletop\nscenario: {fault: data-leak, vendor: "
-                                          "vendor-a}\nplaybooks: [{name: switch, params: {reason: r}}]\n"
-                                          "participants: [{name: A, role: security}]\n");
+        _cleanup_free_ char *ok =
+                xstrdup("name: t\npurpose: p\nmode: tabletop\nscenario: {fault: data-leak, vendor: "
+                        "vendor-a}\nplaybooks: [{name: switch, params: {reason: r}}]\n"
+                        "participants: [{name: A, role: security}]\n");
         x = load(ok, &d);
         assert_non_null(x);
         assert_int_equal(x->schedule.every_months, 12); /* yearly unless said otherwise */
@@ -175,18 +177,22 @@ static usec_t ts(const char *s)
 
 static void test_schedule(void **state)
 {
-        DrillSchedule yearly = { .every_months = 12 }, quarterly = { .every_months = 3 },
-                      days = { .every = 30 * 24 * USEC_PER_HOUR };
+        DrillSchedule yearly = {.every_months = 12}, quarterly = {.every_months = 3},
+                      days = {.every = 30 * 24 * USEC_PER_HOUR};
         _cleanup_free_ char *c3 = drill_schedule_on_calendar(&quarterly);
-        DrillSchedule two = { .every_months = 2 };
+        DrillSchedule two = {.every_months = 2};
         _cleanup_free_ char *c2 = drill_schedule_on_calendar(&two);
 
-        assert_int_equal(drill_schedule_next(&yearly, ts("2026-03-15T02:00:00Z")), ts("2027-03-15T02:00:00Z"));
+        assert_int_equal(drill_schedule_next(&yearly, ts("2026-03-15T02:00:00Z")),
+                         ts("2027-03-15T02:00:00Z"));
         /* Calendar months: Jan 31 + 1 month is the end of February, leap years included. */
-        DrillSchedule monthly = { .every_months = 1 };
-        assert_int_equal(drill_schedule_next(&monthly, ts("2028-01-31T10:00:00Z")), ts("2028-02-29T10:00:00Z"));
-        assert_int_equal(drill_schedule_next(&monthly, ts("2027-01-31T10:00:00Z")), ts("2027-02-28T10:00:00Z"));
-        assert_int_equal(drill_schedule_next(&quarterly, ts("2026-11-30T00:00:00Z")), ts("2027-02-28T00:00:00Z"));
+        DrillSchedule monthly = {.every_months = 1};
+        assert_int_equal(drill_schedule_next(&monthly, ts("2028-01-31T10:00:00Z")),
+                         ts("2028-02-29T10:00:00Z"));
+        assert_int_equal(drill_schedule_next(&monthly, ts("2027-01-31T10:00:00Z")),
+                         ts("2027-02-28T10:00:00Z"));
+        assert_int_equal(drill_schedule_next(&quarterly, ts("2026-11-30T00:00:00Z")),
+                         ts("2027-02-28T00:00:00Z"));
         assert_int_equal(drill_schedule_next(&days, ts("2026-01-01T00:00:00Z")), ts("2026-01-31T00:00:00Z"));
         assert_int_equal(drill_schedule_next(&yearly, 0), 0); /* never run: due now */
         assert_int_equal(usec_minus_months(ts("2027-12-01T00:00:00Z"), 12), ts("2026-12-01T00:00:00Z"));
@@ -249,25 +255,38 @@ static void test_journal_round_trip(void **state)
         assert_int_equal(journal_drill_ensure_schema(again), 0);
         journal_drill_close(again);
 
-        RunRecord r = { .playbook = (char *) "switch", .mode = (char *) "drill", .trigger = (char *) "drill",
-                        .outcome = (char *) "running" };
+        RunRecord r = {.playbook = (char *) "switch",
+                       .mode = (char *) "drill",
+                       .trigger = (char *) "drill",
+                       .outcome = (char *) "running"};
         assert_int_equal(journal_run_begin(j, &r, &run_id), 0);
-        RunRecord real = { .playbook = (char *) "switch", .mode = (char *) "live", .trigger = (char *) "manual",
-                           .outcome = (char *) "running" };
+        RunRecord real = {.playbook = (char *) "switch",
+                          .mode = (char *) "live",
+                          .trigger = (char *) "manual",
+                          .outcome = (char *) "running"};
         assert_int_equal(journal_run_begin(j, &real, &other), 0);
         assert_int_equal(journal_run_end(j, other, "succeeded", NULL, 0), 0);
 
-        DrillRunRecord rec = { .drill = (char *) "sw-drill", .mode = (char *) "live", .fault = (char *) "site-down",
-                               .actor = (char *) "alice", .rto_objective_us = 30000000, .rpo_objective_us = -1 };
+        DrillRunRecord rec = {.drill = (char *) "sw-drill",
+                              .mode = (char *) "live",
+                              .fault = (char *) "site-down",
+                              .actor = (char *) "alice",
+                              .rto_objective_us = 30000000,
+                              .rpo_objective_us = -1};
         assert_int_equal(journal_drill_run_begin(jd, &rec, &drill_run), 0);
-        DrillRunRecord bad = { .drill = (char *) "x", .mode = (char *) "sideways" };
+        DrillRunRecord bad = {.drill = (char *) "x", .mode = (char *) "sideways"};
         assert_int_equal(journal_drill_run_begin(jd, &bad, &dr2), -EINVAL);
         assert_int_equal(journal_drill_run_link(jd, drill_run, 1, run_id, "switch"), 0);
-        assert_int_equal(journal_drill_run_link(jd, drill_run, 2, 999999, "switch"), -EINVAL); /* no such run */
+        assert_int_equal(journal_drill_run_link(jd, drill_run, 2, 999999, "switch"),
+                         -EINVAL); /* no such run */
         assert_int_equal(journal_drill_run_fault(jd, drill_run, 1000, 0), 0);
         assert_int_equal(journal_run_end(j, run_id, "succeeded", NULL, 0), 0);
-        DrillRunRecord end = { .id = drill_run, .outcome = (char *) "succeeded", .recovered_at = 6000, .rto_us = 5000,
-                               .rpo_us = -1, .objectives_met = 1 };
+        DrillRunRecord end = {.id = drill_run,
+                              .outcome = (char *) "succeeded",
+                              .recovered_at = 6000,
+                              .rto_us = 5000,
+                              .rpo_us = -1,
+                              .objectives_met = 1};
         assert_int_equal(journal_drill_run_end(jd, &end), 0);
         assert_int_equal(journal_drill_run_end(jd, &end), -EALREADY);
         end.id = 4242;
@@ -292,10 +311,15 @@ static void test_journal_round_trip(void **state)
         assert_int_equal(found, drill_run);
         assert_int_equal(journal_drill_find_by_run(jd, other, &found), -ENOENT);
 
-        DrillReviewRecord rv = { .drill_run_id = drill_run, .run_id = run_id, .step_index = 1,
-                                 .step_name = (char *) "verify", .shown_at = 100, .answered_at = 350,
-                                 .verdict = (char *) "challenge", .who = (char *) "Bob (risk)",
-                                 .comment = (char *) "who approves?" };
+        DrillReviewRecord rv = {.drill_run_id = drill_run,
+                                .run_id = run_id,
+                                .step_index = 1,
+                                .step_name = (char *) "verify",
+                                .shown_at = 100,
+                                .answered_at = 350,
+                                .verdict = (char *) "challenge",
+                                .who = (char *) "Bob (risk)",
+                                .comment = (char *) "who approves?"};
         assert_int_equal(journal_drill_review_add(jd, &rv, &review), 0);
         rv.verdict = (char *) "maybe";
         assert_int_equal(journal_drill_review_add(jd, &rv, NULL), -EINVAL);
@@ -306,8 +330,11 @@ static void test_journal_round_trip(void **state)
         drill_review_record_done(&reviews[0]);
         free(reviews);
 
-        DrillEvaluationRecord ev = { .drill_run_id = drill_run, .evaluator = (char *) "carol",
-                                     .criterion = (char *) "objectives", .score = 4, .text = (char *) "met" };
+        DrillEvaluationRecord ev = {.drill_run_id = drill_run,
+                                    .evaluator = (char *) "carol",
+                                    .criterion = (char *) "objectives",
+                                    .score = 4,
+                                    .text = (char *) "met"};
         assert_int_equal(journal_drill_evaluation_add(jd, &ev, NULL), 0);
         ev.score = 6;
         assert_int_equal(journal_drill_evaluation_add(jd, &ev, NULL), -EINVAL);
@@ -324,8 +351,12 @@ static void test_journal_round_trip(void **state)
                 drill_evaluation_record_done(&evals[i]);
         free(evals);
 
-        DrillActionRecord a = { .drill_run_id = drill_run, .created_by = (char *) "carol", .finding = (char *) "f",
-                                .action = (char *) "fix it", .owner = (char *) "dave", .due = (char *) "2027-01-31" };
+        DrillActionRecord a = {.drill_run_id = drill_run,
+                               .created_by = (char *) "carol",
+                               .finding = (char *) "f",
+                               .action = (char *) "fix it",
+                               .owner = (char *) "dave",
+                               .due = (char *) "2027-01-31"};
         assert_int_equal(journal_drill_action_add(jd, &a, &action), 0);
         a.due = (char *) "next week";
         assert_int_equal(journal_drill_action_add(jd, &a, NULL), -EINVAL);
@@ -386,8 +417,8 @@ static void test_journal_round_trip(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_load_complete),    cmocka_unit_test(test_defaults_and_every_error),
-                cmocka_unit_test(test_schedule),         cmocka_unit_test(test_timestamps_and_now),
+                cmocka_unit_test(test_load_complete),      cmocka_unit_test(test_defaults_and_every_error),
+                cmocka_unit_test(test_schedule),           cmocka_unit_test(test_timestamps_and_now),
                 cmocka_unit_test(test_journal_round_trip),
         };
         return cmocka_run_group_tests(tests, setup_all, teardown_all);

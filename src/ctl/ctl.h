@@ -41,6 +41,8 @@ int verb_validate(CtlGlobals *g, int argc, char **argv);
 int verb_run(CtlGlobals *g, int argc, char **argv);
 int verb_runs(CtlGlobals *g, int argc, char **argv);
 int verb_show(CtlGlobals *g, int argc, char **argv);
+int verb_audit(CtlGlobals *g, int argc, char **argv);
+int verb_journal(CtlGlobals *g, int argc, char **argv);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);

@@ -17,6 +17,10 @@ static const Verb verbs[] = {
           "run a playbook now, with live progress", verb_run },
         { "runs", "[--limit N]", "list runs from the journal", verb_runs },
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+        { "audit", "verify [--head SEQ:HASH] | head",
+          "check the journal's hash chain and rows; print the chain head for export", verb_audit },
+        { "journal", "prune --before DATE [--reason TEXT] --yes",
+          "retention: remove old runs and closed incidents, journaled in the audit chain", verb_journal },
 };
 
 static void help(FILE *f)

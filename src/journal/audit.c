@@ -16,7 +16,8 @@
  *  - A record is a row of audit: seq (1, 2, 3… without gaps), at (µs since the epoch,
  *    CLOCK_REALTIME when appended), tbl (runs | step_attempts | events | incidents |
  *    incident_log, or "journal" for a record about the journal as a whole), row_id (the
- *    row's id; 0 for "journal"), op (genesis | insert | update | retention), data,
+ *    row's id; 0 for "journal"), op (genesis | insert | update | retention |
+ *    found-altered), data,
  *    data_hash, prev_hash, hash. Hashes are SHA-256 in 64 lowercase hex digits.
  *  - data for a row is the whole row AFTER the change, as SQLite stored it, encoded as
  *    one JSON object without whitespace: every column in the table's declared order
@@ -40,6 +41,19 @@
  * its latest record, or a record whose hash no longer holds. Someone with write access
  * can still rewrite the whole chain consistently: that is what an exported, signed head
  * catches (journal_audit_verify() with expect).
+ *
+ * When drover updates a row (a step's or run's end, an incident's state, recovery), it
+ * first compares the row with its latest record; if someone changed it meanwhile, a
+ * 'found-altered' record keeps the row as found before the update is chained, so the
+ * update cannot launder the edit. Verify reports every such record (row-found-altered):
+ * that evidence is permanent, like the rest of the chain.
+ *
+ * What verify checks: (1) the chain: seq without gaps from 1, each prev_hash the previous
+ * hash, each data_hash and hash recomputed, known table and op; an exported head
+ * (SEQ:HASH) must still be there; (2) no 'found-altered' record; (3) every live row of
+ * every audited table equals the data of its latest record, which is not a 'retention';
+ * (4) every row whose latest record is not a 'retention' still exists. The first problem
+ * found is reported, in that order, with the record, table and row it concerns.
  *
  * Retention: the never-delete triggers of schema 3 refuse a DELETE unless a row exists in
  * retention_guard. journal_prune() inserts that row, deletes, and removes it again, all
@@ -85,6 +99,7 @@ static const char *const audit_problem_table[_AUDIT_PROBLEM_MAX] = {
         [AUDIT_PROBLEM_ROW_CHANGED] = "row-changed",
         [AUDIT_PROBLEM_ROW_UNRECORDED] = "row-unrecorded",
         [AUDIT_PROBLEM_ROW_DELETED] = "row-deleted",
+        [AUDIT_PROBLEM_ROW_FOUND_ALTERED] = "row-found-altered",
         [AUDIT_PROBLEM_HEAD_MISSING] = "head-missing",
         [AUDIT_PROBLEM_HEAD_MISMATCH] = "head-mismatch",
 };
@@ -99,7 +114,7 @@ static const Stmt row_stmt[_AUDIT_TABLE_MAX] = {
         [AUDIT_TABLE_INCIDENT_LOG] = STMT_ROW_INCIDENT_LOG,
 };
 
-static const char *const audit_ops[] = {"genesis", "insert", "update", "retention"};
+static const char *const audit_ops[] = {"genesis", "insert", "update", "retention", "found-altered"};
 
 /* ------------------------------------------------------------ the encoding */
 
@@ -318,6 +333,36 @@ int audit_append_row(Journal *j, AuditTable t, int64_t row_id, const char *op)
         return audit_append(j, audit_table_to_string(t), row_id, op, data, now_usec(CLOCK_REALTIME), NULL);
 }
 
+int audit_before_update(Journal *j, AuditTable t, int64_t row_id)
+{
+        _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+        _cleanup_free_ char *now = NULL;
+        bool same;
+        int r, rc;
+
+        if (!j || t < 0 || t >= _AUDIT_TABLE_MAX)
+                return -EINVAL;
+        r = audit_row_data(j, t, row_id, &now);
+        if (r == -ENOENT)
+                return 0; /* the update will say so */
+        if (r < 0)
+                return r;
+        r = journal_stmt(j, STMT_AUDIT_LATEST, &s);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(s, 1, audit_table_to_string(t))) < 0 || (r = bind_int64(s, 2, row_id)) < 0)
+                return r;
+        rc = stmt_step(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return errno_from_sqlite(rc);
+        same = rc == SQLITE_ROW && streq_ptr((const char *) sqlite3_column_text(s, 2), now);
+        stmt_resetp(&s);
+        if (same)
+                return 0;
+        return audit_append(j, audit_table_to_string(t), row_id, "found-altered", now,
+                            now_usec(CLOCK_REALTIME), NULL);
+}
+
 /* Every row of every audited table, in table order then id order, through cb. */
 static int audit_for_each_row(Journal *j, AuditTable t,
                               int (*cb)(Journal *j, AuditTable t, sqlite3_stmt *s, void *u), void *userdata)
@@ -516,6 +561,41 @@ static int verify_deleted(Journal *j, AuditTable t, AuditVerdict *v)
         return r;
 }
 
+/* The first 'found-altered' record: drover met a row changed behind its back. */
+static int verify_found_altered(Journal *j, AuditVerdict *v)
+{
+        sqlite3_stmt *s = NULL;
+        int r = 0, rc;
+
+        rc = journal_prepare(
+                j,
+                "SELECT a.seq, a.tbl, a.row_id, a.data, (SELECT b.data FROM audit b WHERE b.tbl = a.tbl "
+                "AND b.row_id = a.row_id AND b.seq < a.seq ORDER BY b.seq DESC LIMIT 1) "
+                "FROM audit a WHERE a.op = 'found-altered' ORDER BY a.seq LIMIT 1",
+                0, &s);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = stmt_step(s);
+        if (rc == SQLITE_ROW) {
+                const char *tbl = (const char *) sqlite3_column_text(s, 1),
+                           *found = (const char *) sqlite3_column_text(s, 3),
+                           *before = (const char *) sqlite3_column_text(s, 4);
+                int64_t seq = sqlite3_column_int64(s, 0), row = sqlite3_column_int64(s, 2);
+                _cleanup_free_ char *d =
+                        before ? describe_difference(before, found ?: "")
+                               : xstrdup("it had no earlier record (inserted behind drover's back)");
+
+                r = verdict_set(
+                        v, AUDIT_PROBLEM_ROW_FOUND_ALTERED, seq, tbl, row,
+                        "%s row %lld had been changed behind drover's back when drover came to update it "
+                        "(record %lld keeps it as found): %s",
+                        tbl, (long long) row, (long long) seq, d);
+        } else if (rc != SQLITE_DONE)
+                r = errno_from_sqlite(rc);
+        (void) sqlite3_finalize(s);
+        return r;
+}
+
 static bool known_tbl(const char *tbl)
 {
         return tbl && (streq(tbl, AUDIT_TABLE_JOURNAL) || audit_table_from_string(tbl) >= 0);
@@ -641,6 +721,8 @@ int journal_audit_verify(Journal *j, const AuditHead *expect, AuditVerdict *ret)
         }
 
         r = verify_chain(j, expect, &v);
+        if (r >= 0 && v.problem == AUDIT_PROBLEM_NONE)
+                r = verify_found_altered(j, &v);
         for (AuditTable t = 0; r >= 0 && v.problem == AUDIT_PROBLEM_NONE && t < _AUDIT_TABLE_MAX; t++) {
                 r = audit_for_each_row(j, t, verify_row, &v);
                 if (r >= 0 && v.problem == AUDIT_PROBLEM_NONE)

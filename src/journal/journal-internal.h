@@ -114,5 +114,9 @@ AuditTable audit_table_from_string(const char *s) _pure_;
 /* Append the audit record of row row_id of table t as it is now (op "insert" or
  * "update"), inside the caller's transaction. */
 int audit_append_row(Journal *j, AuditTable t, int64_t row_id, const char *op);
+/* Before drover updates a row: if the row no longer equals its latest record (someone
+ * changed it behind drover's back), append a 'found-altered' record holding it as found,
+ * so that the update does not launder the change into the chain. 0 also when absent. */
+int audit_before_update(Journal *j, AuditTable t, int64_t row_id);
 /* Migration 2 → 3's C step: the 'genesis' records of every existing row. */
 int audit_seed(Journal *j);

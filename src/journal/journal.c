@@ -11,6 +11,18 @@
  *
  * A Journal is one SQLite connection used from one thread. Do not use it in a
  * forked child: open a new one there.
+ *
+ * Audit (schema 3, issue 6): every public write below is the table write plus its
+ * record in the hash chain, in one transaction of its own or one savepoint inside the
+ * caller's batch: the write and its record are committed together or not at all. The
+ * record holds the row as read back after the change, so the chain, verify and retention
+ * live in audit.c and this file only says which row of which table changed how
+ * (audit_append_row()), and, before an update, lets audit.c check that nobody changed
+ * the row behind drover's back (audit_before_update()). A table added by a later
+ * migration gets its AuditTable entry and STMT_ROW_* statement, and its writes call the
+ * same two functions; a migration that adds a column must append a record for every
+ * existing row of that table (their encoding changes), as migration 3 does with
+ * audit_seed().
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,7 +61,9 @@
  *
  * Timestamps are INTEGER microseconds (CLOCK_REALTIME for started/ended/at, a
  * monotonic measure for duration). ended = 0 means "not ended (yet)". Nothing is
- * ever deleted (triggers refuse DELETE); events are append-only (no UPDATE either).
+ * ever deleted (triggers refuse DELETE) but by the retention of journal_prune(), which
+ * schema 3 lets through while its transaction holds a row in retention_guard; events
+ * are append-only (no UPDATE either).
  */
 static const char *const migrations[] = {
         /* 0 → 1: runs, step attempts, events. */
@@ -166,7 +180,8 @@ static const char *const migrations[] = {
         "        at        INTEGER NOT NULL,\n"
         "        tbl       TEXT NOT NULL,\n"
         "        row_id    INTEGER NOT NULL,\n"
-        "        op        TEXT NOT NULL CHECK (op IN ('genesis', 'insert', 'update', 'retention')),\n"
+        "        op        TEXT NOT NULL CHECK (op IN\n"
+        "                ('genesis', 'insert', 'update', 'retention', 'found-altered')),\n"
         "        data      TEXT NOT NULL,\n"
         "        data_hash TEXT NOT NULL,\n"
         "        prev_hash TEXT NOT NULL,\n"
@@ -1087,8 +1102,10 @@ int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char 
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
-        return audited_end(j, own, run_end_one(j, run_id, outcome, error, ended), AUDIT_TABLE_RUNS, run_id,
-                           "update");
+        q = audit_before_update(j, AUDIT_TABLE_RUNS, run_id);
+        if (q >= 0)
+                q = run_end_one(j, run_id, outcome, error, ended);
+        return audited_end(j, own, q, AUDIT_TABLE_RUNS, run_id, "update");
 }
 
 int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
@@ -1119,7 +1136,10 @@ int journal_step_end(Journal *j, const StepRecord *st)
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
-        return audited_end(j, own, step_end_one(j, st), AUDIT_TABLE_STEP_ATTEMPTS, st ? st->id : 0, "update");
+        q = st ? audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, st->id) : 0;
+        if (q >= 0)
+                q = step_end_one(j, st);
+        return audited_end(j, own, q, AUDIT_TABLE_STEP_ATTEMPTS, st ? st->id : 0, "update");
 }
 
 int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
@@ -1236,6 +1256,15 @@ static int journal_recover_one(Journal *j, const RecoverCandidate *c, usec_t now
                 if (rc != SQLITE_DONE)
                         return errno_from_sqlite(rc);
         }
+
+        for (size_t i = 0; i < n_ids; i++) {
+                r = audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, ids[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = audit_before_update(j, AUDIT_TABLE_RUNS, c->id);
+        if (r < 0)
+                return r;
 
         {
                 _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
@@ -1696,8 +1725,10 @@ int journal_incident_update(Journal *j, int64_t id, const char *state, int level
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
-        return audited_end(j, own, incident_update_one(j, id, state, level, impact, closed_at),
-                           AUDIT_TABLE_INCIDENTS, id, "update");
+        q = audit_before_update(j, AUDIT_TABLE_INCIDENTS, id);
+        if (q >= 0)
+                q = incident_update_one(j, id, state, level, impact, closed_at);
+        return audited_end(j, own, q, AUDIT_TABLE_INCIDENTS, id, "update");
 }
 
 int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_id)

@@ -203,6 +203,8 @@ typedef enum AuditProblem {
         AUDIT_PROBLEM_ROW_CHANGED,     /* a live row differs from its latest record */
         AUDIT_PROBLEM_ROW_UNRECORDED,  /* a live row without a record (or removed by retention) */
         AUDIT_PROBLEM_ROW_DELETED,     /* a recorded row is gone, without a retention record */
+        AUDIT_PROBLEM_ROW_FOUND_ALTERED, /* drover found a row changed behind its back when it
+                                          * came to update it (a 'found-altered' record) */
         AUDIT_PROBLEM_HEAD_MISSING,    /* the exported head's seq is past the chain: truncated */
         AUDIT_PROBLEM_HEAD_MISMATCH,   /* the record at the exported seq has another hash */
         _AUDIT_PROBLEM_MAX,

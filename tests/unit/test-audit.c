@@ -509,6 +509,33 @@ static void test_row_inserted_behind_back(void **state)
         expect_problem(path, NULL, AUDIT_PROBLEM_ROW_UNRECORDED, 0, "events", id, "behind drover's back");
 }
 
+/* An edit of a row that drover later updates is not laundered by the update. */
+static void test_edit_before_update_is_kept(void **state)
+{
+        char path[PATH_MAX], sql[256];
+        Journal *j = NULL;
+        IncidentRecord got = {};
+        Fixture f;
+        sqlite3 *db;
+
+        fresh(path, &f);
+        db = raw_open(path);
+        (void) snprintf(sql, sizeof sql, "UPDATE incidents SET subject = 'forged' WHERE id = %" PRIi64,
+                        f.incident);
+        raw_exec(db, sql);
+        sqlite3_close(db);
+
+        assert_int_equal(journal_open(path, &j), 0);
+        assert_int_equal(journal_incident_update(j, f.incident, "closed", 1, "late impact", 5), 0);
+        assert_int_equal(journal_get_incident(j, f.incident, &got), 0); /* the update itself went through */
+        assert_int_equal(got.level, 1);
+        incident_record_done(&got);
+        journal_close(j);
+        expect_problem(path, NULL, AUDIT_PROBLEM_ROW_FOUND_ALTERED, 12, "incidents", f.incident,
+                       "column subject: recorded \"primary\", now \"forged\"");
+        check_chain_independently(path);
+}
+
 static void test_row_deleted_behind_back(void **state)
 {
         char path[PATH_MAX], sql[256];
@@ -816,6 +843,7 @@ int main(void)
                 cmocka_unit_test(test_deleted_record),
                 cmocka_unit_test(test_row_inserted_behind_back),
                 cmocka_unit_test(test_row_deleted_behind_back),
+                cmocka_unit_test(test_edit_before_update_is_kept),
                 cmocka_unit_test(test_truncation_and_head),
                 cmocka_unit_test(test_consistent_rewrite_needs_head),
                 cmocka_unit_test(test_batches_and_failures),

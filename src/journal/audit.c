@@ -120,39 +120,46 @@ static const char *const audit_ops[] = {"genesis", "insert", "update", "retentio
 
 static void json_put_string(StrBuf *b, const unsigned char *p, size_t n)
 {
+        size_t plain = 0; /* start of the current run of bytes copied as they are */
+
         strbuf_putc(b, '"');
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = p[i];
+                const char *esc = NULL;
 
+                if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+                        continue;
+                strbuf_append(b, (const char *) p + plain, i - plain);
+                plain = i + 1;
                 switch (c) {
                 case '"':
-                        strbuf_puts(b, "\\\"");
+                        esc = "\\\"";
                         break;
                 case '\\':
-                        strbuf_puts(b, "\\\\");
+                        esc = "\\\\";
                         break;
                 case '\b':
-                        strbuf_puts(b, "\\b");
+                        esc = "\\b";
                         break;
                 case '\f':
-                        strbuf_puts(b, "\\f");
+                        esc = "\\f";
                         break;
                 case '\n':
-                        strbuf_puts(b, "\\n");
+                        esc = "\\n";
                         break;
                 case '\r':
-                        strbuf_puts(b, "\\r");
+                        esc = "\\r";
                         break;
                 case '\t':
-                        strbuf_puts(b, "\\t");
+                        esc = "\\t";
                         break;
-                default:
-                        if (c < 0x20 || c == 0x7f)
-                                strbuf_printf(b, "\\u%04x", c);
-                        else
-                                strbuf_putc(b, (char) c);
                 }
+                if (esc)
+                        strbuf_puts(b, esc);
+                else
+                        strbuf_printf(b, "\\u%04x", c);
         }
+        strbuf_append(b, (const char *) p + plain, n - plain);
         strbuf_putc(b, '"');
 }
 

@@ -6,7 +6,9 @@
  * batched (1000 writes per transaction: the CPU cost of a write without the disk).
  * Uses only the API that existed before the audit chain, so that the same source
  * measures a build without it. Not a test; run by hand:
- *   build/bench/journal-writes [-n STEPS] [-d DIR]
+ *   build/bench/journal-writes [-n STEPS] [-d DIR] [-r ROUNDS] [-k]
+ * -k keeps the last batched journal (its path is printed), e.g. to time
+ * `droverctl --db PATH audit verify` on it.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -49,7 +51,7 @@ static int write_steps(Journal *j, int64_t run_id, unsigned n, bool batch)
         return 0;
 }
 
-static double measure(const char *dir, unsigned n, bool batch)
+static double measure(const char *dir, unsigned n, bool batch, bool keep)
 {
         char path[PATH_MAX];
         Journal *j = NULL;
@@ -70,6 +72,10 @@ static double measure(const char *dir, unsigned n, bool batch)
         }
         t1 = now_usec(CLOCK_MONOTONIC);
         journal_close(j);
+        if (keep) {
+                printf("kept %s\n", path);
+                return 2.0 * n / ((double) (t1 - t0) / USEC_PER_SEC);
+        }
         for (size_t k = 0; k < 3; k++) {
                 char f[PATH_MAX + 8];
                 (void) snprintf(f, sizeof f, "%s%s", path, (const char *[]){"", "-wal", "-shm"}[k]);
@@ -82,9 +88,10 @@ int main(int argc, char **argv)
 {
         const char *dir = "/tmp";
         unsigned n = 500, rounds = 3;
+        bool keep = false;
         int c;
 
-        while ((c = getopt(argc, argv, "n:d:r:")) >= 0)
+        while ((c = getopt(argc, argv, "n:d:r:k")) >= 0)
                 switch (c) {
                 case 'n':
                         n = (unsigned) atoi(optarg);
@@ -95,8 +102,11 @@ int main(int argc, char **argv)
                 case 'r':
                         rounds = (unsigned) atoi(optarg);
                         break;
+                case 'k':
+                        keep = true;
+                        break;
                 default:
-                        fprintf(stderr, "usage: journal-writes [-n STEPS] [-d DIR] [-r ROUNDS]\n");
+                        fprintf(stderr, "usage: journal-writes [-n STEPS] [-d DIR] [-r ROUNDS] [-k]\n");
                         return 2;
                 }
         if (n == 0 || rounds == 0)
@@ -105,6 +115,6 @@ int main(int argc, char **argv)
                JOURNAL_SCHEMA_VERSION, n, 2 * n, rounds, dir);
         for (unsigned r = 0; r < rounds; r++)
                 printf("round %u: committed one by one %8.0f writes/s   batched %8.0f writes/s\n", r + 1,
-                       measure(dir, n, false), measure(dir, 20 * n, true));
+                       measure(dir, n, false, false), measure(dir, 20 * n, true, keep && r == rounds - 1));
         return 0;
 }

@@ -172,8 +172,8 @@ static int audit_head(CtlGlobals *g, int argc, char **argv)
 int verb_audit(CtlGlobals *g, int argc, char **argv)
 {
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-                printf("Usage: droverctl audit verify [--head SEQ:HASH]\n"
-                       "       droverctl audit head\n");
+                fprintf(argc < 2 ? stderr : stdout, "Usage: droverctl audit verify [--head SEQ:HASH]\n"
+                                                    "       droverctl audit head\n");
                 return argc < 2 ? EXIT_USAGE : EXIT_OK;
         }
         if (streq(argv[1], "verify"))
@@ -321,7 +321,8 @@ static int journal_prune_verb(CtlGlobals *g, int argc, char **argv)
 int verb_journal(CtlGlobals *g, int argc, char **argv)
 {
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-                printf("Usage: droverctl journal prune --before DATE [--reason TEXT] [--yes]\n");
+                fprintf(argc < 2 ? stderr : stdout,
+                        "Usage: droverctl journal prune --before DATE [--reason TEXT] [--yes]\n");
                 return argc < 2 ? EXIT_USAGE : EXIT_OK;
         }
         if (streq(argv[1], "prune"))

@@ -70,6 +70,8 @@ typedef struct CtlRunRequest {
 /* Run one playbook in this process with live progress, journaled (ctl-run.c). Returns an
  * exit code; *ret_run_id the journal's run id (0 = none). */
 int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_id, RunOutcome *ret_outcome);
+int verb_audit(CtlGlobals *g, int argc, char **argv);
+int verb_journal(CtlGlobals *g, int argc, char **argv);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);

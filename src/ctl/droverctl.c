@@ -19,6 +19,10 @@ static const Verb verbs[] = {
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
         { "drill", "start|runs|show|status|evaluate|actions|action …",
           "drills: tabletop and live runs, annual status, evaluation, improvement actions", verb_drill },
+        { "audit", "verify [--head SEQ:HASH] | head",
+          "check the journal's hash chain and rows; print the chain head for export", verb_audit },
+        { "journal", "prune --before DATE [--reason TEXT] --yes",
+          "retention: remove old runs and closed incidents, journaled in the audit chain", verb_journal },
 };
 
 static void help(FILE *f)

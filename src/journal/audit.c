@@ -15,7 +15,9 @@
  *
  *  - A record is a row of audit: seq (1, 2, 3… without gaps), at (µs since the epoch,
  *    CLOCK_REALTIME when appended), tbl (runs | step_attempts | events | incidents |
- *    incident_log, or "journal" for a record about the journal as a whole), row_id (the
+ *    incident_log | drill_runs | drill_run_runs | drill_reviews | drill_evaluations |
+ *    drill_actions | drill_action_log, or "journal" for a record about the journal as a
+ *    whole), row_id (the
  *    row's id; 0 for "journal"), op (genesis | insert | update | retention |
  *    found-altered), data,
  *    data_hash, prev_hash, hash. Hashes are SHA-256 in 64 lowercase hex digits.
@@ -86,6 +88,12 @@ static const char *const audit_table_table[_AUDIT_TABLE_MAX] = {
         [AUDIT_TABLE_EVENTS] = "events",
         [AUDIT_TABLE_INCIDENTS] = "incidents",
         [AUDIT_TABLE_INCIDENT_LOG] = "incident_log",
+        [AUDIT_TABLE_DRILL_RUNS] = "drill_runs",
+        [AUDIT_TABLE_DRILL_RUN_RUNS] = "drill_run_runs",
+        [AUDIT_TABLE_DRILL_REVIEWS] = "drill_reviews",
+        [AUDIT_TABLE_DRILL_EVALUATIONS] = "drill_evaluations",
+        [AUDIT_TABLE_DRILL_ACTIONS] = "drill_actions",
+        [AUDIT_TABLE_DRILL_ACTION_LOG] = "drill_action_log",
 };
 
 DEFINE_STRING_TABLE(audit_table, AuditTable, audit_table_table);
@@ -112,6 +120,12 @@ static const Stmt row_stmt[_AUDIT_TABLE_MAX] = {
         [AUDIT_TABLE_EVENTS] = STMT_ROW_EVENTS,
         [AUDIT_TABLE_INCIDENTS] = STMT_ROW_INCIDENTS,
         [AUDIT_TABLE_INCIDENT_LOG] = STMT_ROW_INCIDENT_LOG,
+        [AUDIT_TABLE_DRILL_RUNS] = STMT_ROW_DRILL_RUNS,
+        [AUDIT_TABLE_DRILL_RUN_RUNS] = STMT_ROW_DRILL_RUN_RUNS,
+        [AUDIT_TABLE_DRILL_REVIEWS] = STMT_ROW_DRILL_REVIEWS,
+        [AUDIT_TABLE_DRILL_EVALUATIONS] = STMT_ROW_DRILL_EVALUATIONS,
+        [AUDIT_TABLE_DRILL_ACTIONS] = STMT_ROW_DRILL_ACTIONS,
+        [AUDIT_TABLE_DRILL_ACTION_LOG] = STMT_ROW_DRILL_ACTION_LOG,
 };
 
 static const char *const audit_ops[] = {"genesis", "insert", "update", "retention", "found-altered"};
@@ -392,6 +406,24 @@ static int audit_for_each_row(Journal *j, AuditTable t,
         return r;
 }
 
+/* 1 when table t exists in this journal, 0 when not (yet). */
+static int audit_table_exists(Journal *j, AuditTable t)
+{
+        sqlite3_stmt *s = NULL;
+        int rc, r;
+
+        rc = journal_prepare(j, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", 0, &s);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        r = bind_text(s, 1, audit_table_to_string(t));
+        if (r >= 0) {
+                rc = stmt_step(s);
+                r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : errno_from_sqlite(rc);
+        }
+        (void) sqlite3_finalize(s);
+        return r;
+}
+
 static int seed_one(Journal *j, AuditTable t, sqlite3_stmt *s, void *userdata)
 {
         StrBuf b = STRBUF_INIT;
@@ -415,6 +447,12 @@ int audit_seed(Journal *j)
         if (r < 0)
                 return r;
         for (AuditTable t = 0; t < _AUDIT_TABLE_MAX; t++) {
+                r = audit_table_exists(j, t);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue; /* created by a later step, empty: nothing to seed */
+                }
                 r = audit_for_each_row(j, t, seed_one, &now);
                 if (r < 0)
                         return r;
@@ -778,7 +816,9 @@ int audit_head_parse(const char *s, AuditHead *ret)
 #define PRUNE_RUNS                                                                                          \
         "SELECT r.id FROM runs r WHERE r.outcome <> 'running' AND r.ended > 0 AND r.ended < ?1 "            \
         "AND NOT EXISTS (SELECT 1 FROM incident_log l WHERE l.run_id = r.id "                               \
-        "AND l.incident_id NOT IN (" PRUNE_INCIDENTS "))"
+        "AND l.incident_id NOT IN (" PRUNE_INCIDENTS ")) "                                                  \
+        "AND NOT EXISTS (SELECT 1 FROM drill_run_runs d WHERE d.run_id = r.id)"
+#define PRUNE_NOTHING(table) "SELECT id FROM " table " WHERE ?1 IS NULL"
 
 static const char *const prune_select[_AUDIT_TABLE_MAX] = {
         [AUDIT_TABLE_RUNS] = PRUNE_RUNS " ORDER BY r.id",
@@ -790,6 +830,15 @@ static const char *const prune_select[_AUDIT_TABLE_MAX] = {
         [AUDIT_TABLE_INCIDENTS] = PRUNE_INCIDENTS " ORDER BY id",
         [AUDIT_TABLE_INCIDENT_LOG] =
                 "SELECT id FROM incident_log WHERE incident_id IN (" PRUNE_INCIDENTS ") ORDER BY id",
+        /* Drill records (the evidence that each plan was exercised, its evaluation and its
+         * improvement actions) are not removed by this retention: nothing selects them. The
+         * runs they link to are kept with them (PRUNE_RUNS). ?1 is bound all the same. */
+        [AUDIT_TABLE_DRILL_RUNS] = PRUNE_NOTHING("drill_runs"),
+        [AUDIT_TABLE_DRILL_RUN_RUNS] = PRUNE_NOTHING("drill_run_runs"),
+        [AUDIT_TABLE_DRILL_REVIEWS] = PRUNE_NOTHING("drill_reviews"),
+        [AUDIT_TABLE_DRILL_EVALUATIONS] = PRUNE_NOTHING("drill_evaluations"),
+        [AUDIT_TABLE_DRILL_ACTIONS] = PRUNE_NOTHING("drill_actions"),
+        [AUDIT_TABLE_DRILL_ACTION_LOG] = PRUNE_NOTHING("drill_action_log"),
 };
 
 /* Children before parents, for the foreign keys. */

@@ -7,15 +7,19 @@
  *
  * Owns: those tables and their own versioned schema step (table drill_schema), kept
  * apart from journal.c's migrations (PRAGMA user_version) so both can evolve
- * independently; the queries the drill verbs and the drill reports need. Does not own:
- * the runs/step_attempts/events tables (journal.c; read here, never written), deciding
- * anything, printing.
+ * independently; journal_open() runs the step after the migrations, so the tables exist
+ * in every journal. The queries the drill verbs and the drill reports need. Does not own:
+ * the runs/step_attempts/events tables (journal.c; read here, never written), the audit
+ * chain (audit.c), deciding anything, printing.
  *
- * A JournalDrill is its own SQLite connection to the journal file (same pragmas as
- * journal.c: WAL, synchronous=FULL, foreign keys, 30 s busy wait), so that this module
- * never reaches into journal.c's private connection. Append-only: evaluations, reviews
- * and action status changes are new rows; triggers refuse DELETE everywhere and UPDATE
- * of the append-only tables. Called by droverctl's drill verbs and (read-only) reports.
+ * A JournalDrill is a Journal of its own (journal_open() on the same file): every write
+ * here is the row change plus its record in the audit hash chain (audit_append_row(),
+ * with audit_before_update() before an update), in one transaction, exactly like
+ * journal.c's writes, so `droverctl audit verify` covers the drill tables too.
+ * Append-only: evaluations, reviews and action status changes are new rows; triggers
+ * refuse DELETE everywhere (but during journal_prune()'s retention, which removes no
+ * drill record) and UPDATE of the append-only tables. Called by droverctl's drill verbs
+ * and (read-only) reports.
  *
  * Times are CLOCK_REALTIME microseconds; 0 = not set. Errors are -errno like journal.h:
  * -EINVAL for a value the schema refuses, -ENOENT for an unknown id, -EPERM for a
@@ -27,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal.h"
 #include "macros.h"
 #include "time-util.h"
 
@@ -62,7 +67,8 @@ typedef struct DrillRunRecord {
         char *hostname;
 } DrillRunRecord;
 
-/* A playbook run (runs.id) belonging to a drill run, in order. Table drill_run_runs. */
+/* A playbook run (runs.id) belonging to a drill run, in order. Table drill_run_runs
+ * (columns id, drill_run_id, seq, run_id, playbook). */
 typedef struct DrillRunLink {
         int64_t drill_run_id;
         unsigned seq;
@@ -141,14 +147,15 @@ void drill_action_record_done(DrillActionRecord *r);
 void drill_action_log_record_done(DrillActionLogRecord *r);
 void drill_last_done(DrillLast *l);
 
-/* Open the journal file at path (it must exist: open it with journal_open() first, which
- * creates and migrates the main schema) and bring the drill tables to the current
- * version. -EPROTONOSUPPORT when the drill schema is newer than this binary. */
+/* Open the journal file at path with journal_open() (which creates and migrates it and
+ * brings the drill tables to the current version). -EPROTONOSUPPORT when the drill schema
+ * is newer than this binary. */
 int journal_drill_open(const char *path, JournalDrill **ret);
 JournalDrill *journal_drill_close(JournalDrill *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(JournalDrill *, journal_drill_close);
-/* Idempotent; journal_drill_open() calls it. */
+/* Idempotent; journal_open() calls the _on() form for every journal. */
 int journal_drill_ensure_schema(JournalDrill *j);
+int journal_drill_ensure_schema_on(Journal *j);
 const char *journal_drill_errmsg(JournalDrill *j);
 
 /* Drill runs. begin fills pid/hostname/started(0 = now) and outcome "running". */

@@ -58,6 +58,12 @@ typedef enum Stmt {
         STMT_ROW_EVENTS,
         STMT_ROW_INCIDENTS,
         STMT_ROW_INCIDENT_LOG,
+        STMT_ROW_DRILL_RUNS, /* journal-drill.c's tables */
+        STMT_ROW_DRILL_RUN_RUNS,
+        STMT_ROW_DRILL_REVIEWS,
+        STMT_ROW_DRILL_EVALUATIONS,
+        STMT_ROW_DRILL_ACTIONS,
+        STMT_ROW_DRILL_ACTION_LOG,
         _STMT_MAX,
 } Stmt;
 
@@ -104,6 +110,14 @@ typedef enum AuditTable {
         AUDIT_TABLE_EVENTS,
         AUDIT_TABLE_INCIDENTS,
         AUDIT_TABLE_INCIDENT_LOG,
+        /* journal-drill.c's tables, created by its own schema step (journal_drill_ensure_schema(),
+         * which journal_open() runs after the migrations, so they exist whenever a journal is open). */
+        AUDIT_TABLE_DRILL_RUNS,
+        AUDIT_TABLE_DRILL_RUN_RUNS,
+        AUDIT_TABLE_DRILL_REVIEWS,
+        AUDIT_TABLE_DRILL_EVALUATIONS,
+        AUDIT_TABLE_DRILL_ACTIONS,
+        AUDIT_TABLE_DRILL_ACTION_LOG,
         _AUDIT_TABLE_MAX,
         _AUDIT_TABLE_INVALID = -EINVAL,
 } AuditTable;
@@ -118,5 +132,6 @@ int audit_append_row(Journal *j, AuditTable t, int64_t row_id, const char *op);
  * changed it behind drover's back), append a 'found-altered' record holding it as found,
  * so that the update does not launder the change into the chain. 0 also when absent. */
 int audit_before_update(Journal *j, AuditTable t, int64_t row_id);
-/* Migration 2 → 3's C step: the 'genesis' records of every existing row. */
+/* Migration 2 → 3's C step: the 'genesis' records of every existing row (of the audited
+ * tables that exist by then: the drill tables come later, empty). */
 int audit_seed(Journal *j);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "journal-drill.h"
 #include "journal-internal.h"
 #include "journal.h"
 #include "macros.h"
@@ -306,6 +307,12 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_ROW_EVENTS] = "SELECT * FROM events WHERE id = ?",
         [STMT_ROW_INCIDENTS] = "SELECT * FROM incidents WHERE id = ?",
         [STMT_ROW_INCIDENT_LOG] = "SELECT * FROM incident_log WHERE id = ?",
+        [STMT_ROW_DRILL_RUNS] = "SELECT * FROM drill_runs WHERE id = ?",
+        [STMT_ROW_DRILL_RUN_RUNS] = "SELECT * FROM drill_run_runs WHERE id = ?",
+        [STMT_ROW_DRILL_REVIEWS] = "SELECT * FROM drill_reviews WHERE id = ?",
+        [STMT_ROW_DRILL_EVALUATIONS] = "SELECT * FROM drill_evaluations WHERE id = ?",
+        [STMT_ROW_DRILL_ACTIONS] = "SELECT * FROM drill_actions WHERE id = ?",
+        [STMT_ROW_DRILL_ACTION_LOG] = "SELECT * FROM drill_action_log WHERE id = ?",
 };
 
 
@@ -768,6 +775,11 @@ int journal_open(const char *path, Journal **ret)
                 return r;
 
         r = journal_migrate(j);
+        if (r < 0)
+                return r;
+        /* The drill tables have their own versioned schema step (journal-drill.c); run it
+         * here so that they exist, and are covered by the audit chain, in every journal. */
+        r = journal_drill_ensure_schema_on(j);
         if (r < 0)
                 return r;
 

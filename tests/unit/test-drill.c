@@ -5,7 +5,9 @@
  * variables expand, the schedule arithmetic with fixed clocks (calendar months, leap
  * years, overdue), $DROVER_NOW parsing, and the drill tables round-trip on a real SQLite
  * file: runs and links, tabletop reviews, evaluations (scores checked by the schema),
- * actions tracked until closed, append-only triggers, last drill per playbook.
+ * actions tracked until closed, append-only triggers, last drill per playbook, and the
+ * audit chain covering every drill write (verify holds; a row edited behind drover's
+ * back is caught).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -405,6 +407,38 @@ static void test_journal_round_trip(void **state)
         assert_int_equal(last[0].id, drill_run);
         drill_last_done(&last[0]);
         free(last);
+
+        /* Every drill write is in the audit chain: verify holds, and a drill run changed
+         * behind drover's back (sqlite3 shell) is caught. */
+        {
+                AuditVerdict v = {};
+                assert_int_equal(journal_audit_verify(j, NULL, &v), 0);
+                if (v.problem != AUDIT_PROBLEM_NONE)
+                        fail_msg("verify: %s %s %lld: %s", audit_problem_to_string(v.problem),
+                                 strna(v.table), (long long) v.row_id, strna(v.detail));
+                assert_true(v.n_rows >= 10);
+                audit_verdict_done(&v);
+                const char *q = "SELECT count(*) FROM audit WHERE tbl LIKE 'drill_%'";
+                sqlite3 *db = NULL;
+                sqlite3_stmt *st = NULL;
+                assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+                assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+                assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+                /* One record per successful write: the run's insert, fault and end updates, the
+                 * link, the review, 2 evaluations, the action and its 3 status rows. The
+                 * refused writes (-EALREADY, -EINVAL, …) left none. */
+                if (sqlite3_column_int(st, 0) != 11)
+                        fail_msg("%d drill audit records, expected 11", sqlite3_column_int(st, 0));
+                sqlite3_finalize(st);
+                sqlite3_close(db);
+
+                assert_int_equal(raw_exec(path, "UPDATE drill_runs SET rto_us = 1 WHERE id = 1"), SQLITE_OK);
+                assert_int_equal(journal_audit_verify(j, NULL, &v), 0);
+                assert_int_equal(v.problem, AUDIT_PROBLEM_ROW_CHANGED);
+                assert_string_equal(v.table, "drill_runs");
+                assert_int_equal(v.row_id, drill_run);
+                audit_verdict_done(&v);
+        }
 
         /* A drill schema newer than this binary is refused. */
         assert_int_equal(raw_exec(path, "INSERT INTO drill_schema (version) VALUES (99)"), SQLITE_OK);

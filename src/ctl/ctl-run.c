@@ -27,6 +27,10 @@ typedef struct RunCtx {
         CtlGlobals *g;
         Journal *journal; /* NULL in dry-run: a plan is not a run */
         bool dry_run;
+        bool plan_only;   /* dry run or tabletop: nothing acts, the plan is shown */
+        const CtlRunHooks *hooks;
+        Engine *engine;
+        int64_t run_id;   /* the journal's id, once run_started made it durable */
         usec_t started_mono;
         unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
         const char *last_step; /* to print a step header once */
@@ -92,6 +96,12 @@ static int obs_run_started(void *userdata, RunInfo *info)
                 if (r < 0)
                         return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
         }
+        ctx->run_id = info->journal_id;
+        if (ctx->hooks && ctx->hooks->run_started) {
+                r = ctx->hooks->run_started(ctx->hooks->userdata, info);
+                if (r < 0)
+                        return r;
+        }
 
         if (ctx->g->json) {
                 ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "event",
@@ -107,6 +117,14 @@ static int obs_run_started(void *userdata, RunInfo *info)
                 printf("%sDry run%s of %s%s%s (%s): %zu steps. Nothing will be contacted.\n", ansi_bold(ctx->g),
                        ansi_reset(ctx->g), ansi_bold(ctx->g), p->name, ansi_reset(ctx->g),
                        playbook_kind_to_string(p->kind), p->n_steps);
+        else if (info->mode == RUN_MODE_TABLETOP)
+                printf("%sRun %lld%s (TABLETOP DRILL, nothing is executed): %s (%s), %zu steps, params %s\n",
+                       ansi_bold(ctx->g), (long long) info->journal_id, ansi_reset(ctx->g), p->name,
+                       playbook_kind_to_string(p->kind), p->n_steps, info->params_json);
+        else if (info->mode == RUN_MODE_DRILL)
+                printf("%sRun %lld%s (LIVE DRILL): %s (%s), %zu steps, by %s, params %s\n", ansi_bold(ctx->g),
+                       (long long) info->journal_id, ansi_reset(ctx->g), p->name, playbook_kind_to_string(p->kind),
+                       p->n_steps, info->actor, info->params_json);
         else
                 printf("%sRun %lld%s: %s (%s), %zu steps, by %s, params %s\n", ansi_bold(ctx->g),
                        (long long) info->journal_id, ansi_reset(ctx->g), p->name,
@@ -236,16 +254,25 @@ static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *eve
                         continue;
                 }
                 print_step_header(ctx, info, &events[i]);
-                if (ctx->dry_run && events[i].detail) {
+                if (ctx->plan_only && events[i].detail) {
                         printf("      %s%s%s: ", ansi_grey(ctx->g), strempty(events[i].target), ansi_reset(ctx->g));
                         print_continued(events[i].detail, 8);
                 }
-                if (ctx->dry_run && events[i].out) /* "when: CONDITION" */
+                if (ctx->plan_only && events[i].out) /* "when: CONDITION" */
                         printf("        %sonly %s%s\n", ansi_grey(ctx->g), events[i].out, ansi_reset(ctx->g));
-                if (ctx->dry_run && events[i].error)
+                if (ctx->plan_only && events[i].error)
                         printf("        %s%s%s\n", ansi_red(ctx->g), events[i].error, ansi_reset(ctx->g));
         }
         fflush(stdout);
+        /* One call shows one step (all its targets): the tabletop asks about it once. */
+        if (n > 0 && ctx->hooks && ctx->hooks->step_shown) {
+                r = ctx->hooks->step_shown(ctx->hooks->userdata, info, &events[0]);
+                if (r < 0) {
+                        /* Stop walking the plan: the engine ends the run as aborted. */
+                        if (ctx->engine)
+                                engine_request_cancel(ctx->engine);
+                }
+        }
         return 0;
 }
 
@@ -289,7 +316,7 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
                         ctl_print_json_line(o);
                         continue;
                 }
-                if (ctx->dry_run)
+                if (ctx->plan_only)
                         continue;
                 print_step_header(ctx, info, ev);
                 printf("    %s%s%s%-14s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
@@ -354,6 +381,15 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
 
         if (ctx->dry_run) {
                 printf("End of plan. Run it without --dry-run to execute.\n");
+                return 0;
+        }
+        if (info->mode == RUN_MODE_TABLETOP) {
+                printf("%sRun %lld %s%s%s: the plan was walked (%zu steps); nothing was executed.%s\n", ansi_bold(g),
+                       (long long) info->journal_id, outcome_color(g, run_outcome_to_string(outcome)),
+                       run_outcome_to_string(outcome), ansi_reset(g), info->playbook->n_steps, ansi_reset(g));
+                if (error)
+                        printf("Reason: %s\n", error);
+                fflush(stdout);
                 return 0;
         }
         printf("%sRun %lld %s%s%s in %s: %u ok, %u failed, %u skipped", ansi_bold(g), (long long) info->journal_id,
@@ -461,6 +497,102 @@ static char *resolve_playbook(const Config *config, const char *arg)
         return xstrdup(arg); /* let the loader report it with its path */
 }
 
+/* Run one playbook in this process: the engine with the real executor, this file's
+ * observer (journal + progress), the terminal as approval gate. Shared by `run` and
+ * `drill start`. Opens the journal unless req->journal is given (never for a dry run).
+ * Returns an exit code; *ret_run_id is the journal's run id (0 when none). */
+int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_id, RunOutcome *ret_outcome)
+{
+        _cleanup_(journal_closep) Journal *own_journal = NULL;
+        _cleanup_(real_executor_freep) RealExecutor *executor = NULL;
+        _cleanup_(engine_freep) Engine *engine = NULL;
+        _cleanup_free_ char *actor = NULL, *error = NULL;
+        bool dry_run = req->mode == RUN_MODE_DRY_RUN;
+        RunOutcome outcome = RUN_FAILED;
+        int r, ret;
+
+        if (ret_run_id)
+                *ret_run_id = 0;
+        if (ret_outcome)
+                *ret_outcome = RUN_FAILED;
+
+        r = real_executor_new(&executor, &(RealExecutorOptions){ .accept_new_host_keys = req->accept_new_host_keys });
+        if (r < 0) {
+                log_error_errno(r, "cannot start the executor: %s", strerror(-r));
+                return EXIT_INFRA;
+        }
+
+        RunCtx ctx = {
+                .g = g,
+                .dry_run = dry_run,
+                .plan_only = dry_run || req->mode == RUN_MODE_TABLETOP,
+                .hooks = req->hooks,
+                .started_mono = now_usec(CLOCK_MONOTONIC),
+                .last_phase = _STEP_PHASE_INVALID,
+        };
+        actor = req->actor ? xstrdup(req->actor) : ctl_actor();
+        EngineOptions opts = {
+                .config = req->config,
+                .playbook = req->playbook,
+                .params = req->params,
+                .n_params = req->n_params,
+                .mode = req->mode,
+                .trigger = req->trigger,
+                .actor = actor,
+                .executor = real_executor_get(executor),
+                .observer = {
+                        .userdata = &ctx,
+                        .run_started = obs_run_started,
+                        .steps_started = obs_steps_started,
+                        .steps_finished = obs_steps_finished,
+                        .event = obs_event,
+                        .run_finished = obs_run_finished,
+                },
+                .approver = { .userdata = &ctx, .ask = tty_ask },
+        };
+        r = engine_new(&engine, &opts, &error);
+        if (r < 0) {
+                log_error("%s: %s; nothing was run.", req->playbook->name, error ? error : strerror(-r));
+                return EXIT_USAGE;
+        }
+        ctx.engine = engine;
+
+        /* The journal is opened only once everything the operator gave us is known to be
+         * good: a usage error leaves no trace, a dry run never writes. */
+        if (!dry_run) {
+                if (req->journal)
+                        ctx.journal = req->journal;
+                else {
+                        ret = ctl_open_journal(g, req->config, &own_journal);
+                        if (ret != EXIT_OK)
+                                return ret;
+                        ctx.journal = own_journal;
+                }
+        }
+
+        struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() must wake */
+        sigemptyset(&sa.sa_mask);
+        cancel_target = engine;
+        (void) sigaction(SIGINT, &sa, NULL);
+        (void) sigaction(SIGTERM, &sa, NULL);
+
+        r = engine_run(engine, &outcome);
+
+        cancel_target = NULL;
+        (void) sigaction(SIGINT, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+        (void) sigaction(SIGTERM, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+
+        if (ret_run_id)
+                *ret_run_id = ctx.run_id;
+        if (r < 0) {
+                log_error_errno(r, "run abandoned: %s", strerror(-r));
+                return EXIT_INFRA;
+        }
+        if (ret_outcome)
+                *ret_outcome = outcome;
+        return outcome == RUN_SUCCEEDED ? EXIT_OK : EXIT_RUN_FAILED;
+}
+
 static void help_run(void)
 {
         printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--json]\n"
@@ -489,10 +621,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         };
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(playbook_freep) Playbook *playbook = NULL;
-        _cleanup_(journal_closep) Journal *journal = NULL;
-        _cleanup_(real_executor_freep) RealExecutor *executor = NULL;
-        _cleanup_(engine_freep) Engine *engine = NULL;
-        _cleanup_free_ char *path = NULL, *actor = NULL, *error = NULL;
+        _cleanup_free_ char *path = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
         bool dry_run = false, accept_new = false;
@@ -554,72 +683,18 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 goto finish;
         }
 
-        r = real_executor_new(&executor, &(RealExecutorOptions){ .accept_new_host_keys = accept_new });
-        if (r < 0) {
-                log_error_errno(r, "cannot start the executor: %s", strerror(-r));
-                ret = EXIT_INFRA;
-                goto finish;
+        {
+                CtlRunRequest req = {
+                        .config = config,
+                        .playbook = playbook,
+                        .params = params,
+                        .n_params = n_params,
+                        .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
+                        .trigger = "manual",
+                        .accept_new_host_keys = accept_new,
+                };
+                ret = ctl_run_playbook(g, &req, NULL, &outcome);
         }
-
-        RunCtx ctx = {
-                .g = g,
-                .dry_run = dry_run,
-                .started_mono = now_usec(CLOCK_MONOTONIC),
-                .last_phase = _STEP_PHASE_INVALID,
-        };
-        actor = ctl_actor();
-        EngineOptions opts = {
-                .config = config,
-                .playbook = playbook,
-                .params = params,
-                .n_params = n_params,
-                .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
-                .trigger = "manual",
-                .actor = actor,
-                .executor = real_executor_get(executor),
-                .observer = {
-                        .userdata = &ctx,
-                        .run_started = obs_run_started,
-                        .steps_started = obs_steps_started,
-                        .steps_finished = obs_steps_finished,
-                        .event = obs_event,
-                        .run_finished = obs_run_finished,
-                },
-                .approver = { .userdata = &ctx, .ask = tty_ask },
-        };
-        r = engine_new(&engine, &opts, &error);
-        if (r < 0) {
-                log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
-                ret = EXIT_USAGE;
-                goto finish;
-        }
-
-        /* The journal is opened only once everything the operator gave us is known to be
-         * good: a usage error leaves no trace, a dry run never writes. */
-        if (!dry_run) {
-                ret = ctl_open_journal(g, config, &journal);
-                if (ret != EXIT_OK)
-                        goto finish;
-                ctx.journal = journal;
-        }
-
-        struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() must wake */
-        sigemptyset(&sa.sa_mask);
-        cancel_target = engine;
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGTERM, &sa, NULL);
-
-        r = engine_run(engine, &outcome);
-
-        cancel_target = NULL;
-        (void) sigaction(SIGINT, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
-        (void) sigaction(SIGTERM, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
-
-        if (r < 0) {
-                log_error_errno(r, "run abandoned: %s", strerror(-r));
-                ret = EXIT_INFRA;
-        } else
-                ret = outcome == RUN_SUCCEEDED ? EXIT_OK : EXIT_RUN_FAILED;
 
 finish:
         for (size_t i = 0; i < n_params; i++) {

@@ -39,6 +39,12 @@ static char *fmt_span(usec_t a, usec_t b)
         return a && b && b >= a ? xstrdup(format_duration(d, b - a)) : xstrdup("-");
 }
 
+/* A drill's run (live drill or tabletop), never a real incident's. */
+static bool run_is_drill(const RunRecord *r)
+{
+        return streq_ptr(r->mode, "drill") || streq_ptr(r->mode, "tabletop") || streq_ptr(r->trigger, "drill");
+}
+
 static json_t *run_json(const RunRecord *r)
 {
         json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:i}", "id",
@@ -50,6 +56,7 @@ static json_t *run_json(const RunRecord *r)
                               "failed", (int) r->n_failed);
         json_t *params = r->params_json ? json_loads(r->params_json, 0, NULL) : NULL;
         json_object_set_new(o, "params", params ? params : json_null());
+        json_object_set_new(o, "drill", json_boolean(run_is_drill(r)));
         json_object_set_new(o, "error", r->error ? json_string(r->error) : json_null());
         return o;
 }
@@ -105,15 +112,31 @@ int verb_runs(CtlGlobals *g, int argc, char **argv)
         } else if (n == 0)
                 printf("No runs in the journal.\n");
         else {
-                printf("%s%6s  %-24s %-8s %-7s %-16s %-24s %9s %6s  %s%s\n", ansi_bold(g), "RUN", "PLAYBOOK", "MODE",
-                       "TRIGGER", "ACTOR", "STARTED", "DURATION", "STEPS", "OUTCOME", ansi_reset(g));
-                for (size_t i = 0; i < n; i++) {
-                        const RunRecord *x = &runs[i];
-                        _cleanup_free_ char *t = fmt_time(x->started), *d = fmt_span(x->started, x->ended);
-                        printf("%6lld  %-24s %-8s %-7s %-16s %-24s %9s %3u/%-2u  %s%s%s\n", (long long) x->id,
-                               strempty(x->playbook), strempty(x->mode), strempty(x->trigger), strempty(x->actor), t,
-                               d, x->n_steps - x->n_failed, x->n_steps, outcome_color(g, x->outcome),
-                               strempty(x->outcome), ansi_reset(g));
+                /* Drill runs (modes drill and tabletop) are never mixed with real ones: they
+                 * get their own table, after the real runs. */
+                for (int drills = 0; drills < 2; drills++) {
+                        size_t shown = 0;
+                        for (size_t i = 0; i < n; i++) {
+                                const RunRecord *x = &runs[i];
+                                if (run_is_drill(x) != (drills == 1))
+                                        continue;
+                                if (shown++ == 0) {
+                                        printf("%s%s%s\n", ansi_bold(g),
+                                               drills ? "DRILLS (exercises, not incidents)"
+                                                      : "RUNS (incidents and manual runs)",
+                                               ansi_reset(g));
+                                        printf("%s%6s  %-24s %-8s %-7s %-16s %-24s %9s %6s  %s%s\n", ansi_bold(g),
+                                               "RUN", "PLAYBOOK", "MODE", "TRIGGER", "ACTOR", "STARTED", "DURATION",
+                                               "STEPS", "OUTCOME", ansi_reset(g));
+                                }
+                                _cleanup_free_ char *t = fmt_time(x->started), *d = fmt_span(x->started, x->ended);
+                                printf("%6lld  %-24s %-8s %-7s %-16s %-24s %9s %3u/%-2u  %s%s%s\n", (long long) x->id,
+                                       strempty(x->playbook), strempty(x->mode), strempty(x->trigger),
+                                       strempty(x->actor), t, d, x->n_steps - x->n_failed, x->n_steps,
+                                       outcome_color(g, x->outcome), strempty(x->outcome), ansi_reset(g));
+                        }
+                        if (shown > 0 && drills == 0)
+                                printf("\n");
                 }
         }
         for (size_t i = 0; i < n; i++)
@@ -157,9 +180,9 @@ static void print_run(const CtlGlobals *g, const RunRecord *run)
         _cleanup_free_ char *t0 = fmt_time(run->started), *t1 = fmt_time(run->ended),
                             *d = fmt_span(run->started, run->ended);
 
-        printf("%sRun %lld%s  %s (%s)  %s%s%s\n", ansi_bold(g), (long long) run->id, ansi_reset(g),
+        printf("%sRun %lld%s  %s (%s)  %s%s%s%s\n", ansi_bold(g), (long long) run->id, ansi_reset(g),
                strempty(run->playbook), strempty(run->kind), outcome_color(g, run->outcome), strempty(run->outcome),
-               ansi_reset(g));
+               ansi_reset(g), run_is_drill(run) ? "  — DRILL, not an incident" : "");
         printf("  playbook  %s (sha256 %.12s…)\n", strempty(run->playbook_path), strempty(run->playbook_sha256));
         printf("  mode      %s, trigger %s, actor %s\n", strempty(run->mode), strempty(run->trigger),
                strempty(run->actor));

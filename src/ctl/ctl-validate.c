@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ctl-validate.c — `droverctl validate [--config FILE] FILE...`: checks the inventory
- * and each playbook without contacting anything. Every problem of every file is
+ * and each playbook or drill (drover-drill(5)) without contacting anything. Every problem of every file is
  * printed (path:line:col: error: …, source line, caret); exit 0 with "OK" when all is
  * clean, 2 otherwise.
  */
@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "diag.h"
+#include "drill.h"
 #include "log.h"
 #include "playbook.h"
 #include "yaml-node.h"
@@ -20,6 +21,17 @@ typedef enum FileType {
         FILE_CONFIG,
         FILE_PLAYBOOK,
 } FileType;
+
+/* A drill is a file under a drills/ directory, or one that looks like a drill (scenario,
+ * participants or playbooks, no steps). The lab's own files (drills/lab/) are not drills. */
+static bool is_drill(const char *path)
+{
+        const char *d = strstr(path, "drills/");
+
+        if (d && (d == path || d[-1] == '/') && !strstr(path, "drills/lab/"))
+                return true;
+        return drill_document_looks_like(path);
+}
 
 /* A playbook has `steps:`; anything else is taken for an inventory. A file that does not
  * even parse is reported by whichever loader reads it, so guess "playbook" then. */
@@ -71,7 +83,7 @@ int verb_validate(CtlGlobals *g, int argc, char **argv)
         while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0) {
                 if (c == 'h') {
                         printf("Usage: droverctl validate [--config FILE] [--json] [FILE...]\n\n"
-                               "Check drover.yaml and playbooks. Every problem is reported as\n"
+                               "Check drover.yaml, playbooks and drills (files under drills/). Every problem is reported as\n"
                                "path:line:col: error: message. Exit 0 and print OK when clean, else 2.\n");
                         return EXIT_OK;
                 }
@@ -110,6 +122,11 @@ int verb_validate(CtlGlobals *g, int argc, char **argv)
                 if (!config_ok) {
                         diag_add(&diags, DIAG_NOTE, argv[i], 0, 0,
                                  "not checked: the inventory %s must be valid first", config_path);
+                        continue;
+                }
+                if (is_drill(argv[i])) {
+                        _cleanup_(drill_freep) Drill *d = NULL;
+                        (void) drill_load(argv[i], config, NULL, &d, &diags);
                         continue;
                 }
                 r = playbook_load(argv[i], config, &p, &diags);

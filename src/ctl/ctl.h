@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "engine.h"
 #include "journal.h"
 
 #include "drover/exit-status.h"
@@ -42,6 +43,36 @@ int verb_run(CtlGlobals *g, int argc, char **argv);
 int verb_runs(CtlGlobals *g, int argc, char **argv);
 int verb_show(CtlGlobals *g, int argc, char **argv);
 int verb_report(CtlGlobals *g, int argc, char **argv);
+int verb_drill(CtlGlobals *g, int argc, char **argv);
+
+/* What `drill start` adds to a run (ctl-drill.c). Both may be NULL. */
+typedef struct CtlRunHooks {
+        void *userdata;
+        /* The run is durable (info->journal_id is set); an error abandons the run. */
+        int (*run_started)(void *userdata, const RunInfo *info);
+        /* Plan-only runs: one step (ev, its first target) was just shown. A negative return
+         * stops walking the plan (the run ends aborted). */
+        int (*step_shown)(void *userdata, const RunInfo *info, const StepEvent *ev);
+} CtlRunHooks;
+
+typedef struct CtlRunRequest {
+        const Config *config;
+        const Playbook *playbook;
+        const ParamValue *params;
+        size_t n_params;
+        RunMode mode;
+        const char *trigger;       /* "manual", "drill" */
+        const char *actor;         /* NULL = the invoking user */
+        Journal *journal;          /* NULL = open it (not for a dry run) */
+        bool accept_new_host_keys;
+        const CtlRunHooks *hooks;
+} CtlRunRequest;
+
+/* Run one playbook in this process with live progress, journaled (ctl-run.c). Returns an
+ * exit code; *ret_run_id the journal's run id (0 = none). */
+int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_id, RunOutcome *ret_outcome);
+int verb_audit(CtlGlobals *g, int argc, char **argv);
+int verb_journal(CtlGlobals *g, int argc, char **argv);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);

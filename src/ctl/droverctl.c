@@ -17,6 +17,12 @@ static const Verb verbs[] = {
           "run a playbook now, with live progress", verb_run },
         { "runs", "[--limit N]", "list runs from the journal", verb_runs },
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+        { "drill", "start|runs|show|status|evaluate|actions|action …",
+          "drills: tabletop and live runs, annual status, evaluation, improvement actions", verb_drill },
+        { "audit", "verify [--head SEQ:HASH] | head",
+          "check the journal's hash chain and rows; print the chain head for export", verb_audit },
+        { "journal", "prune --before DATE [--reason TEXT] --yes",
+          "retention: remove old runs and closed incidents, journaled in the audit chain", verb_journal },
         { "report", "run RUN|drill RUN|incident ID [--format md|json|html] [-o FILE]",
           "a report for people and regulators: Markdown, JSON or HTML with an SVG timeline", verb_report },
 };

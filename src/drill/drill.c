@@ -25,7 +25,7 @@
 #include "string-table.h"
 #include "yaml-node.h"
 
-#define DRILL_NAME_MAX 64
+#define DRILL_NAME_MAX         64
 #define DRILL_MAX_EVERY_MONTHS 120
 
 static const char *const drill_mode_table[_DRILL_MODE_MAX] = {
@@ -70,7 +70,7 @@ DEFINE_STRING_TABLE(drill_role, DrillRole, drill_role_table)
 static void drill_command_done(DrillCommand *c)
 {
         strv_free(c->argv);
-        *c = (DrillCommand) {};
+        *c = (DrillCommand){};
 }
 
 Drill *drill_free(Drill *d)
@@ -132,8 +132,8 @@ static bool name_is_valid(const char *s)
 }
 
 /* "did you mean" over a string table. */
-static void error_unknown(Loader *l, const YNode *n, const char *what, const char *const *table, size_t n_table,
-                          const char *expected)
+static void error_unknown(Loader *l, const YNode *n, const char *what, const char *const *table,
+                          size_t n_table, const char *expected)
 {
         const char *near = string_nearest(n->scalar, table, n_table);
 
@@ -201,8 +201,8 @@ static void load_command(Loader *l, const YNode *n, const char *what, usec_t tim
 
 static void load_scenario(Loader *l, const YNode *m)
 {
-        static const char *const keys[] = { "fault", "site", "vendor", "args", "description",
-                                            "inject", "clear", "timeout", NULL };
+        static const char *const keys[] = {"fault",  "site",  "vendor",  "args", "description",
+                                           "inject", "clear", "timeout", NULL};
         DrillScenario *s = &l->d->scenario;
         usec_t timeout = DRILL_DEFAULT_COMMAND_TIMEOUT;
         const char *v = NULL;
@@ -215,7 +215,8 @@ static void load_scenario(Loader *l, const YNode *m)
         if (ynode_get_string(m, "fault", "scenario", true, &v, l->diags) > 0) {
                 s->fault = fault_kind_from_string(v);
                 if (s->fault < 0)
-                        error_unknown(l, ynode_get(m, "fault"), "fault kind", fault_kind_table, _FAULT_KIND_MAX,
+                        error_unknown(l, ynode_get(m, "fault"), "fault kind", fault_kind_table,
+                                      _FAULT_KIND_MAX,
                                       "site-down, link-down, kill-service, kill-db, loss, delay, partition, "
                                       "vendor-errors, vendor-breach, data-loss, data-leak, network-attack, "
                                       "business-interruption, customer-complaints or custom");
@@ -229,8 +230,8 @@ static void load_scenario(Loader *l, const YNode *m)
                                 cand[i] = l->config->sites[i].name;
                         near = string_nearest(v, cand, l->config->n_sites);
                         ynode_error(l->diags, ynode_get(m, "site"), "unknown site '%.64s' in %s%s%s%s", v,
-                                    l->config->path ?: "inventory", near ? " (did you mean '" : "", near ?: "",
-                                    near ? "'?)" : "");
+                                    l->config->path ?: "inventory", near ? " (did you mean '" : "",
+                                    near ?: "", near ? "'?)" : "");
                 }
         }
         if (ynode_get_string(m, "vendor", "scenario", false, &v, l->diags) > 0) {
@@ -241,9 +242,9 @@ static void load_scenario(Loader *l, const YNode *m)
                         for (size_t i = 0; i < l->config->n_vendors; i++)
                                 cand[i] = l->config->vendors[i].name;
                         near = string_nearest(v, cand, l->config->n_vendors);
-                        ynode_error(l->diags, ynode_get(m, "vendor"), "unknown vendor '%.64s' in %s%s%s%s", v,
-                                    l->config->path ?: "inventory", near ? " (did you mean '" : "", near ?: "",
-                                    near ? "'?)" : "");
+                        ynode_error(l->diags, ynode_get(m, "vendor"), "unknown vendor '%.64s' in %s%s%s%s",
+                                    v, l->config->path ?: "inventory", near ? " (did you mean '" : "",
+                                    near ?: "", near ? "'?)" : "");
                 }
         }
         if (s->site && s->vendor)
@@ -304,7 +305,7 @@ static char *playbook_dir_of(Loader *l)
 
 static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
 {
-        static const char *const keys[] = { "name", "params", NULL };
+        static const char *const keys[] = {"name", "params", NULL};
         _cleanup_free_ char *dir = playbook_dir_of(l);
         const YNode *name_node = item, *params = NULL;
         Playbook *pb = NULL;
@@ -338,14 +339,14 @@ static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
                 while (names[n])
                         n++;
                 near = string_nearest(dp->name, (const char *const *) names, n);
-                ynode_error(l->diags, name_node, "unknown playbook '%.64s' (no %s)%s%s%s", dp->name, dp->path,
-                            near ? " (did you mean '" : "", near ?: "", near ? "'?)" : "");
+                ynode_error(l->diags, name_node, "unknown playbook '%.64s' (no %s)%s%s%s", dp->name,
+                            dp->path, near ? " (did you mean '" : "", near ?: "", near ? "'?)" : "");
                 return;
         }
         r = playbook_load(dp->path, l->config, &pb, l->diags);
         if (r < 0) {
-                ynode_error(l->diags, name_node, "playbook '%.64s' does not load (see the errors in %s)", dp->name,
-                            dp->path);
+                ynode_error(l->diags, name_node, "playbook '%.64s' does not load (see the errors in %s)",
+                            dp->name, dp->path);
                 return;
         }
         dp->playbook = pb;
@@ -363,18 +364,20 @@ static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
                                 for (size_t j = 0; j < pb->n_params; j++)
                                         cand[j] = pb->params[j].name;
                                 near = string_nearest(k->scalar, cand, pb->n_params);
-                                ynode_error(l->diags, k, "playbook '%s' has no parameter '%.64s'%s%s%s", pb->name,
-                                            k->scalar, near ? " (did you mean '" : "", near ?: "",
+                                ynode_error(l->diags, k, "playbook '%s' has no parameter '%.64s'%s%s%s",
+                                            pb->name, k->scalar, near ? " (did you mean '" : "", near ?: "",
                                             near ? "'?)" : "");
                                 continue;
                         }
                         if (p->secret) {
                                 ynode_error(l->diags, k,
-                                            "parameter '%s' is secret: secrets are never written in drills", p->name);
+                                            "parameter '%s' is secret: secrets are never written in drills",
+                                            p->name);
                                 continue;
                         }
                         if (v->kind != YNODE_SCALAR || ynode_is_null(v)) {
-                                ynode_error(l->diags, v, "value of parameter '%s' must be a scalar", p->name);
+                                ynode_error(l->diags, v, "value of parameter '%s' must be a scalar",
+                                            p->name);
                                 continue;
                         }
                         x = &dp->params[dp->n_params++];
@@ -384,9 +387,11 @@ static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
                         /* A value with a drill variable is known only at run time; the engine
                          * checks it then. Everything else is checked now. */
                         if (strstr(v->scalar, "${")) {
-                                if (!strstr(v->scalar, DRILL_VAR_FAULT_AT) && !strstr(v->scalar, DRILL_VAR_NAME)) {
+                                if (!strstr(v->scalar, DRILL_VAR_FAULT_AT) &&
+                                    !strstr(v->scalar, DRILL_VAR_NAME)) {
                                         ynode_error(l->diags, v,
-                                                    "unknown reference in '%.64s' (a drill knows ${drill.fault_at} "
+                                                    "unknown reference in '%.64s' (a drill knows "
+                                                    "${drill.fault_at} "
                                                     "and ${drill.name})",
                                                     v->scalar);
                                         continue;
@@ -395,8 +400,8 @@ static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
                         } else {
                                 _cleanup_free_ char *norm = NULL, *err = NULL;
                                 if (param_check_value(p, v->scalar, &norm, &err) < 0) {
-                                        ynode_error(l->diags, v, "parameter '%s' of playbook '%s': %s", p->name,
-                                                    pb->name, err);
+                                        ynode_error(l->diags, v, "parameter '%s' of playbook '%s': %s",
+                                                    p->name, pb->name, err);
                                         continue;
                                 }
                                 x->value = TAKE_PTR(norm);
@@ -413,8 +418,8 @@ static void load_drill_playbook(Loader *l, const YNode *item, DrillPlaybook *dp)
                         if (params->keys[k]->kind == YNODE_SCALAR && streq(params->keys[k]->scalar, p->name))
                                 given = true;
                 if (!given)
-                        ynode_error(l->diags, name_node, "playbook '%s' needs parameter '%s' (required)", pb->name,
-                                    p->name);
+                        ynode_error(l->diags, name_node, "playbook '%s' needs parameter '%s' (required)",
+                                    pb->name, p->name);
         }
 }
 
@@ -440,7 +445,7 @@ static void load_playbooks(Loader *l, const YNode *m)
 
 static void load_participants(Loader *l, const YNode *m)
 {
-        static const char *const keys[] = { "name", "role", NULL };
+        static const char *const keys[] = {"name", "role", NULL};
         Drill *d = l->d;
 
         if (!ynode_expect(m, YNODE_SEQUENCE, "participants", l->diags))
@@ -469,13 +474,15 @@ static void load_participants(Loader *l, const YNode *m)
                 x->role = _DRILL_ROLE_INVALID;
                 if (ynode_get_string(p, "name", "participant", true, &s, l->diags) > 0) {
                         if (!*s || strchr(s, '\n'))
-                                ynode_error(l->diags, ynode_get(p, "name"), "participant name must be one line of text");
+                                ynode_error(l->diags, ynode_get(p, "name"),
+                                            "participant name must be one line of text");
                         x->name = xstrdup(s);
                 }
                 if (ynode_get_string(p, "role", "participant", true, &s, l->diags) > 0) {
                         x->role = drill_role_from_string(s);
                         if (x->role < 0)
-                                error_unknown(l, ynode_get(p, "role"), "role", drill_role_table, _DRILL_ROLE_MAX,
+                                error_unknown(l, ynode_get(p, "role"), "role", drill_role_table,
+                                              _DRILL_ROLE_MAX,
                                               "command-centre, duty-office, technical-support, "
                                               "business-operations, risk, security or support-staff");
                 }
@@ -505,7 +512,7 @@ static bool drill_has_step(const Drill *d, const char *ref, size_t only)
 
 static void load_objectives(Loader *l, const YNode *m)
 {
-        static const char *const keys[] = { "rto", "rpo", "recovered_at", "rpo_from", "must_succeed", NULL };
+        static const char *const keys[] = {"rto", "rpo", "recovered_at", "rpo_from", "must_succeed", NULL};
         DrillObjectives *o = &l->d->objectives;
         const char *s = NULL;
         const YNode *x;
@@ -524,15 +531,16 @@ static void load_objectives(Loader *l, const YNode *m)
         if (ynode_get_string(m, "rpo_from", "objectives", false, &s, l->diags) > 0) {
                 o->rpo_from = xstrdup(s);
                 if (!drill_has_step(l->d, s, SIZE_MAX))
-                        ynode_error(l->diags, ynode_get(m, "rpo_from"), "rpo_from: no step '%.64s' in the drill's playbooks",
-                                    s);
+                        ynode_error(l->diags, ynode_get(m, "rpo_from"),
+                                    "rpo_from: no step '%.64s' in the drill's playbooks", s);
         }
         x = ynode_get(m, "must_succeed");
         if (x) {
                 o->must_succeed = load_strv(l, x, "must_succeed", PLAYBOOK_MAX_STEPS);
                 for (size_t i = 0; o->must_succeed && o->must_succeed[i]; i++)
                         if (!drill_has_step(l->d, o->must_succeed[i], SIZE_MAX))
-                                ynode_error(l->diags, x->items[i], "must_succeed: no step '%.64s' in the drill's playbooks",
+                                ynode_error(l->diags, x->items[i],
+                                            "must_succeed: no step '%.64s' in the drill's playbooks",
                                             o->must_succeed[i]);
         }
 }
@@ -545,9 +553,14 @@ static void load_every(Loader *l, const YNode *v, DrillSchedule *s)
                 unsigned months;
                 usec_t usec;
         } units[] = {
-                { "month", 1, 0 },  { "months", 1, 0 },  { "year", 12, 0 },
-                { "years", 12, 0 }, { "week", 0, 7 * 24 * USEC_PER_HOUR }, { "weeks", 0, 7 * 24 * USEC_PER_HOUR },
-                { "day", 0, 24 * USEC_PER_HOUR }, { "days", 0, 24 * USEC_PER_HOUR },
+                {"month", 1, 0},
+                {"months", 1, 0},
+                {"year", 12, 0},
+                {"years", 12, 0},
+                {"week", 0, 7 * 24 * USEC_PER_HOUR},
+                {"weeks", 0, 7 * 24 * USEC_PER_HOUR},
+                {"day", 0, 24 * USEC_PER_HOUR},
+                {"days", 0, 24 * USEC_PER_HOUR},
         };
         const char *p = v->scalar;
         char *end;
@@ -580,14 +593,15 @@ static void load_every(Loader *l, const YNode *v, DrillSchedule *s)
                 return;
         }
         ynode_error(l->diags, v,
-                    "schedule every: '%.64s' is not a period (write '12 months', '1 year', '2 weeks', '30 days' or a "
+                    "schedule every: '%.64s' is not a period (write '12 months', '1 year', '2 weeks', '30 "
+                    "days' or a "
                     "duration; at most %d months)",
                     p, DRILL_MAX_EVERY_MONTHS);
 }
 
 static void load_schedule(Loader *l, const YNode *m)
 {
-        static const char *const keys[] = { "every", "on_calendar", NULL };
+        static const char *const keys[] = {"every", "on_calendar", NULL};
         DrillSchedule *s = &l->d->schedule;
         const char *v = NULL;
         const YNode *x;
@@ -614,8 +628,9 @@ static void load_schedule(Loader *l, const YNode *m)
 
 static int drill_parse(Loader *l, const YNode *root)
 {
-        static const char *const top_keys[] = { "name",         "purpose",    "mode",     "scenario", "playbooks",
-                                                "participants", "objectives", "schedule", NULL };
+        static const char *const top_keys[] = {"name",       "purpose",   "mode",
+                                               "scenario",   "playbooks", "participants",
+                                               "objectives", "schedule",  NULL};
         Drill *d = l->d;
         const char *s = NULL;
         const YNode *v;
@@ -626,23 +641,25 @@ static int drill_parse(Loader *l, const YNode *root)
 
         if (ynode_get_string(root, "name", "drill", true, &s, l->diags) > 0) {
                 if (!name_is_valid(s))
-                        ynode_error(l->diags, ynode_get(root, "name"),
-                                    "invalid drill name '%.64s' (letters, digits, '_' and '-', starting with a "
-                                    "letter or digit, at most %d characters)",
-                                    s, DRILL_NAME_MAX);
+                        ynode_error(
+                                l->diags, ynode_get(root, "name"),
+                                "invalid drill name '%.64s' (letters, digits, '_' and '-', starting with a "
+                                "letter or digit, at most %d characters)",
+                                s, DRILL_NAME_MAX);
                 d->name = xstrdup(s);
         }
         if (ynode_get_string(root, "purpose", "drill", true, &s, l->diags) > 0) {
                 if (!*s)
-                        ynode_error(l->diags, ynode_get(root, "purpose"), "purpose must say why the drill is run");
+                        ynode_error(l->diags, ynode_get(root, "purpose"),
+                                    "purpose must say why the drill is run");
                 d->purpose = xstrdup(s);
         }
         d->mode = _DRILL_MODE_INVALID;
         if (ynode_get_string(root, "mode", "drill", true, &s, l->diags) > 0) {
                 d->mode = drill_mode_from_string(s);
                 if (d->mode < 0)
-                        error_unknown(l, ynode_get(root, "mode"), "drill mode", drill_mode_table, _DRILL_MODE_MAX,
-                                      "tabletop or live");
+                        error_unknown(l, ynode_get(root, "mode"), "drill mode", drill_mode_table,
+                                      _DRILL_MODE_MAX, "tabletop or live");
         }
 
         v = ynode_get(root, "scenario");
@@ -652,7 +669,8 @@ static int drill_parse(Loader *l, const YNode *root)
                 load_scenario(l, v);
         if (d->mode == DRILL_MODE_LIVE && v && v->kind == YNODE_MAPPING && !ynode_get(v, "inject"))
                 ynode_error(l->diags, v,
-                            "a live drill needs scenario 'inject' (the command that injects the fault) and 'clear'");
+                            "a live drill needs scenario 'inject' (the command that injects the fault) and "
+                            "'clear'");
 
         v = ynode_get(root, "playbooks");
         if (!v)
@@ -677,8 +695,8 @@ static int drill_parse(Loader *l, const YNode *root)
         return 0;
 }
 
-int drill_load_buffer(const char *path, const char *buf, size_t len, const Config *config, const char *playbook_dir,
-                      Drill **ret, DiagList *diags)
+int drill_load_buffer(const char *path, const char *buf, size_t len, const Config *config,
+                      const char *playbook_dir, Drill **ret, DiagList *diags)
 {
         _cleanup_(ydocument_freep) YDocument *doc = NULL;
         _cleanup_(drill_freep) Drill *d = NULL;
@@ -695,7 +713,7 @@ int drill_load_buffer(const char *path, const char *buf, size_t len, const Confi
         d = xcalloc(1, sizeof(Drill));
         d->path = xstrdup(path);
         sha256_hex(buf, len, d->sha256);
-        l = (Loader) {
+        l = (Loader){
                 .path = d->path,
                 .config = config,
                 .playbook_dir = playbook_dir,
@@ -733,7 +751,8 @@ static int read_file(const char *path, char **ret, size_t *ret_len)
         return 0;
 }
 
-int drill_load(const char *path, const Config *config, const char *playbook_dir, Drill **ret, DiagList *diags)
+int drill_load(const char *path, const Config *config, const char *playbook_dir, Drill **ret,
+               DiagList *diags)
 {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
@@ -770,7 +789,8 @@ char *drill_expand_value(const Drill *d, const char *value, usec_t fault_at)
         for (const char *p = value; *p;) {
                 if (strncmp(p, DRILL_VAR_FAULT_AT, strlen(DRILL_VAR_FAULT_AT)) == 0) {
                         if (fault_at > 0)
-                                strbuf_printf(&b, "%llu.%06llu", (unsigned long long) (fault_at / USEC_PER_SEC),
+                                strbuf_printf(&b, "%llu.%06llu",
+                                              (unsigned long long) (fault_at / USEC_PER_SEC),
                                               (unsigned long long) (fault_at % USEC_PER_SEC));
                         p += strlen(DRILL_VAR_FAULT_AT);
                 } else if (strncmp(p, DRILL_VAR_NAME, strlen(DRILL_VAR_NAME)) == 0) {
@@ -789,7 +809,7 @@ static usec_t add_months(usec_t t, int months)
         time_t secs = (time_t) (t / USEC_PER_SEC);
         struct tm tm;
         int y, m, mdays;
-        static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
         if (!gmtime_r(&secs, &tm))
                 return t;
@@ -829,7 +849,8 @@ char *drill_schedule_on_calendar(const DrillSchedule *s)
         if (s->on_calendar)
                 return xstrdup(s->on_calendar);
         if (s->every > 0)
-                return xstrdup("yearly"); /* a period in days has no calendar form: the overdue check covers it */
+                return xstrdup(
+                        "yearly"); /* a period in days has no calendar form: the overdue check covers it */
         if (m == 0 || m == 12)
                 return xstrdup("yearly");
         if (m == 1)

@@ -23,14 +23,14 @@
 #include "playbook.h"
 #include "time-util.h"
 
-#define DRILL_MAX_PLAYBOOKS 16
-#define DRILL_MAX_PARTICIPANTS 256
-#define DRILL_MAX_ARGV 64
+#define DRILL_MAX_PLAYBOOKS           16
+#define DRILL_MAX_PARTICIPANTS        256
+#define DRILL_MAX_ARGV                64
 #define DRILL_DEFAULT_COMMAND_TIMEOUT (60 * USEC_PER_SEC)
-#define DRILL_DEFAULT_EVERY_MONTHS 12 /* the plans demand a drill at least once a year */
+#define DRILL_DEFAULT_EVERY_MONTHS    12 /* the plans demand a drill at least once a year */
 /* Substituted in playbook params at run time (live: the moment the fault was injected). */
 #define DRILL_VAR_FAULT_AT "${drill.fault_at}"
-#define DRILL_VAR_NAME "${drill.name}"
+#define DRILL_VAR_NAME     "${drill.name}"
 
 typedef enum DrillMode {
         DRILL_MODE_TABLETOP,
@@ -81,17 +81,17 @@ const char *drill_role_to_string(DrillRole r);
 DrillRole drill_role_from_string(const char *s);
 
 typedef struct DrillCommand {
-        char **argv;   /* NULL-terminated; NULL = none. A relative argv[0] with a '/' is
-                        * resolved against the drill file's directory at load. */
+        char **argv; /* NULL-terminated; NULL = none. A relative argv[0] with a '/' is
+                      * resolved against the drill file's directory at load. */
         usec_t timeout;
         unsigned line, col;
 } DrillCommand;
 
 typedef struct DrillScenario {
         FaultKind fault;
-        char *site;        /* a site of the inventory, or NULL */
-        char *vendor;      /* a vendor of the inventory, or NULL */
-        char **args;       /* NULL-terminated extra arguments (documentation; the inject command holds them) */
+        char *site;   /* a site of the inventory, or NULL */
+        char *vendor; /* a vendor of the inventory, or NULL */
+        char **args;  /* NULL-terminated extra arguments (documentation; the inject command holds them) */
         char *description;
         DrillCommand inject; /* live: run by drover before the playbooks */
         DrillCommand clear;  /* live: run by drover after them, whatever happened */
@@ -104,8 +104,8 @@ typedef struct DrillParam {
 } DrillParam;
 
 typedef struct DrillPlaybook {
-        char *name;        /* as written */
-        char *path;        /* resolved file */
+        char *name; /* as written */
+        char *path; /* resolved file */
         DrillParam *params;
         size_t n_params;
         Playbook *playbook; /* loaded and checked at drill load */
@@ -121,8 +121,10 @@ typedef struct DrillParticipant {
 typedef struct DrillObjectives {
         usec_t rto, rpo;
         bool has_rto, has_rpo;
-        char *recovered_at; /* step of the last playbook whose success marks recovery; NULL = end of the run */
-        char *rpo_from;     /* step (any playbook) whose stdout is the achieved RPO in seconds; NULL = not measured */
+        char *recovered_at;  /* step of the last playbook whose success marks recovery; NULL = end of the run
+                              */
+        char *rpo_from;      /* step (any playbook) whose stdout is the achieved RPO in seconds; NULL = not
+                                measured */
         char **must_succeed; /* NULL-terminated step names ("STEP" or "PLAYBOOK/STEP") */
 } DrillObjectives;
 
@@ -150,10 +152,11 @@ typedef struct Drill {
 /* Load and validate against the inventory; playbooks are looked up by name in
  * playbook_dir (NULL = the config's playbook_dir, else playbooks/ beside the config) or
  * taken as paths. Every problem goes to diags; on any error returns -EINVAL and nothing. */
-int drill_load(const char *path, const Config *config, const char *playbook_dir, Drill **ret, DiagList *diags);
+int drill_load(const char *path, const Config *config, const char *playbook_dir, Drill **ret,
+               DiagList *diags);
 /* From memory (fuzzing, tests); `path` is used for diagnostics and to resolve relative commands. */
-int drill_load_buffer(const char *path, const char *buf, size_t len, const Config *config, const char *playbook_dir,
-                      Drill **ret, DiagList *diags);
+int drill_load_buffer(const char *path, const char *buf, size_t len, const Config *config,
+                      const char *playbook_dir, Drill **ret, DiagList *diags);
 Drill *drill_free(Drill *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Drill *, drill_free);
 

@@ -2319,12 +2319,15 @@ static int engine_run_dry(Engine *e)
                 if (r < 0)
                         return r;
         }
-        /* The rollbacks, in the order they would run if the last step failed. */
+        /* The rollbacks, in the order they would run if the last step failed. A cancel
+         * (Ctrl-C, or a tabletop stopped at the last forward step) ends the walk here too. */
         for (size_t i = pb->n_steps; i > 0; i--) {
                 const Step *s = &pb->steps[i - 1];
 
                 if (!s->rollback)
                         continue;
+                if (engine_cancel_pending(e, 1))
+                        return 1;
                 r = engine_dry_run_step(e, s->rollback, i - 1, STEP_PHASE_ROLLBACK);
                 if (r < 0)
                         return r;

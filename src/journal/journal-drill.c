@@ -18,9 +18,8 @@
 #include <unistd.h>
 
 #include "journal-drill.h"
+#include "journal-internal.h"
 #include "strbuf.h"
-
-#define JOURNAL_DRILL_BUSY_TIMEOUT_MS 30000
 
 /* Entry k-1 brings the drill tables from version k-1 to k. Never edit a released entry. */
 static const char *const drill_migrations[] = {
@@ -53,11 +52,12 @@ static const char *const drill_migrations[] = {
         ");\n"
         "CREATE INDEX drill_runs_drill ON drill_runs (drill, started);\n"
         "CREATE TABLE drill_run_runs (\n"
+        "        id           INTEGER PRIMARY KEY AUTOINCREMENT,\n"
         "        drill_run_id INTEGER NOT NULL REFERENCES drill_runs (id),\n"
         "        seq          INTEGER NOT NULL,\n"
         "        run_id       INTEGER NOT NULL UNIQUE REFERENCES runs (id),\n"
         "        playbook     TEXT NOT NULL,\n"
-        "        PRIMARY KEY (drill_run_id, seq)\n"
+        "        UNIQUE (drill_run_id, seq)\n"
         ");\n"
         "CREATE TABLE drill_reviews (\n"
         "        id           INTEGER PRIMARY KEY AUTOINCREMENT,\n"
@@ -105,62 +105,39 @@ static const char *const drill_migrations[] = {
         ");\n"
         "CREATE INDEX drill_action_log_action ON drill_action_log (action_id, id);\n"
         "CREATE TRIGGER drill_runs_no_delete BEFORE DELETE ON drill_runs\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes drill runs'); END;\n"
         "CREATE TRIGGER drill_run_runs_no_delete BEFORE DELETE ON drill_run_runs\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill run links are append-only'); END;\n"
         "CREATE TRIGGER drill_run_runs_no_update BEFORE UPDATE ON drill_run_runs\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill run links are append-only'); END;\n"
         "CREATE TRIGGER drill_reviews_no_delete BEFORE DELETE ON drill_reviews\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill reviews are append-only'); END;\n"
         "CREATE TRIGGER drill_reviews_no_update BEFORE UPDATE ON drill_reviews\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill reviews are append-only'); END;\n"
         "CREATE TRIGGER drill_evaluations_no_delete BEFORE DELETE ON drill_evaluations\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill evaluations are append-only'); END;\n"
         "CREATE TRIGGER drill_evaluations_no_update BEFORE UPDATE ON drill_evaluations\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill evaluations are append-only'); END;\n"
         "CREATE TRIGGER drill_actions_no_delete BEFORE DELETE ON drill_actions\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill actions are append-only'); END;\n"
         "CREATE TRIGGER drill_actions_no_update BEFORE UPDATE ON drill_actions\n"
         "        BEGIN SELECT RAISE(ABORT, 'drill actions are append-only'); END;\n"
         "CREATE TRIGGER drill_action_log_no_delete BEFORE DELETE ON drill_action_log\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
         "        BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;\n"
         "CREATE TRIGGER drill_action_log_no_update BEFORE UPDATE ON drill_action_log\n"
         "        BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;\n",
 };
 
 struct JournalDrill {
-        sqlite3 *db;
+        Journal *journal; /* its own connection, with the audit chain of journal.c/audit.c */
+        sqlite3 *db;      /* journal->db */
 };
-
-static int errno_from_sqlite(int rc)
-{
-        if (rc == SQLITE_CONSTRAINT_TRIGGER)
-                return -EPERM;
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_CONSTRAINT:
-        case SQLITE_MISMATCH:
-        case SQLITE_RANGE:
-                return -EINVAL;
-        case SQLITE_NOTADB:
-        case SQLITE_CORRUPT:
-                return -EBADMSG;
-        case SQLITE_CANTOPEN:
-                return -ENOENT;
-        case SQLITE_READONLY:
-                return -EROFS;
-        default:
-                return -EIO;
-        }
-}
 
 const char *journal_drill_errmsg(JournalDrill *j)
 {
@@ -176,12 +153,7 @@ static void finalizep(sqlite3_stmt **s)
 
 static int prepare(JournalDrill *j, const char *sql, sqlite3_stmt **ret)
 {
-        return errno_from_sqlite(sqlite3_prepare_v2(j->db, sql, -1, ret, NULL));
-}
-
-static int bind_text(sqlite3_stmt *s, int i, const char *t)
-{
-        return errno_from_sqlite(t ? sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i));
+        return errno_from_sqlite(journal_prepare(j->journal, sql, 0, ret));
 }
 
 static int bind_i64(sqlite3_stmt *s, int i, int64_t v)
@@ -194,7 +166,7 @@ static int exec_done(sqlite3_stmt *s)
         int rc;
 
         do
-                rc = sqlite3_step(s);
+                rc = stmt_step(s);
         while (rc == SQLITE_ROW);
         return rc == SQLITE_DONE ? 0 : errno_from_sqlite(sqlite3_extended_errcode(sqlite3_db_handle(s)));
 }
@@ -210,53 +182,87 @@ static usec_t now_or(usec_t t)
         return t ? t : now_usec(CLOCK_REALTIME);
 }
 
-static int exec_sql(JournalDrill *j, const char *sql)
+static int exec_sql(sqlite3 *db, const char *sql)
 {
-        return errno_from_sqlite(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
+        return errno_from_sqlite(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+/* The drill schema's version in this file; 0 when it has none yet. */
+static int drill_schema_version(Journal *j, int *ret)
+{
+        sqlite3_stmt *s = NULL;
+        int rc;
+
+        *ret = 0;
+        rc = journal_prepare(j, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'drill_schema'",
+                             0, &s);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = stmt_step(s);
+        (void) sqlite3_finalize(s);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        rc = journal_prepare(j, "SELECT MAX(version) FROM drill_schema", 0, &s);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = stmt_step(s);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int(s, 0);
+        (void) sqlite3_finalize(s);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : errno_from_sqlite(rc);
+}
+
+int journal_drill_ensure_schema_on(Journal *j)
+{
+        int v = 0, r;
+
+        if (!j)
+                return -EINVAL;
+        /* Cheap check without the write lock: the common case is "already current". */
+        r = drill_schema_version(j, &v);
+        if (r < 0)
+                return r;
+        if (v == JOURNAL_DRILL_SCHEMA_VERSION)
+                return 0;
+        if (v > JOURNAL_DRILL_SCHEMA_VERSION)
+                return -EPROTONOSUPPORT;
+
+        r = exec_sql(j->db, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        /* Again under the write lock: another process may have done it meanwhile. */
+        r = exec_sql(j->db, "CREATE TABLE IF NOT EXISTS drill_schema (version INTEGER NOT NULL)");
+        if (r >= 0)
+                r = drill_schema_version(j, &v);
+        if (r >= 0 && v > JOURNAL_DRILL_SCHEMA_VERSION)
+                r = -EPROTONOSUPPORT;
+        for (; r >= 0 && v < JOURNAL_DRILL_SCHEMA_VERSION; v++) {
+                char sql[80];
+                r = exec_sql(j->db, drill_migrations[v]);
+                if (r < 0)
+                        break;
+                (void) snprintf(sql, sizeof sql, "INSERT INTO drill_schema (version) VALUES (%d)", v + 1);
+                r = exec_sql(j->db, sql);
+        }
+        if (r >= 0)
+                r = exec_sql(j->db, "COMMIT");
+        if (r < 0 && !sqlite3_get_autocommit(j->db))
+                (void) exec_sql(j->db, "ROLLBACK");
+        return r;
 }
 
 int journal_drill_ensure_schema(JournalDrill *j)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int v = 0, r;
-
-        r = exec_sql(j, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        r = exec_sql(j, "CREATE TABLE IF NOT EXISTS drill_schema (version INTEGER NOT NULL)");
-        if (r < 0)
-                goto fail;
-        r = prepare(j, "SELECT MAX(version) FROM drill_schema", &s);
-        if (r < 0)
-                goto fail;
-        if (sqlite3_step(s) == SQLITE_ROW)
-                v = sqlite3_column_int(s, 0);
-        sqlite3_finalize(TAKE_PTR(s));
-        if (v > JOURNAL_DRILL_SCHEMA_VERSION) {
-                r = -EPROTONOSUPPORT;
-                goto fail;
-        }
-        for (; v < JOURNAL_DRILL_SCHEMA_VERSION; v++) {
-                char sql[80];
-                r = exec_sql(j, drill_migrations[v]);
-                if (r < 0)
-                        goto fail;
-                (void) snprintf(sql, sizeof sql, "INSERT INTO drill_schema (version) VALUES (%d)", v + 1);
-                r = exec_sql(j, sql);
-                if (r < 0)
-                        goto fail;
-        }
-        return exec_sql(j, "COMMIT");
-fail:
-        (void) exec_sql(j, "ROLLBACK");
-        return r;
+        return j ? journal_drill_ensure_schema_on(j->journal) : -EINVAL;
 }
 
 JournalDrill *journal_drill_close(JournalDrill *j)
 {
         if (!j)
                 return NULL;
-        (void) sqlite3_close_v2(j->db);
+        journal_close(j->journal);
         free(j);
         return NULL;
 }
@@ -264,25 +270,41 @@ JournalDrill *journal_drill_close(JournalDrill *j)
 int journal_drill_open(const char *path, JournalDrill **ret)
 {
         _cleanup_(journal_drill_closep) JournalDrill *j = NULL;
-        int r, rc;
+        int r;
 
         if (!path || !ret)
                 return -EINVAL;
         j = xcalloc(1, sizeof *j);
-        rc = sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             NULL);
-        if (rc != SQLITE_OK)
-                return errno_from_sqlite(rc);
-        (void) sqlite3_extended_result_codes(j->db, 1);
-        (void) sqlite3_busy_timeout(j->db, JOURNAL_DRILL_BUSY_TIMEOUT_MS);
-        r = exec_sql(j, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+        r = journal_open(path, &j->journal); /* migrates, and ensures the drill schema */
         if (r < 0)
                 return r;
-        r = journal_drill_ensure_schema(j);
-        if (r < 0)
-                return r;
+        j->db = j->journal->db;
         *ret = TAKE_PTR(j);
         return 0;
+}
+
+/* Every write: the row change and its audit record in one transaction (or savepoint). */
+static int write_begin(JournalDrill *j, bool *own)
+{
+        return journal_atomic_begin(j->journal, own);
+}
+
+static int write_end(JournalDrill *j, bool own, int r)
+{
+        return journal_atomic_end(j->journal, own, r);
+}
+
+static int audit_inserted(JournalDrill *j, AuditTable t, int r, int64_t *ret_id)
+{
+        int64_t id;
+
+        if (r < 0)
+                return r;
+        id = sqlite3_last_insert_rowid(j->db);
+        r = audit_append_row(j->journal, t, id, "insert");
+        if (r >= 0 && ret_id)
+                *ret_id = id;
+        return r;
 }
 
 /* ---- record helpers ---- */
@@ -301,13 +323,13 @@ void drill_run_record_done(DrillRunRecord *r)
         free(r->outcome);
         free(r->error);
         free(r->hostname);
-        *r = (DrillRunRecord) {};
+        *r = (DrillRunRecord){};
 }
 
 void drill_run_link_done(DrillRunLink *l)
 {
         free(l->playbook);
-        *l = (DrillRunLink) {};
+        *l = (DrillRunLink){};
 }
 
 void drill_review_record_done(DrillReviewRecord *r)
@@ -317,7 +339,7 @@ void drill_review_record_done(DrillReviewRecord *r)
         free(r->verdict);
         free(r->who);
         free(r->comment);
-        *r = (DrillReviewRecord) {};
+        *r = (DrillReviewRecord){};
 }
 
 void drill_evaluation_record_done(DrillEvaluationRecord *r)
@@ -325,7 +347,7 @@ void drill_evaluation_record_done(DrillEvaluationRecord *r)
         free(r->evaluator);
         free(r->criterion);
         free(r->text);
-        *r = (DrillEvaluationRecord) {};
+        *r = (DrillEvaluationRecord){};
 }
 
 void drill_action_record_done(DrillActionRecord *r)
@@ -338,7 +360,7 @@ void drill_action_record_done(DrillActionRecord *r)
         free(r->status);
         free(r->status_by);
         free(r->status_comment);
-        *r = (DrillActionRecord) {};
+        *r = (DrillActionRecord){};
 }
 
 void drill_action_log_record_done(DrillActionLogRecord *r)
@@ -346,7 +368,7 @@ void drill_action_log_record_done(DrillActionLogRecord *r)
         free(r->actor);
         free(r->status);
         free(r->comment);
-        *r = (DrillActionLogRecord) {};
+        *r = (DrillActionLogRecord){};
 }
 
 void drill_last_done(DrillLast *l)
@@ -354,17 +376,18 @@ void drill_last_done(DrillLast *l)
         free(l->name);
         free(l->mode);
         free(l->outcome);
-        *l = (DrillLast) {};
+        *l = (DrillLast){};
 }
 
 /* Collect rows of a prepared statement into a heap array. */
-static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret, size_t *ret_n)
+static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret,
+                   size_t *ret_n)
 {
         char *a = NULL;
         size_t n = 0;
         int rc;
 
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((rc = stmt_step(s)) == SQLITE_ROW) {
                 a = xrealloc(a, (n + 1) * elsz);
                 memset(a + n * elsz, 0, elsz);
                 from_row(s, a + n * elsz);
@@ -381,16 +404,18 @@ static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *
 
 /* ---- drill runs ---- */
 
-#define DRILL_RUN_COLUMNS                                                                                  \
-        "id, drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, participants_json, actor, " \
-        "started, ended, outcome, error, fault_injected_at, fault_cleared_at, recovered_at, rto_objective_us, " \
+#define DRILL_RUN_COLUMNS                                                                                   \
+        "id, drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, participants_json, "     \
+        "actor, "                                                                                           \
+        "started, ended, outcome, error, fault_injected_at, fault_cleared_at, recovered_at, "               \
+        "rto_objective_us, "                                                                                \
         "rpo_objective_us, rto_us, rpo_us, objectives_met, pid, hostname"
 
 static void drill_run_from_row(sqlite3_stmt *s, void *p)
 {
         DrillRunRecord *r = p;
 
-        *r = (DrillRunRecord) {
+        *r = (DrillRunRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill = col_str(s, 1),
                 .drill_path = col_str(s, 2),
@@ -422,18 +447,23 @@ int journal_drill_run_begin(JournalDrill *j, const DrillRunRecord *r, int64_t *r
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         char host[HOST_NAME_MAX + 1] = "";
+        bool own;
         int q;
 
         if (!j || !r || !r->drill || !r->mode)
                 return -EINVAL;
         (void) gethostname(host, sizeof host - 1);
+        q = write_begin(j, &own);
+        if (q < 0)
+                return q;
         q = prepare(j,
-                    "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, fault_subject, "
+                    "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, "
+                    "fault_subject, "
                     "participants_json, actor, hostname, pid, started, rto_objective_us, rpo_objective_us) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     &s);
         if (q < 0)
-                return q;
+                return write_end(j, own, q);
         bind_text(s, 1, r->drill);
         bind_text(s, 2, r->drill_path);
         bind_text(s, 3, r->drill_sha256);
@@ -448,41 +478,62 @@ int journal_drill_run_begin(JournalDrill *j, const DrillRunRecord *r, int64_t *r
         bind_i64(s, 12, (int64_t) now_or(r->started));
         bind_i64(s, 13, r->rto_objective_us);
         bind_i64(s, 14, r->rpo_objective_us);
-        q = exec_done(s);
-        if (q < 0)
-                return q;
-        if (ret_id)
-                *ret_id = sqlite3_last_insert_rowid(j->db);
-        return 0;
+        return write_end(j, own, audit_inserted(j, AUDIT_TABLE_DRILL_RUNS, exec_done(s), ret_id));
 }
 
-int journal_drill_run_link(JournalDrill *j, int64_t drill_run_id, unsigned seq, int64_t run_id, const char *playbook)
+int journal_drill_run_link(JournalDrill *j, int64_t drill_run_id, unsigned seq, int64_t run_id,
+                           const char *playbook)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
+        bool own;
         int q;
 
         if (!j || !playbook)
                 return -EINVAL;
-        q = prepare(j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)", &s);
+        q = write_begin(j, &own);
         if (q < 0)
                 return q;
+        q = prepare(j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)",
+                    &s);
+        if (q < 0)
+                return write_end(j, own, q);
         bind_i64(s, 1, drill_run_id);
         bind_i64(s, 2, seq);
         bind_i64(s, 3, run_id);
         bind_text(s, 4, playbook);
-        return exec_done(s);
+        return write_end(j, own, audit_inserted(j, AUDIT_TABLE_DRILL_RUN_RUNS, exec_done(s), NULL));
 }
 
+/* After an UPDATE of drill run id (r its result): chain the new row, or say why nothing
+ * changed (-EALREADY ended, -ENOENT no such run). */
 static int changes_or(JournalDrill *j, int64_t id, int r)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
 
-        if (r < 0 || sqlite3_changes(j->db) > 0)
+        if (r < 0)
                 return r;
+        if (sqlite3_changes(j->db) > 0)
+                return audit_append_row(j->journal, AUDIT_TABLE_DRILL_RUNS, id, "update");
         if (prepare(j, "SELECT 1 FROM drill_runs WHERE id = ?", &s) < 0)
                 return -EIO;
         bind_i64(s, 1, id);
-        return sqlite3_step(s) == SQLITE_ROW ? -EALREADY : -ENOENT;
+        return stmt_step(s) == SQLITE_ROW ? -EALREADY : -ENOENT;
+}
+
+/* An UPDATE of one drill run, in a transaction with its audit records: first a check that
+ * nobody changed the row behind drover's back, then the update and its record. */
+static int update_drill_run(JournalDrill *j, int64_t id, sqlite3_stmt *s)
+{
+        bool own;
+        int q;
+
+        q = write_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = audit_before_update(j->journal, AUDIT_TABLE_DRILL_RUNS, id);
+        if (q >= 0)
+                q = changes_or(j, id, exec_done(s));
+        return write_end(j, own, q);
 }
 
 int journal_drill_run_fault(JournalDrill *j, int64_t id, usec_t injected_at, usec_t cleared_at)
@@ -491,7 +542,8 @@ int journal_drill_run_fault(JournalDrill *j, int64_t id, usec_t injected_at, use
         int q;
 
         q = prepare(j,
-                    "UPDATE drill_runs SET fault_injected_at = CASE WHEN ?1 > 0 THEN ?1 ELSE fault_injected_at END, "
+                    "UPDATE drill_runs SET fault_injected_at = CASE WHEN ?1 > 0 THEN ?1 ELSE "
+                    "fault_injected_at END, "
                     "fault_cleared_at = CASE WHEN ?2 > 0 THEN ?2 ELSE fault_cleared_at END "
                     "WHERE id = ?3 AND outcome = 'running'",
                     &s);
@@ -500,7 +552,7 @@ int journal_drill_run_fault(JournalDrill *j, int64_t id, usec_t injected_at, use
         bind_i64(s, 1, (int64_t) injected_at);
         bind_i64(s, 2, (int64_t) cleared_at);
         bind_i64(s, 3, id);
-        return changes_or(j, id, exec_done(s));
+        return update_drill_run(j, id, s);
 }
 
 int journal_drill_run_end(JournalDrill *j, const DrillRunRecord *r)
@@ -524,7 +576,7 @@ int journal_drill_run_end(JournalDrill *j, const DrillRunRecord *r)
         bind_i64(s, 6, r->rpo_us);
         bind_i64(s, 7, r->objectives_met);
         bind_i64(s, 8, r->id);
-        return changes_or(j, r->id, exec_done(s));
+        return update_drill_run(j, r->id, s);
 }
 
 int journal_drill_get_run(JournalDrill *j, int64_t id, DrillRunRecord *ret)
@@ -536,7 +588,7 @@ int journal_drill_get_run(JournalDrill *j, int64_t id, DrillRunRecord *ret)
         if (q < 0)
                 return q;
         bind_i64(s, 1, id);
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
@@ -545,7 +597,8 @@ int journal_drill_get_run(JournalDrill *j, int64_t id, DrillRunRecord *ret)
         return 0;
 }
 
-int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, DrillRunRecord **ret, size_t *ret_n)
+int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, DrillRunRecord **ret,
+                            size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
@@ -564,7 +617,7 @@ int journal_drill_list_runs(JournalDrill *j, const char *drill, size_t limit, Dr
 static void link_from_row(sqlite3_stmt *s, void *p)
 {
         DrillRunLink *l = p;
-        *l = (DrillRunLink) {
+        *l = (DrillRunLink){
                 .drill_run_id = sqlite3_column_int64(s, 0),
                 .seq = (unsigned) sqlite3_column_int(s, 1),
                 .run_id = sqlite3_column_int64(s, 2),
@@ -577,7 +630,9 @@ int journal_drill_list_links(JournalDrill *j, int64_t drill_run_id, DrillRunLink
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? ORDER BY seq",
+        q = prepare(j,
+                    "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? "
+                    "ORDER BY seq",
                     &s);
         if (q < 0)
                 return q;
@@ -594,7 +649,7 @@ int journal_drill_find_by_run(JournalDrill *j, int64_t run_id, int64_t *ret_dril
         if (q < 0)
                 return q;
         bind_i64(s, 1, run_id);
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
@@ -605,9 +660,11 @@ int journal_drill_find_by_run(JournalDrill *j, int64_t run_id, int64_t *ret_dril
 
 int journal_drill_recover(JournalDrill *j, unsigned *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL, *u = NULL;
+        _cleanup_free_ int64_t *ids = NULL;
         char host[HOST_NAME_MAX + 1] = "";
+        size_t n_ids = 0;
         unsigned n = 0;
+        sqlite3_stmt *s = NULL;
         int q;
 
         (void) gethostname(host, sizeof host - 1);
@@ -615,24 +672,35 @@ int journal_drill_recover(JournalDrill *j, unsigned *ret_n)
         if (q < 0)
                 return q;
         bind_text(s, 1, host);
-        q = prepare(j,
-                    "UPDATE drill_runs SET outcome = 'interrupted', ended = ?, "
-                    "error = 'the drover process running this drill died' WHERE id = ? AND outcome = 'running'",
-                    &u);
-        if (q < 0)
-                return q;
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        while (stmt_step(s) == SQLITE_ROW) {
                 pid_t pid = (pid_t) sqlite3_column_int(s, 1);
                 char proc[64];
 
+                /* A zombie or a reused PID keeps it "running" until the next check: the
+                 * cost is a late mark, never a wrong one for a live drill. */
                 (void) snprintf(proc, sizeof proc, "/proc/%d", (int) pid);
                 if (pid == getpid() || access(proc, F_OK) == 0)
                         continue;
-                sqlite3_reset(u);
+                *(int64_t *) array_push(&ids, &n_ids, sizeof(int64_t)) = sqlite3_column_int64(s, 0);
+        }
+        (void) sqlite3_finalize(s);
+
+        for (size_t i = 0; i < n_ids; i++) {
+                _cleanup_finalize_ sqlite3_stmt *u = NULL;
+
+                q = prepare(j,
+                            "UPDATE drill_runs SET outcome = 'interrupted', ended = ?, error = 'the drover "
+                            "process running this drill died' WHERE id = ? AND outcome = 'running'",
+                            &u);
+                if (q < 0)
+                        return q;
                 bind_i64(u, 1, (int64_t) now_usec(CLOCK_REALTIME));
-                bind_i64(u, 2, sqlite3_column_int64(s, 0));
-                if (exec_done(u) >= 0)
+                bind_i64(u, 2, ids[i]);
+                q = update_drill_run(j, ids[i], u);
+                if (q >= 0)
                         n++;
+                else if (q != -EALREADY)
+                        return q;
         }
         if (ret_n)
                 *ret_n = n;
@@ -644,16 +712,21 @@ int journal_drill_recover(JournalDrill *j, unsigned *ret_n)
 int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_t *ret_id)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
+        bool own;
         int q;
 
         if (!j || !r || !r->step_name || !r->verdict || !r->who)
                 return -EINVAL;
-        q = prepare(j,
-                    "INSERT INTO drill_reviews (drill_run_id, run_id, step_index, step_name, phase, shown_at, "
-                    "answered_at, verdict, who, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    &s);
+        q = write_begin(j, &own);
         if (q < 0)
                 return q;
+        q = prepare(
+                j,
+                "INSERT INTO drill_reviews (drill_run_id, run_id, step_index, step_name, phase, shown_at, "
+                "answered_at, verdict, who, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                &s);
+        if (q < 0)
+                return write_end(j, own, q);
         bind_i64(s, 1, r->drill_run_id);
         if (r->run_id > 0)
                 bind_i64(s, 2, r->run_id);
@@ -665,16 +738,13 @@ int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_
         bind_text(s, 8, r->verdict);
         bind_text(s, 9, r->who);
         bind_text(s, 10, r->comment);
-        q = exec_done(s);
-        if (q >= 0 && ret_id)
-                *ret_id = sqlite3_last_insert_rowid(j->db);
-        return q;
+        return write_end(j, own, audit_inserted(j, AUDIT_TABLE_DRILL_REVIEWS, exec_done(s), ret_id));
 }
 
 static void review_from_row(sqlite3_stmt *s, void *p)
 {
         DrillReviewRecord *r = p;
-        *r = (DrillReviewRecord) {
+        *r = (DrillReviewRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .run_id = sqlite3_column_int64(s, 2),
@@ -695,7 +765,8 @@ int journal_drill_list_reviews(JournalDrill *j, int64_t drill_run_id, DrillRevie
         int q;
 
         q = prepare(j,
-                    "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, verdict, "
+                    "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, "
+                    "verdict, "
                     "who, comment FROM drill_reviews WHERE drill_run_id = ? ORDER BY id",
                     &s);
         if (q < 0)
@@ -709,32 +780,33 @@ int journal_drill_list_reviews(JournalDrill *j, int64_t drill_run_id, DrillRevie
 int journal_drill_evaluation_add(JournalDrill *j, const DrillEvaluationRecord *r, int64_t *ret_id)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
+        bool own;
         int q;
 
         if (!j || !r || !r->evaluator || !r->criterion)
                 return -EINVAL;
+        q = write_begin(j, &own);
+        if (q < 0)
+                return q;
         q = prepare(j,
                     "INSERT INTO drill_evaluations (drill_run_id, at, evaluator, criterion, score, text) "
                     "VALUES (?,?,?,?,?,?)",
                     &s);
         if (q < 0)
-                return q;
+                return write_end(j, own, q);
         bind_i64(s, 1, r->drill_run_id);
         bind_i64(s, 2, (int64_t) now_or(r->at));
         bind_text(s, 3, r->evaluator);
         bind_text(s, 4, r->criterion);
         bind_i64(s, 5, r->score);
         bind_text(s, 6, r->text);
-        q = exec_done(s);
-        if (q >= 0 && ret_id)
-                *ret_id = sqlite3_last_insert_rowid(j->db);
-        return q;
+        return write_end(j, own, audit_inserted(j, AUDIT_TABLE_DRILL_EVALUATIONS, exec_done(s), ret_id));
 }
 
 static void evaluation_from_row(sqlite3_stmt *s, void *p)
 {
         DrillEvaluationRecord *r = p;
-        *r = (DrillEvaluationRecord) {
+        *r = (DrillEvaluationRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .at = (usec_t) sqlite3_column_int64(s, 2),
@@ -763,13 +835,15 @@ int journal_drill_list_evaluations(JournalDrill *j, int64_t drill_run_id, DrillE
 
 /* ---- actions ---- */
 
-static int action_log_insert(JournalDrill *j, int64_t action_id, usec_t at, const char *actor, const char *status,
-                             const char *comment)
+static int action_log_insert(JournalDrill *j, int64_t action_id, usec_t at, const char *actor,
+                             const char *status, const char *comment)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "INSERT INTO drill_action_log (action_id, at, actor, status, comment) VALUES (?,?,?,?,?)", &s);
+        q = prepare(
+                j, "INSERT INTO drill_action_log (action_id, at, actor, status, comment) VALUES (?,?,?,?,?)",
+                &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, action_id);
@@ -777,26 +851,28 @@ static int action_log_insert(JournalDrill *j, int64_t action_id, usec_t at, cons
         bind_text(s, 3, actor);
         bind_text(s, 4, status);
         bind_text(s, 5, comment);
-        return exec_done(s);
+        return audit_inserted(j, AUDIT_TABLE_DRILL_ACTION_LOG, exec_done(s), NULL);
 }
 
 int journal_drill_action_add(JournalDrill *j, const DrillActionRecord *r, int64_t *ret_id)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int64_t id;
+        int64_t id = 0;
+        bool own;
         int q;
 
         if (!j || !r || !r->created_by || !r->finding || !r->action || !r->owner || !r->due)
                 return -EINVAL;
-        q = exec_sql(j, "BEGIN IMMEDIATE");
+        q = write_begin(j, &own);
         if (q < 0)
                 return q;
         q = prepare(j,
-                    "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, owner, due) "
+                    "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, "
+                    "owner, due) "
                     "VALUES (?,?,?,?,?,?,?)",
                     &s);
         if (q < 0)
-                goto fail;
+                return write_end(j, own, q);
         if (r->drill_run_id > 0)
                 bind_i64(s, 1, r->drill_run_id);
         bind_i64(s, 2, (int64_t) now_or(r->created_at));
@@ -805,21 +881,12 @@ int journal_drill_action_add(JournalDrill *j, const DrillActionRecord *r, int64_
         bind_text(s, 5, r->action);
         bind_text(s, 6, r->owner);
         bind_text(s, 7, r->due);
-        q = exec_done(s);
-        if (q < 0)
-                goto fail;
-        id = sqlite3_last_insert_rowid(j->db);
-        q = action_log_insert(j, id, r->created_at, r->created_by, "open", NULL);
-        if (q < 0)
-                goto fail;
-        q = exec_sql(j, "COMMIT");
-        if (q < 0)
-                goto fail;
-        if (ret_id)
+        q = audit_inserted(j, AUDIT_TABLE_DRILL_ACTIONS, exec_done(s), &id);
+        if (q >= 0)
+                q = action_log_insert(j, id, r->created_at, r->created_by, "open", NULL);
+        q = write_end(j, own, q);
+        if (q >= 0 && ret_id)
                 *ret_id = id;
-        return 0;
-fail:
-        (void) exec_sql(j, "ROLLBACK");
         return q;
 }
 
@@ -828,11 +895,12 @@ static int action_current_status(JournalDrill *j, int64_t action_id, char **ret)
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q, rc;
 
-        q = prepare(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1", &s);
+        q = prepare(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1",
+                    &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, action_id);
-        rc = sqlite3_step(s);
+        rc = stmt_step(s);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
@@ -841,15 +909,16 @@ static int action_current_status(JournalDrill *j, int64_t action_id, char **ret)
         return 0;
 }
 
-int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const char *status, const char *actor,
-                                    const char *comment, usec_t at)
+int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const char *status,
+                                    const char *actor, const char *comment, usec_t at)
 {
         _cleanup_free_ char *cur = NULL;
+        bool own;
         int q;
 
         if (!j || !status || !actor)
                 return -EINVAL;
-        q = exec_sql(j, "BEGIN IMMEDIATE");
+        q = write_begin(j, &own);
         if (q < 0)
                 return q;
         q = action_current_status(j, action_id, &cur);
@@ -857,17 +926,13 @@ int journal_drill_action_set_status(JournalDrill *j, int64_t action_id, const ch
                 q = -EALREADY;
         if (q >= 0)
                 q = action_log_insert(j, action_id, at, actor, status, comment);
-        if (q >= 0)
-                q = exec_sql(j, "COMMIT");
-        if (q < 0)
-                (void) exec_sql(j, "ROLLBACK");
-        return q;
+        return write_end(j, own, q);
 }
 
 static void action_from_row(sqlite3_stmt *s, void *p)
 {
         DrillActionRecord *r = p;
-        *r = (DrillActionRecord) {
+        *r = (DrillActionRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .drill_run_id = sqlite3_column_int64(s, 1),
                 .created_at = (usec_t) sqlite3_column_int64(s, 2),
@@ -883,19 +948,22 @@ static void action_from_row(sqlite3_stmt *s, void *p)
         };
 }
 
-int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_run_id, DrillActionRecord **ret,
-                               size_t *ret_n)
+int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_run_id,
+                               DrillActionRecord **ret, size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j,
-                    "SELECT a.id, a.drill_run_id, a.created_at, a.created_by, a.finding, a.action, a.owner, a.due, "
-                    "l.status, l.at, l.actor, l.comment FROM drill_actions a "
-                    "JOIN drill_action_log l ON l.id = (SELECT MAX(id) FROM drill_action_log WHERE action_id = a.id) "
-                    "WHERE (?1 = 0 OR l.status IN ('open', 'in-progress')) AND (?2 = 0 OR a.drill_run_id = ?2) "
-                    "ORDER BY a.id",
-                    &s);
+        q = prepare(
+                j,
+                "SELECT a.id, a.drill_run_id, a.created_at, a.created_by, a.finding, a.action, a.owner, "
+                "a.due, "
+                "l.status, l.at, l.actor, l.comment FROM drill_actions a "
+                "JOIN drill_action_log l ON l.id = (SELECT MAX(id) FROM drill_action_log WHERE action_id = "
+                "a.id) "
+                "WHERE (?1 = 0 OR l.status IN ('open', 'in-progress')) AND (?2 = 0 OR a.drill_run_id = ?2) "
+                "ORDER BY a.id",
+                &s);
         if (q < 0)
                 return q;
         bind_i64(s, 1, open_only);
@@ -906,7 +974,7 @@ int journal_drill_list_actions(JournalDrill *j, bool open_only, int64_t drill_ru
 static void action_log_from_row(sqlite3_stmt *s, void *p)
 {
         DrillActionLogRecord *r = p;
-        *r = (DrillActionLogRecord) {
+        *r = (DrillActionLogRecord){
                 .id = sqlite3_column_int64(s, 0),
                 .action_id = sqlite3_column_int64(s, 1),
                 .at = (usec_t) sqlite3_column_int64(s, 2),
@@ -916,12 +984,15 @@ static void action_log_from_row(sqlite3_stmt *s, void *p)
         };
 }
 
-int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActionLogRecord **ret, size_t *ret_n)
+int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActionLogRecord **ret,
+                                  size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        q = prepare(j, "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id = ? ORDER BY id",
+        q = prepare(j,
+                    "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id "
+                    "= ? ORDER BY id",
                     &s);
         if (q < 0)
                 return q;
@@ -934,7 +1005,7 @@ int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActio
 static void last_from_row(sqlite3_stmt *s, void *p)
 {
         DrillLast *l = p;
-        *l = (DrillLast) {
+        *l = (DrillLast){
                 .name = col_str(s, 0),
                 .at = (usec_t) sqlite3_column_int64(s, 1),
                 .id = sqlite3_column_int64(s, 2),

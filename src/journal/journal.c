@@ -11,6 +11,18 @@
  *
  * A Journal is one SQLite connection used from one thread. Do not use it in a
  * forked child: open a new one there.
+ *
+ * Audit (schema 3, issue 6): every public write below is the table write plus its
+ * record in the hash chain, in one transaction of its own or one savepoint inside the
+ * caller's batch: the write and its record are committed together or not at all. The
+ * record holds the row as read back after the change, so the chain, verify and retention
+ * live in audit.c and this file only says which row of which table changed how
+ * (audit_append_row()), and, before an update, lets audit.c check that nobody changed
+ * the row behind drover's back (audit_before_update()). A table added by a later
+ * migration gets its AuditTable entry and STMT_ROW_* statement, and its writes call the
+ * same two functions; a migration that adds a column must append a record for every
+ * existing row of that table (their encoding changes), as migration 3 does with
+ * audit_seed().
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +39,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "journal-drill.h"
+#include "journal-internal.h"
 #include "journal.h"
 #include "macros.h"
 #include "time-util.h"
@@ -48,7 +62,9 @@
  *
  * Timestamps are INTEGER microseconds (CLOCK_REALTIME for started/ended/at, a
  * monotonic measure for duration). ended = 0 means "not ended (yet)". Nothing is
- * ever deleted (triggers refuse DELETE); events are append-only (no UPDATE either).
+ * ever deleted (triggers refuse DELETE) but by the retention of journal_prune(), which
+ * schema 3 lets through while its transaction holds a row in retention_guard; events
+ * are append-only (no UPDATE either).
  */
 static const char *const migrations[] = {
         /* 0 → 1: runs, step attempts, events. */
@@ -154,56 +170,62 @@ static const char *const migrations[] = {
         "CREATE TRIGGER incident_log_no_update BEFORE UPDATE ON incident_log\n"
         "        BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;\n",
 
-        /*
-         * 2 → 3 goes here (issue-6, the audit hash chain), not written yet:
-         *   ALTER TABLE events ADD COLUMN prev_hash BLOB; ALTER TABLE events ADD COLUMN hash BLOB;
-         * hash = SHA-256(prev_hash || canonical encoding of (id, run_id, at, kind, message,
-         * data_json)), prev_hash of the first event = 32 zero bytes. Existing rows must be
-         * backfilled in id order inside the same migration, which means dropping
-         * events_no_update first and re-creating it afterwards. SQLite has no SHA-256, so
-         * that migration needs a C step (or an application-defined function registered
-         * before migrating); journal_event() then computes the hash from the previous row
-         * inside its transaction. The incident log wants the same chain. Remember
-         * JOURNAL_SCHEMA_VERSION in journal.h.
-         */
+        /* 2 → 3: the audit hash chain (issue 6; format and rules in audit.c). The
+         * chain is written by drover's C code only, never by triggers, so that a row
+         * changed with the sqlite3 shell is not re-chained and verify catches it. After
+         * this SQL, audit_seed() (C) appends the 'genesis' records of every existing row
+         * in the same transaction. Deletes of journal rows stay refused, except while
+         * journal_prune()'s transaction holds a row in retention_guard. */
+        "CREATE TABLE audit (\n"
+        "        seq       INTEGER PRIMARY KEY,\n" /* 1, 2, 3… without gaps */
+        "        at        INTEGER NOT NULL,\n"
+        "        tbl       TEXT NOT NULL,\n"
+        "        row_id    INTEGER NOT NULL,\n"
+        "        op        TEXT NOT NULL CHECK (op IN\n"
+        "                ('genesis', 'insert', 'update', 'retention', 'found-altered')),\n"
+        "        data      TEXT NOT NULL,\n"
+        "        data_hash TEXT NOT NULL,\n"
+        "        prev_hash TEXT NOT NULL,\n"
+        "        hash      TEXT NOT NULL\n"
+        ");\n"
+        "CREATE INDEX audit_row ON audit (tbl, row_id, seq);\n"
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;\n"
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;\n"
+        "CREATE TABLE retention_guard (seq INTEGER NOT NULL);\n"
+        "DROP TRIGGER runs_no_delete;\n"
+        "CREATE TRIGGER runs_no_delete BEFORE DELETE ON runs\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes runs'); END;\n"
+        "DROP TRIGGER step_attempts_no_delete;\n"
+        "CREATE TRIGGER step_attempts_no_delete BEFORE DELETE ON step_attempts\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes step attempts'); END;\n"
+        "DROP TRIGGER events_no_delete;\n"
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
+        "        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;\n"
+        "DROP TRIGGER incidents_no_delete;\n"
+        "CREATE TRIGGER incidents_no_delete BEFORE DELETE ON incidents\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the journal never deletes incidents'); END;\n"
+        "DROP TRIGGER incident_log_no_delete;\n"
+        "CREATE TRIGGER incident_log_no_delete BEFORE DELETE ON incident_log\n"
+        "        WHEN NOT EXISTS (SELECT 1 FROM retention_guard)\n"
+        "        BEGIN SELECT RAISE(ABORT, 'the incident log is append-only'); END;\n",
 };
 
 _Static_assert(ELEMENTSOF(migrations) == JOURNAL_SCHEMA_VERSION,
                "one migration per schema version");
 
-/* Every statement is prepared once, on first use, and kept until journal_close(). */
-typedef enum Stmt {
-        STMT_BEGIN,
-        STMT_COMMIT,
-        STMT_ROLLBACK,
-        STMT_SAVEPOINT,
-        STMT_RELEASE,
-        STMT_ROLLBACK_TO,
-        STMT_USER_VERSION,
-        STMT_RUN_INSERT,
-        STMT_RUN_END,
-        STMT_RUN_OUTCOME,
-        STMT_STEP_INSERT,
-        STMT_STEP_END,
-        STMT_STEP_OUTCOME,
-        STMT_EVENT_INSERT,
-        STMT_RUNS_LIST,
-        STMT_RUN_GET,
-        STMT_STEPS_LIST,
-        STMT_EVENTS_LIST,
-        STMT_EVENTS_LIST_ALL,
-        STMT_RECOVER_CANDIDATES,
-        STMT_RECOVER_RUN,
-        STMT_RECOVER_STEPS,
-        STMT_INCIDENT_INSERT,
-        STMT_INCIDENT_UPDATE,
-        STMT_INCIDENT_LOG_INSERT,
-        STMT_INCIDENTS_LIST,
-        STMT_INCIDENTS_LIST_OPEN,
-        STMT_INCIDENT_GET,
-        STMT_INCIDENT_LOG_LIST,
-        _STMT_MAX,
-} Stmt;
+/* A migration's C step, run after its SQL in the same transaction; NULL = none. */
+static int (*const migration_steps[])(Journal *j) = {
+        [2] = audit_seed,
+};
+
+_Static_assert(ELEMENTSOF(migration_steps) == JOURNAL_SCHEMA_VERSION, "one entry per schema version");
+
 
 #define RUN_COLUMNS                                                                                        \
         "r.id, r.playbook, r.playbook_path, r.playbook_sha256, r.kind, r.params_json, r.trigger, "        \
@@ -272,14 +294,27 @@ static const char *const stmt_sql[_STMT_MAX] = {
                              "WHERE id = ? AND outcome = 'running'",
         [STMT_RECOVER_STEPS] = "UPDATE step_attempts SET outcome = 'interrupted', error = ? "
                                "WHERE run_id = ? AND outcome = 'running'",
+        [STMT_RECOVER_STEP_IDS] = "SELECT id FROM step_attempts WHERE run_id = ? AND outcome = 'running' "
+                                  "ORDER BY id",
+        [STMT_AUDIT_HEAD] = "SELECT seq, at, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [STMT_AUDIT_INSERT] = "INSERT INTO audit (seq, at, tbl, row_id, op, data, data_hash, prev_hash, hash) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [STMT_AUDIT_LATEST] = "SELECT seq, op, data, hash FROM audit WHERE tbl = ? AND row_id = ? "
+                              "ORDER BY seq DESC LIMIT 1",
+        /* SELECT *: the canonical encoding covers every column, also one added later. */
+        [STMT_ROW_RUNS] = "SELECT * FROM runs WHERE id = ?",
+        [STMT_ROW_STEP_ATTEMPTS] = "SELECT * FROM step_attempts WHERE id = ?",
+        [STMT_ROW_EVENTS] = "SELECT * FROM events WHERE id = ?",
+        [STMT_ROW_INCIDENTS] = "SELECT * FROM incidents WHERE id = ?",
+        [STMT_ROW_INCIDENT_LOG] = "SELECT * FROM incident_log WHERE id = ?",
+        [STMT_ROW_DRILL_RUNS] = "SELECT * FROM drill_runs WHERE id = ?",
+        [STMT_ROW_DRILL_RUN_RUNS] = "SELECT * FROM drill_run_runs WHERE id = ?",
+        [STMT_ROW_DRILL_REVIEWS] = "SELECT * FROM drill_reviews WHERE id = ?",
+        [STMT_ROW_DRILL_EVALUATIONS] = "SELECT * FROM drill_evaluations WHERE id = ?",
+        [STMT_ROW_DRILL_ACTIONS] = "SELECT * FROM drill_actions WHERE id = ?",
+        [STMT_ROW_DRILL_ACTION_LOG] = "SELECT * FROM drill_action_log WHERE id = ?",
 };
 
-struct Journal {
-        sqlite3 *db;
-        sqlite3_stmt *stmts[_STMT_MAX];
-        usec_t busy_since; /* CLOCK_MONOTONIC of the first busy callback of this wait */
-        unsigned busy_seed;
-};
 
 /* One pause of a wait for another process's write lock: 0.5–4 ms, jittered so that two
  * waiters do not poll in step. */
@@ -317,7 +352,7 @@ static int journal_busy_handler(void *userdata, int count)
  * what SQLite allows outside an explicit transaction and for COMMIT; inside a
  * transaction the caller gets the error and rolls back.
  */
-static int stmt_step(sqlite3_stmt *s)
+int stmt_step(sqlite3_stmt *s)
 {
         sqlite3 *db = sqlite3_db_handle(s);
         unsigned seed = (unsigned) (uintptr_t) s ^ (unsigned) getpid();
@@ -340,7 +375,7 @@ static int stmt_step(sqlite3_stmt *s)
 }
 
 /* SQLite result code → -errno. Extended codes are on, so look at both. */
-static int errno_from_sqlite(int rc)
+int errno_from_sqlite(int rc)
 {
         switch (rc) {
         case SQLITE_CONSTRAINT_TRIGGER:
@@ -389,7 +424,7 @@ const char *journal_errmsg(Journal *j)
 
 /* sqlite3_prepare_v3(), retried like stmt_step(): preparing reads the schema, and that
  * read can meet the same immediate SQLITE_BUSY. */
-static int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **ret)
+int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **ret)
 {
         usec_t deadline = USEC_INFINITY;
         int rc;
@@ -406,7 +441,7 @@ static int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_
         }
 }
 
-static int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
+int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
 {
         int rc;
 
@@ -419,18 +454,9 @@ static int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
         return 0;
 }
 
-/* Cleanup for a cached statement borrowed by a function: ready for the next user. */
-static inline void stmt_resetp(sqlite3_stmt **s)
-{
-        if (*s) {
-                (void) sqlite3_reset(*s);
-                (void) sqlite3_clear_bindings(*s);
-        }
-}
-#define _cleanup_stmt_reset_ _cleanup_(stmt_resetp)
 
 /* Runs a statement that returns no rows (or whose rows do not matter). */
-static int stmt_exec(sqlite3_stmt *s)
+int stmt_exec(sqlite3_stmt *s)
 {
         int rc;
 
@@ -442,7 +468,7 @@ static int stmt_exec(sqlite3_stmt *s)
         return 0;
 }
 
-static int journal_exec_stmt(Journal *j, Stmt id)
+int journal_exec_stmt(Journal *j, Stmt id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -453,7 +479,7 @@ static int journal_exec_stmt(Journal *j, Stmt id)
         return stmt_exec(s);
 }
 
-static int bind_text(sqlite3_stmt *s, int idx, const char *text)
+int bind_text(sqlite3_stmt *s, int idx, const char *text)
 {
         int rc;
 
@@ -464,20 +490,20 @@ static int bind_text(sqlite3_stmt *s, int idx, const char *text)
         return errno_from_sqlite(rc);
 }
 
-static int bind_int64(sqlite3_stmt *s, int idx, int64_t v)
+int bind_int64(sqlite3_stmt *s, int idx, int64_t v)
 {
         return errno_from_sqlite(sqlite3_bind_int64(s, idx, v));
 }
 
 /* usec_t is unsigned but every real value fits in an int64 (until the year 294247). */
-static int bind_usec(sqlite3_stmt *s, int idx, usec_t u)
+int bind_usec(sqlite3_stmt *s, int idx, usec_t u)
 {
         if (u > (usec_t) INT64_MAX)
                 return -ERANGE;
         return bind_int64(s, idx, (int64_t) u);
 }
 
-static int column_strdup(sqlite3_stmt *s, int col, char **ret)
+int column_strdup(sqlite3_stmt *s, int col, char **ret)
 {
         const unsigned char *t;
 
@@ -492,7 +518,7 @@ static int column_strdup(sqlite3_stmt *s, int col, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-static usec_t column_usec(sqlite3_stmt *s, int col)
+usec_t column_usec(sqlite3_stmt *s, int col)
 {
         int64_t v = sqlite3_column_int64(s, col);
         return v < 0 ? 0 : (usec_t) v;
@@ -644,6 +670,11 @@ static int journal_migrate(Journal *j)
                         r = errno_from_sqlite(sqlite3_exec(j->db, migrations[v], NULL, NULL, NULL));
                         if (r < 0)
                                 goto rollback;
+                        if (migration_steps[v]) {
+                                r = migration_steps[v](j);
+                                if (r < 0)
+                                        goto rollback;
+                        }
                         (void) snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
                         r = errno_from_sqlite(sqlite3_exec(j->db, sql, NULL, NULL, NULL));
                         if (r < 0)
@@ -746,6 +777,11 @@ int journal_open(const char *path, Journal **ret)
         r = journal_migrate(j);
         if (r < 0)
                 return r;
+        /* The drill tables have their own versioned schema step (journal-drill.c); run it
+         * here so that they exist, and are covered by the audit chain, in every journal. */
+        r = journal_drill_ensure_schema_on(j);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(j);
         return 0;
@@ -786,7 +822,7 @@ int journal_rollback(Journal *j)
         return journal_exec_stmt(j, STMT_ROLLBACK);
 }
 
-static int journal_atomic_begin(Journal *j, bool *ret_own)
+int journal_atomic_begin(Journal *j, bool *ret_own)
 {
         bool own = sqlite3_get_autocommit(j->db);
         int r;
@@ -798,7 +834,7 @@ static int journal_atomic_begin(Journal *j, bool *ret_own)
         return 0;
 }
 
-static int journal_atomic_end(Journal *j, bool own, int r)
+int journal_atomic_end(Journal *j, bool own, int r)
 {
         int q;
 
@@ -881,7 +917,7 @@ static int get_hostname(char buf[static HOST_NAME_MAX + 1])
         return 0;
 }
 
-int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id)
+static int run_begin_one(Journal *j, const RunRecord *r, int64_t *ret_id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         char hostname[HOST_NAME_MAX + 1];
@@ -939,7 +975,7 @@ static int journal_explain_no_change(Journal *j, Stmt outcome_stmt, int64_t id)
         return -EALREADY; /* already ended (or recovered as interrupted): never rewritten */
 }
 
-int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
+static int run_end_one(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -961,7 +997,7 @@ int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char 
         return 0;
 }
 
-int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
+static int step_begin_one(Journal *j, const StepRecord *st, int64_t *ret_id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -987,7 +1023,7 @@ int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
         return 0;
 }
 
-int journal_step_end(Journal *j, const StepRecord *st)
+static int step_end_one(Journal *j, const StepRecord *st)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -1012,8 +1048,8 @@ int journal_step_end(Journal *j, const StepRecord *st)
         return 0;
 }
 
-int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
-                  const char *data_json)
+static int event_one(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
+                     const char *data_json, int64_t *ret_id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -1030,7 +1066,108 @@ int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const
         if ((r = bind_usec(s, 2, at ?: now_usec(CLOCK_REALTIME))) < 0 || (r = bind_text(s, 3, kind)) < 0 ||
             (r = bind_text(s, 4, message)) < 0 || (r = bind_text(s, 5, data_json)) < 0)
                 return r;
-        return stmt_exec(s);
+        r = stmt_exec(s);
+        if (r < 0)
+                return r;
+        *ret_id = sqlite3_last_insert_rowid(j->db);
+        return 0;
+}
+
+/*
+ * The public writes: each is the table write and its audit record, atomically (a
+ * transaction of its own, or a savepoint inside the caller's batch). An insert's record
+ * is appended after the row exists, an update's after the change: the record holds the
+ * row as SQLite stored it, read back, so verify compares like with like.
+ */
+static int audited_end(Journal *j, bool own, int r, AuditTable t, int64_t id, const char *op)
+{
+        if (r >= 0)
+                r = audit_append_row(j, t, id, op);
+        return journal_atomic_end(j, own, r);
+}
+
+int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id)
+{
+        int64_t id = 0;
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = run_begin_one(j, r, &id);
+        q = audited_end(j, own, q, AUDIT_TABLE_RUNS, id, "insert");
+        if (q >= 0 && ret_id)
+                *ret_id = id;
+        return q;
+}
+
+int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
+{
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = audit_before_update(j, AUDIT_TABLE_RUNS, run_id);
+        if (q >= 0)
+                q = run_end_one(j, run_id, outcome, error, ended);
+        return audited_end(j, own, q, AUDIT_TABLE_RUNS, run_id, "update");
+}
+
+int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
+{
+        int64_t id = 0;
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = step_begin_one(j, st, &id);
+        q = audited_end(j, own, q, AUDIT_TABLE_STEP_ATTEMPTS, id, "insert");
+        if (q >= 0 && ret_id)
+                *ret_id = id;
+        return q;
+}
+
+int journal_step_end(Journal *j, const StepRecord *st)
+{
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = st ? audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, st->id) : 0;
+        if (q >= 0)
+                q = step_end_one(j, st);
+        return audited_end(j, own, q, AUDIT_TABLE_STEP_ATTEMPTS, st ? st->id : 0, "update");
+}
+
+int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
+                  const char *data_json)
+{
+        int64_t id = 0;
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = event_one(j, run_id, at, kind, message, data_json, &id);
+        return audited_end(j, own, q, AUDIT_TABLE_EVENTS, id, "insert");
 }
 
 typedef struct RecoverCandidate {
@@ -1101,9 +1238,45 @@ static int journal_recover_collect(Journal *j, const char *hostname, RecoverCand
 
 static int journal_recover_one(Journal *j, const RecoverCandidate *c, usec_t now, unsigned *ret_steps)
 {
+        _cleanup_free_ int64_t *ids = NULL;
         char error[128], message[256], data[128];
+        size_t n_ids = 0, allocated = 0;
         unsigned steps;
-        int r;
+        int r, rc;
+
+        {
+                /* Which attempts the UPDATE below changes: each gets its audit record. */
+                _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
+
+                r = journal_stmt(j, STMT_RECOVER_STEP_IDS, &s);
+                if (r < 0)
+                        return r;
+                r = bind_int64(s, 1, c->id);
+                if (r < 0)
+                        return r;
+                while ((rc = stmt_step(s)) == SQLITE_ROW) {
+                        if (n_ids == allocated) {
+                                size_t na = allocated ? allocated * 2 : 8;
+                                int64_t *nl = reallocarray(ids, na, sizeof *nl);
+                                if (!nl)
+                                        return -ENOMEM;
+                                ids = nl;
+                                allocated = na;
+                        }
+                        ids[n_ids++] = sqlite3_column_int64(s, 0);
+                }
+                if (rc != SQLITE_DONE)
+                        return errno_from_sqlite(rc);
+        }
+
+        for (size_t i = 0; i < n_ids; i++) {
+                r = audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, ids[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = audit_before_update(j, AUDIT_TABLE_RUNS, c->id);
+        if (r < 0)
+                return r;
 
         {
                 _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
@@ -1121,6 +1294,11 @@ static int journal_recover_one(Journal *j, const RecoverCandidate *c, usec_t now
                         return r;
                 steps = (unsigned) sqlite3_changes(j->db);
         }
+        for (size_t i = 0; i < n_ids; i++) {
+                r = audit_append_row(j, AUDIT_TABLE_STEP_ATTEMPTS, ids[i], "update");
+                if (r < 0)
+                        return r;
+        }
 
         {
                 _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
@@ -1137,6 +1315,9 @@ static int journal_recover_one(Journal *j, const RecoverCandidate *c, usec_t now
                 if (r < 0)
                         return r;
         }
+        r = audit_append_row(j, AUDIT_TABLE_RUNS, c->id, "update");
+        if (r < 0)
+                return r;
 
         (void) snprintf(message, sizeof message,
                         "run %" PRIi64 " interrupted: process %d exited while the run was in progress; "
@@ -1455,7 +1636,7 @@ static int bind_optional_int(sqlite3_stmt *s, int idx, int64_t v, bool present)
         return present ? bind_int64(s, idx, v) : errno_from_sqlite(sqlite3_bind_null(s, idx));
 }
 
-int journal_incident_open(Journal *j, const IncidentRecord *rec, int64_t *ret_id)
+static int incident_open_one(Journal *j, const IncidentRecord *rec, int64_t *ret_id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -1479,8 +1660,8 @@ int journal_incident_open(Journal *j, const IncidentRecord *rec, int64_t *ret_id
         return 0;
 }
 
-int journal_incident_update(Journal *j, int64_t id, const char *state, int level, const char *impact,
-                            usec_t closed_at)
+static int incident_update_one(Journal *j, int64_t id, const char *state, int level, const char *impact,
+                               usec_t closed_at)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -1500,7 +1681,7 @@ int journal_incident_update(Journal *j, int64_t id, const char *state, int level
         return sqlite3_changes(j->db) == 0 ? -ENOENT : 0;
 }
 
-int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_id)
+static int incident_log_one(Journal *j, const IncidentLogRecord *rec, int64_t *ret_id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
@@ -1525,6 +1706,59 @@ int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_
         if (ret_id)
                 *ret_id = sqlite3_last_insert_rowid(j->db);
         return 0;
+}
+
+int journal_incident_open(Journal *j, const IncidentRecord *rec, int64_t *ret_id)
+{
+        int64_t id = 0;
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = incident_open_one(j, rec, &id);
+        q = audited_end(j, own, q, AUDIT_TABLE_INCIDENTS, id, "insert");
+        if (q >= 0 && ret_id)
+                *ret_id = id;
+        return q;
+}
+
+int journal_incident_update(Journal *j, int64_t id, const char *state, int level, const char *impact,
+                            usec_t closed_at)
+{
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = audit_before_update(j, AUDIT_TABLE_INCIDENTS, id);
+        if (q >= 0)
+                q = incident_update_one(j, id, state, level, impact, closed_at);
+        return audited_end(j, own, q, AUDIT_TABLE_INCIDENTS, id, "update");
+}
+
+int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_id)
+{
+        int64_t id = 0;
+        bool own;
+        int q;
+
+        if (!j)
+                return -EINVAL;
+        q = journal_atomic_begin(j, &own);
+        if (q < 0)
+                return q;
+        q = incident_log_one(j, rec, &id);
+        q = audited_end(j, own, q, AUDIT_TABLE_INCIDENT_LOG, id, "insert");
+        if (q >= 0 && ret_id)
+                *ret_id = id;
+        return q;
 }
 
 static int incident_from_row(sqlite3_stmt *s, void *p)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * journal.h — the SQLite journal: runs, step attempts and events.
+ * journal.h — the SQLite journal: runs, step attempts and events, incidents, and the
+ * tamper-evident audit chain over all of them (schema 3, see audit.c).
  *
  * Owns: the schema and its migrations (PRAGMA user_version), WAL mode with
  * synchronous=FULL, the rule that a step's start is committed before it acts and
@@ -13,6 +14,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +22,7 @@
 #include "macros.h"
 #include "time-util.h"
 
-#define JOURNAL_SCHEMA_VERSION 2
+#define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_ENV "DROVER_DB"
 
 typedef struct Journal Journal;
@@ -161,7 +163,7 @@ int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *r
  *    or a value the schema refuses (an outcome or phase outside the lists above, a step or
  *    event for a run id that does not exist); -EBUSY when another process holds the lock
  *    past the 30 s busy timeout; -EPERM for a DELETE of anything or an UPDATE of an event
- *    (nothing is ever deleted; events are append-only); -EBADMSG for a file that is not an
+ *    (nothing is ever deleted but by journal_prune(); events are append-only); -EBADMSG for a file that is not an
  *    SQLite database; -EIO for other SQLite failures. journal_errmsg() has SQLite's text.
  *  - journal_begin() while a transaction is open: -EBUSY. journal_commit()/rollback()
  *    without one: -ENOTCONN.
@@ -177,6 +179,78 @@ int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *r
  *  - journal_recover(): runs of other hostnames are never touched; an interrupted step keeps
  *    ended = 0 (when it stopped is unknown); the run gets ended = time of recovery.
  */
+
+/*
+ * The audit chain (schema 3; the format is specified in audit.c's header comment).
+ * Every write above appends, in the same transaction, one record to the table "audit"
+ * holding the whole row after the change; each record's hash covers the previous
+ * record's hash. Nothing but these functions writes it.
+ */
+#define AUDIT_HASH_HEX 65 /* 64 lowercase hex digits + NUL */
+
+typedef struct AuditHead {
+        int64_t seq;              /* 0 = empty chain (never after a migration) */
+        usec_t at;                /* realtime of that record */
+        char hash[AUDIT_HASH_HEX];
+} AuditHead;
+
+typedef enum AuditProblem {
+        AUDIT_PROBLEM_NONE,
+        AUDIT_PROBLEM_RECORD_MISSING,  /* a seq is absent: a record was deleted */
+        AUDIT_PROBLEM_LINK_BROKEN,     /* prev_hash is not the previous record's hash */
+        AUDIT_PROBLEM_RECORD_ALTERED,  /* the record's fields do not give its hash */
+        AUDIT_PROBLEM_RECORD_INVALID,  /* unknown table or op, bad hash syntax */
+        AUDIT_PROBLEM_ROW_CHANGED,     /* a live row differs from its latest record */
+        AUDIT_PROBLEM_ROW_UNRECORDED,  /* a live row without a record (or removed by retention) */
+        AUDIT_PROBLEM_ROW_DELETED,     /* a recorded row is gone, without a retention record */
+        AUDIT_PROBLEM_ROW_FOUND_ALTERED, /* drover found a row changed behind its back when it
+                                          * came to update it (a 'found-altered' record) */
+        AUDIT_PROBLEM_HEAD_MISSING,    /* the exported head's seq is past the chain: truncated */
+        AUDIT_PROBLEM_HEAD_MISMATCH,   /* the record at the exported seq has another hash */
+        _AUDIT_PROBLEM_MAX,
+        _AUDIT_PROBLEM_INVALID = -EINVAL,
+} AuditProblem;
+
+const char *audit_problem_to_string(AuditProblem p) _pure_;
+AuditProblem audit_problem_from_string(const char *s) _pure_;
+
+typedef struct AuditVerdict {
+        AuditHead head;      /* the chain's last record */
+        uint64_t n_records;  /* records walked */
+        uint64_t n_rows;     /* live rows compared */
+        AuditProblem problem; /* the first one found; NONE = everything holds */
+        int64_t seq;         /* the record concerned, 0 = none */
+        char *table;         /* the table concerned, NULL = none */
+        int64_t row_id;      /* the row concerned, 0 = none */
+        char *detail;        /* what differs, for a human */
+} AuditVerdict;
+
+void audit_verdict_done(AuditVerdict *v);
+
+/* The last record of the chain. */
+int journal_audit_head(Journal *j, AuditHead *ret);
+/* Walks the whole chain, then compares every live row with its latest record; with
+ * expect, also checks that the chain still holds expect->hash at expect->seq. Returns 0
+ * when the check ran (the verdict says whether it passed), <0 when it could not run. */
+int journal_audit_verify(Journal *j, const AuditHead *expect, AuditVerdict *ret);
+/* "SEQ:HASH" → head (at = 0). -EINVAL when malformed. */
+int audit_head_parse(const char *s, AuditHead *ret);
+
+/*
+ * Retention: the only way anything leaves the journal. Removes runs that ended before
+ * `before` (with their step attempts and events) unless a kept incident's log refers to
+ * them, and closed incidents closed before `before` (with their log), in one
+ * transaction, after appending a 'retention' record (actor, criteria, counts) and one
+ * 'retention' record per removed row naming the hash of its last record. The audit
+ * chain itself is never shortened. dry_run counts and changes nothing.
+ */
+typedef struct JournalPruneResult {
+        unsigned runs, step_attempts, events, incidents, incident_log;
+        int64_t seq; /* the retention record; 0 for a dry run or when nothing matched */
+} JournalPruneResult;
+
+int journal_prune(Journal *j, usec_t before, const char *actor, const char *reason, bool dry_run,
+                  JournalPruneResult *ret);
 
 /* SQLite's message for the last failure on this connection, for callers that log. */
 const char *journal_errmsg(Journal *j);

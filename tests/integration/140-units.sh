@@ -36,6 +36,28 @@ check "configured unit has no unsubstituted @…@" \
 check "configured unit is Type=notify with a watchdog" \
         bash -c 'grep -qx "Type=notify" "$1" && grep -qx "WatchdogSec=30s" "$1"' _ "$BUILD/units/droverd.service"
 
+# --- drover-drill@.service and .timer ---------------------------------------------------
+# An instance of each, verified from the directory that holds the templates; ExecStart is
+# the build's droverctl.
+sed "s|@bindir@|$(dirname "$DROVERCTL")|" "$SRC/units/drover-drill@.service" >"$LAB/units/drover-drill@.service"
+cp "$SRC/units/drover-drill@.timer" "$LAB/units/"
+check "the drill service starts 'droverctl drill start --scheduled %i'" \
+        grep -qxF "ExecStart=$DROVERCTL --config /etc/drover/drover.yaml drill start --scheduled %i" \
+        "$LAB/units/drover-drill@.service"
+out=$(cd "$LAB/units" && systemd-analyze verify --man=no ./drover-drill@site-switchover.service \
+        ./drover-drill@site-switchover.timer 2>&1) && rc=0 || rc=$?
+assert_eq "verify drover-drill@site-switchover.service and .timer: exit 0" 0 "$rc"
+assert_eq "verify drover-drill@ units: no warnings" "" "$out"
+mkdir -p "$LAB/units-broken"
+sed 's/^Type=oneshot$/Type=oneshott/' "$LAB/units/drover-drill@.service" >"$LAB/units-broken/drover-drill@.service"
+sed 's/^OnCalendar=yearly$/OnCalendar=every other tuesday/' "$LAB/units/drover-drill@.timer" \
+        >"$LAB/units-broken/drover-drill@.timer"
+out=$(cd "$LAB/units-broken" && systemd-analyze verify --man=no ./drover-drill@x.service ./drover-drill@x.timer 2>&1) || true
+assert_contains "verify catches a bad drill service setting" "$out" "Failed to parse service type"
+assert_contains "verify catches a bad drill calendar" "$out" "Failed to parse calendar specification"
+check "configured drill unit has no unsubstituted @…@" \
+        bash -c '! grep -n "@[a-z]*@" "$1" | grep -v "drover-drill@"' _ "$BUILD/units/drover-drill@.service"
+
 # --- security --------------------------------------------------------------------------
 # --threshold= compares systemd's internal exposure, which is the printed score × 10
 # (0–100; the default threshold is 100): 25 means "fail above 2.5".
@@ -96,12 +118,20 @@ check "droverd installed in sbindir" test -x "$DEST$sbindir/droverd"
 check "droverctl installed in bindir" test -x "$DEST$bindir/droverctl"
 check "unit installed" test -f "$DEST$prefix/lib/systemd/system/droverd.service"
 mandir=$(abs "$(opt mandir)")
-for m in man1/droverctl.1 man8/droverd.8 man5/drover.yaml.5 man5/drover-playbook.5; do
+for m in man1/droverctl.1 man8/droverd.8 man5/drover.yaml.5 man5/drover-playbook.5 man5/drover-drill.5; do
         check "man page $m installed" test -s "$DEST$mandir/$m"
 done
 check "installed unit starts the installed droverd" \
         grep -qxF "ExecStart=$sbindir/droverd --config /etc/drover/drover.yaml" \
         "$DEST$prefix/lib/systemd/system/droverd.service"
+check "drill service and timer installed" test -f "$DEST$prefix/lib/systemd/system/drover-drill@.service" -a \
+        -f "$DEST$prefix/lib/systemd/system/drover-drill@.timer"
+check "installed drill service starts the installed droverctl" \
+        grep -qxF "ExecStart=$bindir/droverctl --config /etc/drover/drover.yaml drill start --scheduled %i" \
+        "$DEST$prefix/lib/systemd/system/drover-drill@.service"
+n_src=$(find "$SRC/drills" -maxdepth 1 -name '*.yaml' | wc -l)
+n_inst=$(find "$DEST$datadir/drover/drills" -maxdepth 1 -name '*.yaml' 2>/dev/null | wc -l)
+check "every shipped drill installed ($n_src)" test "$n_src" -gt 0 -a "$n_src" -eq "$n_inst"
 check "sysusers.d/drover.conf installed" cmp -s "$SRC/units/drover-sysusers.conf" "$DEST$prefix/lib/sysusers.d/drover.conf"
 check "tmpfiles.d/drover.conf installed" cmp -s "$SRC/units/drover-tmpfiles.conf" "$DEST$prefix/lib/tmpfiles.d/drover.conf"
 check "example inventory installed" test -f "$DEST$sysconfdir/drover/drover.yaml.example"

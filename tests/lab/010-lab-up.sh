@@ -21,6 +21,10 @@ N_FAIL=0
 DOWN_DONE=0
 
 [ "$(id -u)" = 0 ] || { echo "Bail out! needs root (namespaces, PostgreSQL, sshd)"; exit 1; }
+# The lab's names are global to the machine: one user at a time, across build trees, like
+# every other lab test (tests/lab/lab-test-lib.sh takes the same lock). Held until exit.
+exec 8>/run/drover-lab.lock
+flock 8
 
 cleanup() {
         if [ "$DOWN_DONE" = 0 ]; then

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * test-bad-input.c — the bad-input corpus runner. Every NAME.yaml under
- * $DROVER_TEST_DATA/bad-input/{config,playbook}/ must be refused, with an error
+ * $DROVER_TEST_DATA/bad-input/{config,playbook,drill}/ must be refused, with an error
  * at exactly the line:col and with the message fragment written in NAME.expected
  * ("LINE:COL: SUBSTRING"). One cmocka test per file, so a failure names the file.
  * Playbooks load against bad-input/playbook/_inventory.yaml, which must load
- * cleanly; files starting with '_' are not cases.
+ * cleanly; files starting with '_' are not cases. Drills load against the same inventory,
+ * with bad-input/drill/_playbooks/ as their playbook directory.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,15 +19,18 @@
 #include <string.h>
 
 #include "config.h"
+#include "drill.h"
 #include "playbook.h"
 #include "strbuf.h"
 
 #define MIN_CONFIG_CASES 15
 #define MIN_PLAYBOOK_CASES 30
+#define MIN_DRILL_CASES 10
 
 typedef enum CaseKind {
         CASE_CONFIG,
         CASE_PLAYBOOK,
+        CASE_DRILL,
 } CaseKind;
 
 typedef struct Case {
@@ -36,7 +40,8 @@ typedef struct Case {
 } Case;
 
 static const char *data_dir;
-static Config *inventory; /* for playbook cases; NULL when it failed to load */
+static Config *inventory; /* for playbook and drill cases; NULL when it failed to load */
+static char *drill_playbook_dir;
 static char *inventory_errors;
 
 static char *read_all(const char *path)
@@ -129,6 +134,14 @@ static void run_case(void **state)
                 if (r >= 0)
                         config_free(cfg);
                 assert_null(cfg);
+        } else if (c->kind == CASE_DRILL) {
+                Drill *d = NULL;
+                if (!inventory)
+                        fail_msg("inventory did not load:\n%s", strempty(inventory_errors));
+                r = drill_load(c->yaml, inventory, drill_playbook_dir, &d, &l);
+                if (r >= 0)
+                        drill_free(d);
+                assert_null(d);
         } else {
                 Playbook *p = NULL;
                 if (!inventory)
@@ -167,7 +180,7 @@ static void run_case(void **state)
         diag_list_done(&l);
 }
 
-static size_t n_config_cases, n_playbook_cases;
+static size_t n_config_cases, n_playbook_cases, n_drill_cases;
 
 static void test_corpus_size(void **state)
 {
@@ -177,6 +190,9 @@ static void test_corpus_size(void **state)
         if (n_playbook_cases < MIN_PLAYBOOK_CASES)
                 fail_msg("only %zu playbook cases in %s/bad-input/playbook (want >= %d)", n_playbook_cases,
                          data_dir, MIN_PLAYBOOK_CASES);
+        if (n_drill_cases < MIN_DRILL_CASES)
+                fail_msg("only %zu drill cases in %s/bad-input/drill (want >= %d)", n_drill_cases, data_dir,
+                         MIN_DRILL_CASES);
 }
 
 static void test_inventory_loads(void **state)
@@ -209,6 +225,8 @@ int main(void)
 
         n_config_cases = collect(CASE_CONFIG, "config", &cases, &n_cases);
         n_playbook_cases = collect(CASE_PLAYBOOK, "playbook", &cases, &n_cases);
+        n_drill_cases = collect(CASE_DRILL, "drill", &cases, &n_cases);
+        drill_playbook_dir = xasprintf("%s/bad-input/drill/_playbooks", data_dir);
 
         tests = xcalloc(n_cases + 2, sizeof(struct CMUnitTest));
         tests[0] = (struct CMUnitTest) { .name = "corpus-size", .test_func = test_corpus_size };
@@ -216,7 +234,11 @@ int main(void)
         for (size_t i = 0; i < n_cases; i++) {
                 const char *base = strrchr(cases[i].yaml, '/') + 1;
                 tests[i + 2] = (struct CMUnitTest) {
-                        .name = xasprintf("%s/%s", cases[i].kind == CASE_CONFIG ? "config" : "playbook", base),
+                        .name = xasprintf("%s/%s",
+                                          cases[i].kind == CASE_CONFIG     ? "config"
+                                          : cases[i].kind == CASE_PLAYBOOK ? "playbook"
+                                                                           : "drill",
+                                          base),
                         .test_func = run_case,
                         .initial_state = &cases[i],
                 };
@@ -232,6 +254,7 @@ int main(void)
         free(tests);
         free(cases);
         free(inventory_errors);
+        free(drill_playbook_dir);
         config_free(inventory);
         return r;
 }

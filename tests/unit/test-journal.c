@@ -194,7 +194,7 @@ static void test_schema_version_and_wal(void **state)
 
         db = raw_open(path);
         assert_int_equal(raw_int(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
-        assert_int_equal(JOURNAL_SCHEMA_VERSION, 2);
+        assert_int_equal(JOURNAL_SCHEMA_VERSION, 3);
         raw_text(db, "PRAGMA journal_mode", mode, sizeof mode);
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
@@ -221,7 +221,7 @@ static void test_future_version_refused(void **state)
         journal_close(j);
 
         db = raw_open(path);
-        raw_exec(db, "PRAGMA user_version = 3"); /* JOURNAL_SCHEMA_VERSION + 1 */
+        raw_exec(db, "PRAGMA user_version = 4"); /* JOURNAL_SCHEMA_VERSION + 1 */
         sqlite3_close(db);
 
         j = sentinel;
@@ -1130,7 +1130,9 @@ static void test_migrate_from_v1(void **state)
 
         /* Turn it back into what schema 1 looked like. */
         db = raw_open(path);
-        raw_exec(db, "DROP TRIGGER incidents_no_delete; DROP TRIGGER incident_log_no_delete; "
+        raw_exec(db, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; DROP TABLE audit; "
+                     "DROP TABLE retention_guard; "
+                     "DROP TRIGGER incidents_no_delete; DROP TRIGGER incident_log_no_delete; "
                      "DROP TRIGGER incident_log_no_update; DROP TABLE incident_log; DROP TABLE incidents; "
                      "PRAGMA user_version = 1");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'incidents'"), 0);
@@ -1148,7 +1150,9 @@ static void test_migrate_from_v1(void **state)
         journal_close(j);
 
         db = raw_open(path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+        /* The run that predates the chain got its genesis record. */
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM audit WHERE tbl = 'runs' AND op = 'genesis'"), 1);
         sqlite3_close(db);
 }
 

@@ -365,14 +365,21 @@ static void derive_times(Report *r)
         } else if (r->n_runs > 0)
                 r->decided_at = r->runs[0].run.started;
 
-        /* RTO: a measuring step (fault → first proof of service, as the playbook defines
-         * it) beats the incident's own fault/detection → resolved span. */
+        /* RTO: a drill run's own measurement (fault injected → its recovered_at step, what
+         * the drill is judged by), else a measuring step (fault → first proof of service,
+         * as the playbook defines it), else the incident's fault/detection → resolved. */
         static const char *const rto_names[] = {"measured-rto", "achieved-rto", NULL};
         static const char *const rpo_names[] = {"achieved-rpo", "measured-rpo", NULL};
         const ReportRun *mrun = NULL;
         const StepRecord *m = find_measure(r, rto_names, &mrun);
         usec_t v;
-        if (m && report_parse_seconds(m->stdout_text, &v) >= 0) {
+        if (r->has_drill && r->drill_run.rto_us >= 0) {
+                r->has_rto = true;
+                r->rto = (usec_t) r->drill_run.rto_us;
+                r->rto_source = xasprintf("measured by drill run %lld (fault injected → recovered)",
+                                          (long long) r->drill_run.id);
+                r->recovered_at = r->drill_run.recovered_at;
+        } else if (m && report_parse_seconds(m->stdout_text, &v) >= 0) {
                 r->has_rto = true;
                 r->rto = v;
                 r->rto_source = xasprintf("measured by step '%s' of run %lld (from the fault to the first "
@@ -390,43 +397,37 @@ static void derive_times(Report *r)
                                                     : "from detection (the fault time is not known) to "
                                                       "the incident's resolution: a lower bound");
                 }
-        } else if (r->has_drill && r->drill_run.rto_us >= 0) {
-                r->has_rto = true;
-                r->rto = (usec_t) r->drill_run.rto_us;
-                r->rto_source = xasprintf("measured by drill run %lld (fault injected → recovered)",
-                                          (long long) r->drill_run.id);
-                r->recovered_at = r->drill_run.recovered_at;
         } else if (!r->has_incident && r->n_runs > 0 && streq_ptr(r->runs[0].run.outcome, "succeeded"))
                 r->recovered_at = r->runs[0].run.ended;
 
         m = find_measure(r, rpo_names, &mrun);
-        if (m && report_parse_seconds(m->stdout_text, &v) >= 0) {
+        if (r->has_drill && r->drill_run.rpo_us >= 0) {
+                r->has_rpo = true;
+                r->rpo = (usec_t) r->drill_run.rpo_us;
+                r->rpo_source = xasprintf("measured by drill run %lld", (long long) r->drill_run.id);
+        } else if (m && report_parse_seconds(m->stdout_text, &v) >= 0) {
                 r->has_rpo = true;
                 r->rpo = v;
                 r->rpo_source = xasprintf("measured by step '%s' of run %lld (age of the newest recovered "
                                           "transaction)",
                                           m->step_name, (long long) mrun->run.id);
-        } else if (r->has_drill && r->drill_run.rpo_us >= 0) {
-                r->has_rpo = true;
-                r->rpo = (usec_t) r->drill_run.rpo_us;
-                r->rpo_source = xasprintf("measured by drill run %lld", (long long) r->drill_run.id);
         }
 
-        for (size_t i = 0; i < r->n_runs; i++)
-                if (r->runs[i].objectives.known) {
-                        r->objectives = r->runs[i].objectives;
-                        r->objectives.unknown_reason = NULL;
-                        break;
-                }
-        /* The drill file states the objectives too, recorded with the drill run. */
-        if (!r->objectives.known && r->has_drill &&
-            (r->drill_run.rto_objective_us >= 0 || r->drill_run.rpo_objective_us >= 0)) {
+        /* A drill is judged by the objectives its drill file states (recorded with the drill
+         * run); otherwise by the playbook's, when its file is unchanged since the run. */
+        if (r->has_drill && (r->drill_run.rto_objective_us >= 0 || r->drill_run.rpo_objective_us >= 0)) {
                 r->objectives.known = true;
                 r->objectives.has_rto = r->drill_run.rto_objective_us >= 0;
                 r->objectives.rto = r->objectives.has_rto ? (usec_t) r->drill_run.rto_objective_us : 0;
                 r->objectives.has_rpo = r->drill_run.rpo_objective_us >= 0;
                 r->objectives.rpo = r->objectives.has_rpo ? (usec_t) r->drill_run.rpo_objective_us : 0;
-        }
+        } else
+                for (size_t i = 0; i < r->n_runs; i++)
+                        if (r->runs[i].objectives.known) {
+                                r->objectives = r->runs[i].objectives;
+                                r->objectives.unknown_reason = NULL;
+                                break;
+                        }
         if (!r->objectives.known)
                 r->objectives.unknown_reason =
                         r->n_runs == 0 ? xstrdup("no playbook run is linked to this incident")

@@ -169,31 +169,88 @@ PY
 R drill 1 >"$LAB/drill-refused.out" 2>&1 && rc=0 || rc=$?
 assert_eq "report drill of a live run exits 2" 2 "$rc"
 assert_contains "and says why" "$(cat "$LAB/drill-refused.out")" "is not a drill"
-# `droverctl drill start` is not on this branch yet (wip/drill): a second real run of the
-# playbook is marked as a drill-mode run in the journal, the way a drill run records it.
-(cd "$LAB/home" && "$DROVERCTL" run --config "$LAB/drover.yaml" "$LAB/report.yaml") >"$LAB/run2.out" 2>&1 \
-        && rc=0 || rc=$?
-assert_eq "the second run succeeds" 0 "$rc"
-sql "update runs set mode = 'drill', trigger = 'drill' where id = 2"
-dmd=$(R drill 2) && rc=0 || rc=$?
+# A real live drill (droverctl drill start): the fault is injected and cleared by local
+# programs, the same playbook runs over SSH and HTTP in mode drill; then an evaluation
+# and an improvement action, as the drill verbs record them.
+cat >"$LAB/drill.yaml" <<EOF
+name: report-drill
+purpose: prove the switchover report end to end
+mode: live
+scenario:
+  fault: custom
+  description: a file stands for the outage
+  inject: [/usr/bin/touch, $LAB/fault]
+  clear: [/bin/rm, -f, $LAB/fault]
+  timeout: 5s
+playbooks:
+  - name: $LAB/report.yaml
+    params: {fault_at: "\${drill.fault_at}"}
+participants:
+  - {name: Alice, role: command-centre}
+  - {name: Bob, role: technical-support}
+objectives:
+  rto: 60s
+  rpo: 5s
+  recovered_at: backup-healthy
+  rpo_from: achieved-rpo
+EOF
+rm -f "$LAB/home/flaky.flag"
+(cd "$LAB/home" && "$DROVERCTL" --config "$LAB/drover.yaml" drill start "$LAB/drill.yaml" </dev/null) \
+        >"$LAB/drill.out" 2>&1 && rc=0 || rc=$?
+sed 's/^/# /' "$LAB/drill.out"
+assert_eq "the live drill succeeds" 0 "$rc"
+drun=$(sql "select run_id from drill_run_runs where drill_run_id = 1")
+assert_eq "its playbook run is journaled in mode drill" "drill" "$(sql "select mode from runs where id = $drun")"
+"$DROVERCTL" --config "$LAB/drover.yaml" drill evaluate 1 --objectives 5 "RTO <well> within objective" \
+        --coordination 3 "duty office & vendor late" --evaluator "Carol (risk)" >/dev/null && rc=0 || rc=$?
+assert_eq "drill evaluate exits 0" 0 "$rc"
+"$DROVERCTL" --config "$LAB/drover.yaml" drill action add --run 1 --finding "flaky check needs a retry" \
+        --action "make the check idempotent" --owner "Bob" --due 2027-03-31 >/dev/null && rc=0 || rc=$?
+assert_eq "drill action add exits 0" 0 "$rc"
+
+dmd=$(R drill "$drun") && rc=0 || rc=$?
 assert_eq "report drill (md) exits 0" 0 "$rc"
 assert_contains "drill md is marked as a drill" "$dmd" "DRILL, not a real incident"
-assert_contains "drill md has the evaluation section" "$dmd" "No evaluation is recorded for this drill yet."
-assert_contains "drill md: no fault time, so no RTO" "$dmd" "| RTO | 1m0s | not measured | unknown |"
-check "drill json parses and says drill" bash -c "'$DROVERCTL' --config '$LAB/drover.yaml' report drill 2 -f json \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"kind\"]==\"drill\" and d[\"drill\"] is True'"
-R drill 2 -f html -o "$LAB/drill2.html" && rc=0 || rc=$?
+assert_contains "drill md names the drill's participants" "$dmd" \
+        "| Participants | Alice (command-centre), Bob (technical-support) |"
+check "drill md: the drill's RTO against its objective" grep -qE '^\| RTO \| 1m0s \| [0-9.]+m?s \| met \|$' <<<"$dmd"
+assert_contains "drill md: the RTO is the drill run's measurement" "$dmd" "RTO measured by drill run 1"
+assert_contains "drill md: the evaluation" "$dmd" "| coordination | 3/5 | Carol (risk) |"
+assert_contains "drill md: the assessment, escaped" "$dmd" "RTO &lt;well&gt; within objective"
+assert_contains "drill md: the improvement action" "$dmd" "| make the check idempotent | Bob | 2027-03-31 | open"
+R drill "$drun" -f json >"$LAB/drill.json" && rc=0 || rc=$?
+assert_eq "report drill (json) exits 0" 0 "$rc"
+check "drill json: kind drill, the drill run, its evaluation and action, the injected fault" \
+        python3 - "$LAB/drill.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kind"] == "drill" and d["drill"] is True
+dr = d["drill_run"]
+assert dr["drill"] == "report-drill", dr["drill"]
+assert len(dr["evaluation"]) == 2 and len(dr["improvement_actions"]) == 1, dr
+assert dr["fault_injected_us"] > 0 and d["timeline"]["fault_us"] > 0
+assert d["results"]["rto_met"] is True, d["results"]
+PY
+R drill "$drun" -f html -o "$LAB/drill.html" && rc=0 || rc=$?
 assert_eq "report drill (html) exits 0" 0 "$rc"
-chrome --dump-dom "file://$LAB/drill2.html" >"$LAB/drill2.dom" && rc=0 || rc=$?
+chrome --dump-dom "file://$LAB/drill.html" >"$LAB/drill.dom" && rc=0 || rc=$?
 assert_eq "chromium renders the drill report" 0 "$rc"
-check "drill DOM: the drill banner and the timeline with its bars" python3 - "$LAB/drill2.dom" \
-        "$(sql "select count(*) from step_attempts where run_id = 2")" <<'PY'
+check "drill DOM: banner, timeline bars, evaluation and actions tables" python3 - "$LAB/drill.dom" \
+        "$(sql "select count(*) from step_attempts where run_id = $drun")" <<'PY'
 import re, sys
 dom = open(sys.argv[1]).read()
 assert 'id="drill-banner"' in dom
 svg = re.search(r'<svg id="timeline".*?</svg>', dom, re.S).group(0)
 assert len(re.findall(r'<rect class="bar ', svg)) == int(sys.argv[2])
+ev = re.search(r'<table id="evaluation">.*?</table>', dom, re.S).group(0)
+assert "3/5" in ev and "5/5" in ev and "RTO &lt;well&gt; within objective" in ev, ev
+acts = re.search(r'<table id="improvement-actions">.*?</table>', dom, re.S).group(0)
+assert "make the check idempotent" in acts
 PY
+chrome --screenshot="$LAB/drill.png" --window-size=1200,3000 --hide-scrollbars "file://$LAB/drill.html" \
+        >/dev/null && rc=0 || rc=$?
+assert_eq "chromium screenshots the drill report" 0 "$rc"
+[ -n "${REPORT_SCREENSHOT_DIR:-}" ] && cp "$LAB/drill.png" "$LAB/drill.html" "$REPORT_SCREENSHOT_DIR"/ || true
 
 # Bad usage: exit 2; an unwritable output: exit 3.
 R run 99 >/dev/null 2>&1 && rc=0 || rc=$?

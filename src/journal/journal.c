@@ -315,7 +315,6 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_ROW_DRILL_ACTION_LOG] = "SELECT * FROM drill_action_log WHERE id = ?",
 };
 
-
 /* One pause of a wait for another process's write lock: 0.5–4 ms, jittered so that two
  * waiters do not poll in step. */
 static void journal_busy_pause(unsigned *seed)
@@ -453,7 +452,6 @@ int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret)
         *ret = j->stmts[id];
         return 0;
 }
-
 
 /* Runs a statement that returns no rows (or whose rows do not matter). */
 int stmt_exec(sqlite3_stmt *s)
@@ -1092,8 +1090,8 @@ int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id)
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !r || !r->playbook)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1109,8 +1107,8 @@ int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char 
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !outcome || streq(outcome, "running"))
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1126,8 +1124,8 @@ int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !st || !st->step_name || !st->phase)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1143,15 +1141,15 @@ int journal_step_end(Journal *j, const StepRecord *st)
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !st || !st->outcome || streq(st->outcome, "running"))
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
-        q = st ? audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, st->id) : 0;
+        q = audit_before_update(j, AUDIT_TABLE_STEP_ATTEMPTS, st->id);
         if (q >= 0)
                 q = step_end_one(j, st);
-        return audited_end(j, own, q, AUDIT_TABLE_STEP_ATTEMPTS, st ? st->id : 0, "update");
+        return audited_end(j, own, q, AUDIT_TABLE_STEP_ATTEMPTS, st->id, "update");
 }
 
 int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const char *message,
@@ -1161,8 +1159,8 @@ int journal_event(Journal *j, int64_t run_id, usec_t at, const char *kind, const
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !kind)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1714,8 +1712,8 @@ int journal_incident_open(Journal *j, const IncidentRecord *rec, int64_t *ret_id
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !rec || !rec->subject || !rec->state || rec->level < 0 || rec->level > 4)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1732,8 +1730,8 @@ int journal_incident_update(Journal *j, int64_t id, const char *state, int level
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !state || level < 0 || level > 4)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;
@@ -1749,8 +1747,8 @@ int journal_incident_log(Journal *j, const IncidentLogRecord *rec, int64_t *ret_
         bool own;
         int q;
 
-        if (!j)
-                return -EINVAL;
+        if (!j || !rec || rec->incident_id <= 0 || !rec->actor || !rec->kind)
+                return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
                 return q;

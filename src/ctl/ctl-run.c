@@ -463,18 +463,23 @@ static char *resolve_playbook(const Config *config, const char *arg)
 
 static void help_run(void)
 {
-        printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--json]\n"
+        printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--detach] [--local] [--json]\n"
                "                     [--accept-new-host-keys] [--config FILE] [--db FILE]\n\n"
-               "Run a playbook now, in this process, with live progress; every step is journaled.\n"
+               "Run a playbook now, with live progress; every step is journaled. When droverd is on\n"
+               "the system bus the run goes through it (and survives this terminal); otherwise, or\n"
+               "with --local, it runs in this process.\n"
                "PLAYBOOK is a file, or a name found in the config's playbook_dir or playbooks/.\n\n"
                "  -p, --param KEY=VALUE     set a playbook parameter (repeatable)\n"
                "  -n, --dry-run             print the resolved plan (secrets masked); contact nothing\n"
+               "      --detach              through droverd: print the run id and return at once\n"
+               "      --local               run in this process even when droverd is running\n"
                "      --accept-new-host-keys  trust and record SSH host keys not yet in known_hosts\n"
                "                            (a CHANGED key is always refused)\n"
                "      --json                one JSON object per line: run-started, step-started, …\n\n"
                "Ctrl-C cancels the running step; rollback then runs if the step asks for it;\n"
                "a second Ctrl-C cancels the rollback too.\n"
-               "Exit: 0 succeeded, 1 failed or aborted, 2 usage/validation, 3 infrastructure.\n");
+               "Exit: 0 succeeded, 1 failed or aborted, 2 usage/validation, 3 infrastructure,\n"
+               "4 refused by droverd.\n");
 }
 
 int verb_run(CtlGlobals *g, int argc, char **argv)
@@ -484,9 +489,12 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 { "param", required_argument, NULL, 'p' },
                 { "dry-run", no_argument, NULL, 'n' },
                 { "accept-new-host-keys", no_argument, NULL, 'A' },
+                { "local", no_argument, NULL, 'L' },
+                { "detach", no_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(playbook_freep) Playbook *playbook = NULL;
         _cleanup_(journal_closep) Journal *journal = NULL;
@@ -495,7 +503,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         _cleanup_free_ char *path = NULL, *actor = NULL, *error = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
-        bool dry_run = false, accept_new = false;
+        bool dry_run = false, accept_new = false, local = false, detach = false;
         RunOutcome outcome = RUN_FAILED;
         DiagList diags;
         int c, r, ret;
@@ -520,6 +528,12 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 case 'A':
                         accept_new = true;
                         break;
+                case 'L':
+                        local = true;
+                        break;
+                case 'D':
+                        detach = true;
+                        break;
                 case 'h':
                         help_run();
                         ret = EXIT_OK;
@@ -533,6 +547,24 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         }
         if (optind + 1 != argc) {
                 log_error("run wants exactly one PLAYBOOK; see 'droverctl run --help'");
+                ret = EXIT_USAGE;
+                goto finish;
+        }
+
+        /* Through droverd when it is on the bus: the run survives this terminal and the
+         * daemon checks who may start it. --local, or no droverd, runs it here. */
+        if (!local && ctl_bus_open(&bus, true) >= 0 && ctl_bus_daemon_present(bus)) {
+                if (accept_new) {
+                        log_error("--accept-new-host-keys is for --local runs; droverd trusts only known_hosts");
+                        ret = EXIT_USAGE;
+                        goto finish;
+                }
+                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, detach);
+                goto finish;
+        }
+        if (detach) {
+                log_error("--detach needs droverd on the system bus (it is not running)%s",
+                          local ? "; a --local run cannot detach" : "");
                 ret = EXIT_USAGE;
                 goto finish;
         }

@@ -23,6 +23,8 @@
 #include "playbook.h"
 #include "strbuf.h"
 
+#define STR_IN_SET4(s, a, b, c, d) (streq(s, a) || streq(s, b) || streq(s, c) || streq(s, d))
+
 typedef struct RunCtx {
         CtlGlobals *g;
         Journal *journal; /* NULL in dry-run: a plan is not a run */
@@ -31,6 +33,8 @@ typedef struct RunCtx {
         unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
         const char *last_step; /* to print a step header once */
         StepPhase last_phase;
+        int64_t run_id;        /* the journal's, once run_started has run */
+        int64_t incident_id;   /* --incident: the incident droverd started this run for */
 } RunCtx;
 
 /* The one mutable global besides the log level: a signal handler can reach nothing else.
@@ -91,6 +95,15 @@ static int obs_run_started(void *userdata, RunInfo *info)
                 r = journal_run_begin(ctx->journal, &rec, &info->journal_id);
                 if (r < 0)
                         return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
+                ctx->run_id = info->journal_id;
+                if (ctx->incident_id > 0) {
+                        _cleanup_free_ char *msg = xasprintf("started for incident %lld", (long long) ctx->incident_id);
+                        _cleanup_free_ char *data = xasprintf("{\"incident\":%lld}", (long long) ctx->incident_id);
+                        r = journal_event(ctx->journal, info->journal_id, 0, "incident-link", msg, data);
+                        if (r < 0)
+                                log_warning_errno(r, "journal: cannot link the run to its incident: %s",
+                                                  strerror(-r));
+                }
         }
 
         if (ctx->g->json) {
@@ -437,6 +450,77 @@ done:
         return r;
 }
 
+/* The approval gate of a run droverd started (--approver worker): the request goes out as
+ * an "approval-requested" JSON line on stdout, the answer comes back as one JSON line on
+ * stdin, {"approve": true|false, "actor": "NAME", "comment": "…"}, written by droverd's
+ * manager_answer("run", …). No terminal is involved. Ctrl-C (SIGINT from the daemon's
+ * abort) cancels; a closed stdin (the daemon went away) denies. */
+static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer *ret)
+{
+        RunCtx *ctx = userdata;
+        sig_atomic_t signals_at_start = n_signals;
+        StrBuf line = STRBUF_INIT;
+        int r = 0;
+
+        ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:I}", "event", "approval-requested", "run",
+                                      (json_int_t) ctx->run_id, "step", req->step->name, "prompt",
+                                      strempty(req->prompt), "expires_in_ms",
+                                      (json_int_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) /
+                                                    USEC_PER_MSEC)));
+        for (;;) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+                char c;
+
+                if (n_signals != signals_at_start) {
+                        r = -ECANCELED;
+                        goto done;
+                }
+                if (now >= req->deadline) {
+                        r = -ETIME;
+                        goto done;
+                }
+                int k = poll(&p, 1, (int) MIN((req->deadline - now) / USEC_PER_MSEC + 1, 200));
+                if (k < 0 && errno != EINTR) {
+                        r = -errno;
+                        goto done;
+                }
+                if (k <= 0)
+                        continue;
+                ssize_t n = read(STDIN_FILENO, &c, 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        ret->approved = false;
+                        ret->who = xstrdup("droverd");
+                        ret->comment = xstrdup("the daemon closed the gate: no one could answer");
+                        goto done;
+                }
+                if (c != '\n') {
+                        strbuf_putc(&line, c);
+                        continue;
+                }
+                json_t *o = json_loads(strbuf_str(&line), 0, NULL);
+                json_t *approve = json_object_get(o, "approve");
+                const char *who = json_string_value(json_object_get(o, "actor"));
+                const char *comment = json_string_value(json_object_get(o, "comment"));
+                if (!json_is_boolean(approve) || !who || !*who) {
+                        log_warning("worker approver: ignoring a malformed answer line");
+                        json_decref(o);
+                        strbuf_reset(&line);
+                        continue;
+                }
+                ret->approved = json_is_true(approve);
+                ret->who = xstrdup(who);
+                ret->comment = comment && *comment ? xstrdup(comment) : NULL;
+                json_decref(o);
+                goto done;
+        }
+done:
+        strbuf_done(&line);
+        return r;
+}
+
 /* PLAYBOOK may be a path, or a name looked up in the config's playbook_dir, then in
  * "playbooks/" beside the config file. */
 static char *resolve_playbook(const Config *config, const char *arg)
@@ -492,6 +576,11 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 { "local", no_argument, NULL, 'L' },
                 { "detach", no_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
+                /* Hidden, for droverd's run worker (src/daemon/manager-run.c): */
+                { "trigger", required_argument, NULL, OPT_RUN_TRIGGER },
+                { "actor", required_argument, NULL, OPT_RUN_ACTOR },
+                { "incident", required_argument, NULL, OPT_RUN_INCIDENT },
+                { "approver", required_argument, NULL, OPT_RUN_APPROVER },
                 {},
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -503,7 +592,9 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         _cleanup_free_ char *path = NULL, *actor = NULL, *error = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
-        bool dry_run = false, accept_new = false, local = false, detach = false;
+        bool dry_run = false, accept_new = false, worker_approver = false, local = false, detach = false;
+        const char *trigger = "manual", *actor_opt = NULL;
+        int64_t incident_id = 0;
         RunOutcome outcome = RUN_FAILED;
         DiagList diags;
         int c, r, ret;
@@ -534,6 +625,36 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 case 'D':
                         detach = true;
                         break;
+                case OPT_RUN_TRIGGER:
+                        if (!STR_IN_SET4(optarg, "manual", "auto", "drill", "approved")) {
+                                log_error("--trigger wants manual, auto, drill or approved, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        trigger = optarg;
+                        break;
+                case OPT_RUN_ACTOR:
+                        actor_opt = optarg;
+                        break;
+                case OPT_RUN_INCIDENT: {
+                        char *end;
+                        long long v = strtoll(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || v < 0) {
+                                log_error("--incident wants an incident id, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        incident_id = v;
+                        break;
+                }
+                case OPT_RUN_APPROVER:
+                        if (!streq(optarg, "worker") && !streq(optarg, "tty")) {
+                                log_error("--approver wants tty or worker, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        worker_approver = streq(optarg, "worker");
+                        break;
                 case 'h':
                         help_run();
                         ret = EXIT_OK;
@@ -552,7 +673,10 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         }
 
         /* Through droverd when it is on the bus: the run survives this terminal and the
-         * daemon checks who may start it. --local, or no droverd, runs it here. */
+         * daemon checks who may start it. --local, or no droverd, runs it here; so does
+         * droverd's own run worker (the hidden options), which must never call back. */
+        if (actor_opt || worker_approver || incident_id > 0 || !streq(trigger, "manual"))
+                local = true;
         if (!local && ctl_bus_open(&bus, true) >= 0 && ctl_bus_daemon_present(bus)) {
                 if (accept_new) {
                         log_error("--accept-new-host-keys is for --local runs; droverd trusts only known_hosts");
@@ -598,15 +722,16 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 .dry_run = dry_run,
                 .started_mono = now_usec(CLOCK_MONOTONIC),
                 .last_phase = _STEP_PHASE_INVALID,
+                .incident_id = incident_id,
         };
-        actor = ctl_actor();
+        actor = actor_opt ? xstrdup(actor_opt) : ctl_actor();
         EngineOptions opts = {
                 .config = config,
                 .playbook = playbook,
                 .params = params,
                 .n_params = n_params,
                 .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
-                .trigger = "manual",
+                .trigger = trigger,
                 .actor = actor,
                 .executor = real_executor_get(executor),
                 .observer = {
@@ -617,7 +742,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                         .event = obs_event,
                         .run_finished = obs_run_finished,
                 },
-                .approver = { .userdata = &ctx, .ask = tty_ask },
+                .approver = { .userdata = &ctx, .ask = worker_approver ? worker_ask : tty_ask },
         };
         r = engine_new(&engine, &opts, &error);
         if (r < 0) {

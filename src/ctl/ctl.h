@@ -100,6 +100,10 @@ enum {
         OPT_JSON,
         OPT_NO_COLOR,
         OPT_VERBOSE,
+        OPT_RUN_TRIGGER, /* run: hidden options for droverd's run worker */
+        OPT_RUN_ACTOR,
+        OPT_RUN_INCIDENT,
+        OPT_RUN_APPROVER,
 };
 #define COMMON_OPTIONS                                                                                     \
         { "config", required_argument, NULL, 'c' }, { "db", required_argument, NULL, OPT_DB },            \

@@ -721,6 +721,17 @@ static void follow_print_end(Follow *f, const char *outcome)
                        outcome, ansi_reset(f->g), ansi_reset(f->g));
 }
 
+/* "-" is a step without a target (approve, sleep): print nothing for it. */
+static const char *target_or_empty(const char *t)
+{
+        return t && *t && !streq(t, "-") ? t : "";
+}
+
+static const char *on_target(const char *t)
+{
+        return *target_or_empty(t) ? " on " : "";
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         Follow *f = userdata;
@@ -739,7 +750,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                                       (json_int_t) id, "step", step, "target", target));
                 else
                         printf("  %s%s%s %s%s%s\n", ansi_grey(g), g->color ? "\u25b6" : ">>", ansi_reset(g),
-                               step, *target ? " on " : "", target);
+                               step, on_target(target), target_or_empty(target));
         } else if (sd_bus_message_is_signal(m, DROVER_DBUS_MANAGER_INTERFACE,
                                             DROVER_DBUS_SIGNAL_STEP_FINISHED)) {
                 if (sd_bus_message_read(m, "xsss", &id, &step, &target, &outcome) < 0 || id != f->id)
@@ -750,7 +761,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                                       "outcome", outcome));
                 else
                         printf("    %s%-11s%s %s%s%s\n", outcome_color(g, outcome), outcome, ansi_reset(g),
-                               step, *target ? " on " : "", target);
+                               step, on_target(target), target_or_empty(target));
         } else if (sd_bus_message_is_signal(m, DROVER_DBUS_MANAGER_INTERFACE,
                                             DROVER_DBUS_SIGNAL_APPROVAL_REQUESTED)) {
                 if (sd_bus_message_read(m, "sxs", &kind, &id, &prompt) < 0 || id != f->id ||
@@ -775,7 +786,8 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return 0;
 }
 
-/* Poll GetRun: the start state, and a safety net should a signal be lost. */
+/* Poll GetRun: the start state, and a safety net should a signal be lost. Returns
+ * EXIT_OK or the exit status of a failure. */
 static int follow_check(sd_bus *bus, Follow *f, bool print_header)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -786,12 +798,12 @@ static int follow_check(sd_bus *bus, Follow *f, bool print_header)
 
         r = call(f->g, bus, DROVER_DBUS_METHOD_GET_RUN, &reply, "attach", "x", f->id);
         if (r != EXIT_OK)
-                return -r;
+                return r;
         r = read_run(reply, &x);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "(ssuu)", &cur, &prompt, &done, &total);
         if (r < 0)
-                return -bad_reply(r);
+                return bad_reply(r);
         if (print_header && !f->g->json)
                 printf("%sRun %" PRId64 "%s  %s (%s, by %s)  %s%s%s\n", ansi_bold(f->g), x.id,
                        ansi_reset(f->g), x.playbook, x.mode, x.actor, x.state, *cur ? ", at " : "", cur);
@@ -876,6 +888,46 @@ int verb_attach(CtlGlobals *g, int argc, char **argv)
         return follow(g, bus, id);
 }
 
+/* droverd's plan of a dry run is the run worker's JSON lines (run-started, step-started,
+ * …): as they are with --json, as a numbered list of steps for a human. */
+static void print_plan(const CtlGlobals *g, const char *plan)
+{
+        _cleanup_free_ char *copy = xstrdup(plan);
+
+        for (char *line = copy, *nl; line && *line; line = nl) {
+                json_t *o;
+
+                nl = strchr(line, '\n');
+                if (nl)
+                        *nl++ = '\0';
+                if (g->json) {
+                        printf("%s\n", line);
+                        continue;
+                }
+                o = json_loads(line, 0, NULL);
+                if (!o) {
+                        printf("%s\n", line);
+                        continue;
+                }
+                const char *ev = json_string_value(json_object_get(o, "event"));
+                if (ev && streq(ev, "run-started"))
+                        printf("%sPlan%s of %s (dry run: nothing is contacted)\n", ansi_bold(g),
+                               ansi_reset(g), strempty(json_string_value(json_object_get(o, "playbook"))));
+                else if (ev && streq(ev, "step-started")) {
+                        const char *target = json_string_value(json_object_get(o, "target"));
+                        printf("  %2d. %s%s%s (%s%s%s): %s\n",
+                               (int) json_integer_value(json_object_get(o, "index")), ansi_bold(g),
+                               strempty(json_string_value(json_object_get(o, "step"))), ansi_reset(g),
+                               strempty(json_string_value(json_object_get(o, "kind"))),
+                               target && !streq(target, "-") ? " on " : "",
+                               target && !streq(target, "-") ? target : "",
+                               strempty(json_string_value(json_object_get(o, "detail"))));
+                }
+                json_decref(o);
+        }
+        fflush(stdout);
+}
+
 /* `droverctl run` through droverd: StartRun, then attach unless --detach. */
 int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params,
                        size_t n_params, bool dry_run, bool detach)
@@ -915,10 +967,7 @@ int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const P
         if (r < 0)
                 return bad_reply(r);
         if (dry_run) {
-                if (g->json)
-                        ctl_print_json_line(json_pack("{s:s, s:s}", "event", "plan", "plan", plan));
-                else
-                        fputs(plan, stdout);
+                print_plan(g, plan);
                 return EXIT_OK;
         }
         if (g->json)

@@ -342,6 +342,25 @@ uid2=$(id -u drvt-cmd2)
 assert_eq "journal: the approver's uid is recorded" 1 \
         "$(sql "SELECT count(*) FROM events WHERE kind = 'bus-call' AND json_extract(data_json, '\$.method') = 'Approve' AND json_extract(data_json, '\$.result') = 'ok' AND json_extract(data_json, '\$.uid') = $uid2")"
 
+# --- reload, --help on every verb, bash completion -----------------------------------------
+as drvt-cmd2 reload >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "a commander reloads droverd's inventory (exit 0)" 0 "$rc"
+wait_for_sql "SELECT count(*) FROM events WHERE kind = 'config-reloaded'" 1 && ok "the reload is journaled" ||
+        not_ok "no config-reloaded event after Reload"
+for v in validate status sites incidents incident run attach runs show approve deny abort ack note maintenance reload; do
+        out=$("$DROVERCTL" "$v" --help 2>&1) && rc=0 || rc=$?
+        [ "$rc" = 0 ] && [[ "$out" == *"Usage: droverctl $v"* ]] && ok "$v --help" || not_ok "$v --help: exit $rc: $out"
+done
+comp() { # as the reader, complete the words given
+        runuser -u drvt-reader -- env DBUS_SYSTEM_BUS_ADDRESS="$BUS" PATH="$DROVER_BUILD_ROOT/src/ctl:$PATH" \
+                bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _droverctl; echo "${COMPREPLY[*]}"' \
+                _ "$DROVER_SOURCE_ROOT/src/ctl/droverctl-completion.bash" "$@"
+}
+assert_eq "bash completion: verbs" "attach approve abort ack" "$(comp droverctl a)"
+assert_eq "bash completion: run's options" "--detach" "$(comp droverctl run --de)"
+assert_eq "bash completion: sites asked of droverd" "primary backup" "$(comp droverctl maintenance '')"
+assert_eq "bash completion: on|off" "on off" "$(comp droverctl maintenance primary '')"
+
 # --- droverd's own check, behind a bus whose policy lets anyone call ------------------------
 stop_pid "$DPID"
 stop_pid "$BUS_PID"

@@ -20,7 +20,14 @@
  *                                          outcome, state, started, ended, steps, failed
  *   GetRun(x id)                        → (xssssssttuu) (ssuu) current step, pending prompt,
  *                                          steps done, steps total
- *   StartRun(s playbook, a{ss} params, t flags) → x run_id, s plan (dry run only, else "")
+ *   GetRunSteps(x id)                   → (sssssis) playbook path, sha256, kind, params (masked),
+ *                                          hostname, pid, error;
+ *                                          a(issssutttsixssss) step attempts: index, name, kind,
+ *                                          phase, target, attempt, started, ended, duration µs,
+ *                                          outcome, exit status, HTTP status, detail, error,
+ *                                          stdout, stderr; a(tss) events: at, kind, message
+ *   StartRun(s playbook, a{ss} params, t flags) → x run_id, s plan (dry run only, else "";
+ *                                          the plan is the run worker's JSON lines)
  *   Approve(s kind, x id, s comment)    kind "run" (an approve step) or "incident" (a
  *   Deny(s kind, x id, s comment)         playbook the policy proposed)
  *   AbortRun(x id)  AcknowledgeIncident(x id)  AddNote(x id, s text)
@@ -56,6 +63,7 @@
 #define DROVER_DBUS_METHOD_GET_INCIDENT "GetIncident"
 #define DROVER_DBUS_METHOD_LIST_RUNS "ListRuns"
 #define DROVER_DBUS_METHOD_GET_RUN "GetRun"
+#define DROVER_DBUS_METHOD_GET_RUN_STEPS "GetRunSteps"
 #define DROVER_DBUS_METHOD_START_RUN "StartRun"
 #define DROVER_DBUS_METHOD_APPROVE "Approve"
 #define DROVER_DBUS_METHOD_DENY "Deny"

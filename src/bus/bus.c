@@ -454,6 +454,74 @@ static int method_get_run(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* A run's step attempts (forward and rollback, in order) and its events, as `droverctl show`
+ * prints them: the journal file itself is droverd's (0600), commanders read it here. */
+static int method_get_run_steps(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Bus *b = userdata;
+        RunRecord run = {};
+        StepRecord *steps = NULL;
+        EventRecord *events = NULL;
+        size_t n_steps = 0, n_events = 0;
+        int64_t id;
+        int r;
+
+        r = sd_bus_message_read(msg, "x", &id);
+        if (r < 0)
+                return r;
+        if (id <= 0)
+                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_INVALID_ARGS, "run id must be positive");
+        r = journal_get_run(b->journal, id, &run);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NO_SUCH_RUN, "no run %" PRId64, id);
+        if (r >= 0)
+                r = journal_list_steps(b->journal, id, &steps, &n_steps);
+        if (r >= 0)
+                r = journal_list_events(b->journal, id, &events, &n_events);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "cannot read run %" PRId64 ": %s", id, strerror(-r));
+                goto finish;
+        }
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "(sssssis)", strempty(run.playbook_path),
+                                          strempty(run.playbook_sha256), strempty(run.kind),
+                                          strempty(run.params_json), strempty(run.hostname), run.pid,
+                                          strempty(run.error));
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(issssutttsixssss)");
+        for (size_t i = 0; r >= 0 && i < n_steps; i++) {
+                const StepRecord *x = &steps[i];
+                r = sd_bus_message_append(reply, "(issssutttsixssss)", x->step_index, strempty(x->step_name),
+                                          strempty(x->kind), strempty(x->phase), strempty(x->target),
+                                          x->attempt, (uint64_t) x->started, (uint64_t) x->ended,
+                                          (uint64_t) x->duration, strempty(x->outcome), x->exit_status,
+                                          (int64_t) x->http_status, strempty(x->detail), strempty(x->error),
+                                          strempty(x->stdout_text), strempty(x->stderr_text));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(tss)");
+        for (size_t i = 0; r >= 0 && i < n_events; i++)
+                r = sd_bus_message_append(reply, "(tss)", (uint64_t) events[i].at, strempty(events[i].kind),
+                                          strempty(events[i].message));
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+finish:
+        run_record_done(&run);
+        for (size_t i = 0; i < n_steps; i++)
+                step_record_done(&steps[i]);
+        free(steps);
+        for (size_t i = 0; i < n_events; i++)
+                event_record_done(&events[i]);
+        free(events);
+        return r;
+}
+
 /* ---- mutating methods ---------------------------------------------------------------- */
 
 static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -519,7 +587,9 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 .actor = c.name,
         };
         r = manager_start_run(b->manager, &req, &run_id, &plan, &why);
-        if (r < 0)
+        if (r < 0 && why && r != -EINVAL && r != -EBUSY && r != -EALREADY && r != -EPERM && r != -ENOENT)
+                r = sd_bus_error_set_errnof(error, r, "%s", why); /* the worker did not start: say why */
+        else if (r < 0)
                 r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_RUN, playbook, why);
         if (r >= 0) {
                 json_object_set_new(args, "run", json_integer(run_id));
@@ -783,6 +853,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_GET_RUN, SD_BUS_ARGS("x", id),
                                 SD_BUS_RESULT("(xssssssttuu)", run, "(ssuu)", progress), method_get_run,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                DROVER_DBUS_METHOD_GET_RUN_STEPS, SD_BUS_ARGS("x", id),
+                SD_BUS_RESULT("(sssssis)", run, "a(issssutttsixssss)", steps, "a(tss)", events),
+                method_get_run_steps, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(
                 DROVER_DBUS_METHOD_START_RUN, SD_BUS_ARGS("s", playbook, "a{ss}", params, "t", flags),
                 SD_BUS_RESULT("x", run_id, "s", plan), method_start_run, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -980,3 +980,162 @@ int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const P
                 return EXIT_OK;
         return follow(g, bus, id);
 }
+
+/* ---- the journal's records through droverd (runs, show) ------------------------------ */
+
+bool ctl_bus_for_journal(const CtlGlobals *g, sd_bus **ret)
+{
+        sd_bus *bus = NULL;
+
+        /* A journal named on the command line or in the environment is read directly. */
+        if (g->db_path || getenv(JOURNAL_ENV) || g->config_path)
+                return false;
+        if (ctl_bus_open(&bus, true) < 0)
+                return false;
+        if (!ctl_bus_daemon_present(bus)) {
+                sd_bus_flush_close_unref(bus);
+                return false;
+        }
+        *ret = bus;
+        return true;
+}
+
+static void run_row_to_record(const RunRow *x, RunRecord *rec)
+{
+        *rec = (RunRecord){
+                .id = x->id,
+                .playbook = xstrdup(x->playbook),
+                .mode = xstrdup(x->mode),
+                .trigger = xstrdup(x->trigger),
+                .actor = xstrdup(x->actor),
+                .outcome = xstrdup(x->outcome),
+                .started = x->started,
+                .ended = x->ended,
+                .n_steps = x->total,
+                .n_failed = x->total >= x->done ? x->total - x->done : 0,
+        };
+}
+
+int ctl_bus_list_runs(const CtlGlobals *g, sd_bus *bus, size_t limit, RunRecord **ret, size_t *ret_n)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        RunRecord *runs = NULL;
+        size_t n = 0;
+        RunRow x;
+        int r;
+
+        r = call(g, bus, DROVER_DBUS_METHOD_LIST_RUNS, &reply, "runs", "u",
+                 (uint32_t) MIN(limit, (size_t) UINT32_MAX));
+        if (r != EXIT_OK)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(xssssssttuu)");
+        while (r >= 0 && (r = read_run(reply, &x)) > 0)
+                run_row_to_record(&x, array_push(&runs, &n, sizeof(RunRecord)));
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        run_record_done(&runs[i]);
+                free(runs);
+                return bad_reply(r);
+        }
+        *ret = runs;
+        *ret_n = n;
+        return EXIT_OK;
+}
+
+int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret_run, StepRecord **ret_steps,
+                    size_t *ret_n_steps, EventRecord **ret_events, size_t *ret_n_events)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *detail = NULL;
+        const char *path, *sha, *kind, *params, *host, *err;
+        StepRecord *steps = NULL;
+        EventRecord *events = NULL;
+        size_t n_steps = 0, n_events = 0;
+        RunRecord run;
+        RunRow x;
+        int pid, r;
+
+        r = call(g, bus, DROVER_DBUS_METHOD_GET_RUN, &reply, "show", "x", id);
+        if (r == EXIT_OK)
+                r = call(g, bus, DROVER_DBUS_METHOD_GET_RUN_STEPS, &detail, "show", "x", id);
+        if (r != EXIT_OK)
+                return r;
+        r = read_run(reply, &x);
+        if (r >= 0)
+                r = sd_bus_message_read(detail, "(sssssis)", &path, &sha, &kind, &params, &host, &pid, &err);
+        if (r < 0)
+                return bad_reply(r);
+        run_row_to_record(&x, &run);
+        run.playbook_path = xstrdup(path);
+        run.playbook_sha256 = xstrdup(sha);
+        run.kind = xstrdup(kind);
+        run.params_json = *params ? xstrdup(params) : NULL;
+        run.hostname = xstrdup(host);
+        run.pid = pid;
+        run.error = *err ? xstrdup(err) : NULL;
+
+        r = sd_bus_message_enter_container(detail, 'a', "(issssutttsixssss)");
+        while (r >= 0) {
+                const char *name, *skind, *phase, *target, *outcome, *sdetail, *serr, *out, *errout;
+                uint64_t started, ended, duration;
+                uint32_t attempt;
+                int64_t http;
+                int idx, exit_status;
+
+                r = sd_bus_message_read(detail, "(issssutttsixssss)", &idx, &name, &skind, &phase, &target,
+                                        &attempt, &started, &ended, &duration, &outcome, &exit_status, &http,
+                                        &sdetail, &serr, &out, &errout);
+                if (r <= 0)
+                        break;
+                StepRecord *s = array_push(&steps, &n_steps, sizeof(StepRecord));
+                *s = (StepRecord){
+                        .run_id = id,
+                        .step_index = idx,
+                        .step_name = xstrdup(name),
+                        .kind = xstrdup(skind),
+                        .phase = xstrdup(phase),
+                        .target = xstrdup(target),
+                        .attempt = attempt,
+                        .started = started,
+                        .ended = ended,
+                        .duration = duration,
+                        .outcome = xstrdup(outcome),
+                        .exit_status = exit_status,
+                        .http_status = (long) http,
+                        .detail = *sdetail ? xstrdup(sdetail) : NULL,
+                        .error = *serr ? xstrdup(serr) : NULL,
+                        .stdout_text = *out ? xstrdup(out) : NULL,
+                        .stderr_text = *errout ? xstrdup(errout) : NULL,
+                };
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(detail);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(detail, 'a', "(tss)");
+        while (r >= 0) {
+                const char *ekind, *message;
+                uint64_t at;
+
+                r = sd_bus_message_read(detail, "(tss)", &at, &ekind, &message);
+                if (r <= 0)
+                        break;
+                EventRecord *e = array_push(&events, &n_events, sizeof(EventRecord));
+                *e = (EventRecord){
+                        .run_id = id, .at = at, .kind = xstrdup(ekind), .message = xstrdup(message)};
+        }
+        if (r < 0) {
+                run_record_done(&run);
+                for (size_t i = 0; i < n_steps; i++)
+                        step_record_done(&steps[i]);
+                free(steps);
+                for (size_t i = 0; i < n_events; i++)
+                        event_record_done(&events[i]);
+                free(events);
+                return bad_reply(r);
+        }
+        *ret_run = run;
+        *ret_steps = steps;
+        *ret_n_steps = n_steps;
+        *ret_events = events;
+        *ret_n_events = n_events;
+        return EXIT_OK;
+}

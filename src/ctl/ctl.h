@@ -69,6 +69,12 @@ int ctl_bus_open(sd_bus **ret, bool quiet);
 bool ctl_bus_daemon_present(sd_bus *bus);
 /* Logs droverd's error (and prints it as JSON with --json); returns the exit status. */
 int ctl_bus_error(const CtlGlobals *g, const sd_bus_error *e, int r, const char *what);
+/* runs/show: through droverd when it is on the bus and no journal was named (--db,
+ * $DROVER_DB, --config): the journal file is droverd's own (0600). */
+bool ctl_bus_for_journal(const CtlGlobals *g, sd_bus **ret);
+int ctl_bus_list_runs(const CtlGlobals *g, sd_bus *bus, size_t limit, RunRecord **ret, size_t *ret_n);
+int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret_run, StepRecord **ret_steps,
+                    size_t *ret_n_steps, EventRecord **ret_events, size_t *ret_n_events);
 /* `run` through droverd: StartRun, then follow the run unless detach. */
 int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params, size_t n_params,
                        bool dry_run, bool detach);

@@ -252,6 +252,28 @@ assert_contains "the gate records its approver" \
 out=$(as drvt-cmd2 approve "$RUN" 2>&1) && rc=0 || rc=$?
 check "approving an ended run: nothing pending or no such run (exit 5 or 6)" test "$rc" -eq 5 -o "$rc" -eq 6
 
+# --- runs and show through droverd (the journal file is not readable to commanders) -------
+chmod 600 "$LAB"/drover.db*
+out=$(as drvt-reader runs --json 2>&1) && rc=0 || rc=$?
+assert_eq "reader: runs through droverd exits 0" 0 "$rc"
+check "reader: runs lists the approved run as succeeded" python3 -c '
+import json, sys
+runs = json.loads(sys.argv[1])
+assert any(r["id"] == int(sys.argv[2]) and r["outcome"] == "succeeded" and r["actor"] == "drvt-cmd1" for r in runs)' \
+        "$out" "$RUN"
+out=$(as drvt-reader show "$RUN" 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# show: /'
+assert_eq "reader: show through droverd exits 0" 0 "$rc"
+assert_contains "show: the step after the gate" "$out" "after"
+assert_contains "show: the approver in the gate's output" "$out" "drvt-cmd2"
+out=$(as drvt-reader show "$RUN" --json 2>&1)
+check "show --json: three forward step attempts" python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert [s["name"] for s in o["step_attempts"] if s["phase"] == "forward"] == ["before", "gate", "after"]' "$out"
+as drvt-reader show 99999 >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "show of an unknown run through droverd: exit 5" 5 "$rc"
+
 # --- attach in the foreground: run without --detach follows to the end -------------------
 out=$(as drvt-cmd1 run "$LAB/expire.yaml" 2>&1) && rc=0 || rc=$?
 echo "$out" | sed 's/^/# /'
@@ -302,7 +324,6 @@ assert_contains "StartRun without a required param: InvalidArgs with the reason"
 out=$(as drvt-cmd1 abort 99999 2>&1) && rc=0 || rc=$?
 assert_eq "abort of an unknown run: exit 5" 5 "$rc"
 assert_contains "abort of an unknown run: NoSuchRun" "$out" "org.drover1.Error.NoSuchRun"
-out=$(as drvt-reader show 99999 2>&1) || true
 out=$(bctl GetRun x 99999 2>&1) || true
 assert_contains "GetRun 99999: NoSuchRun" "$out" "no run 99999"
 out=$(bctl GetIncident x 99999 2>&1) || true

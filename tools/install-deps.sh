@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
       libsystemd-dev libjansson-dev libcmocka-dev openssh-server openssh-client sqlite3 python3 iproute2
       procps ca-certificates openssl
+      # curl on a remote vantage point runs the prober's http checks (the tests use loopback)
+      curl
       # systemd-analyze (verify, security --offline) for droverd.service; not in a bare Debian 12 image
       systemd
       # the two-site lab (drills/lab) and its end-to-end tests

@@ -15,7 +15,7 @@ pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsql
       postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev)
 for a in "$@"; do
         case "$a" in
-        --bench) pkgs+=(ansible-core) ;;
+        --bench) pkgs+=(ansible-core prometheus-blackbox-exporter) ;;
         --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
         *) echo "usage: $0 [--bench] [--fuzz]" >&2; exit 2 ;;
         esac

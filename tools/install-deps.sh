@@ -7,13 +7,15 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
       libsystemd-dev libjansson-dev libcmocka-dev openssh-server openssh-client sqlite3 python3 iproute2
       procps ca-certificates openssl
+      # curl on a remote vantage point runs the prober's http checks (the tests use loopback)
+      curl
       # systemd-analyze (verify, security --offline) for droverd.service; not in a bare Debian 12 image
       systemd
       # the two-site lab (drills/lab) and its end-to-end tests
       postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev)
 for a in "$@"; do
         case "$a" in
-        --bench) pkgs+=(ansible-core) ;;
+        --bench) pkgs+=(ansible-core prometheus-blackbox-exporter) ;;
         --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
         *) echo "usage: $0 [--bench] [--fuzz]" >&2; exit 2 ;;
         esac

@@ -1027,14 +1027,18 @@ static int add_probe(Monitor *mon, const ProbeConfig *pc, const char *vantage)
                                                pc->name, strerror(-r));
                 *(char ***) array_push(&mon->headers, &mon->n_headers, sizeof(char **)) = headers;
         }
-        name = streq(vantage, PROBER_VANTAGE_LOCAL) ? xstrdup(pc->name)
-                                                    : xasprintf("%s@%s", pc->name, vantage);
+        bool local = streq(vantage, PROBER_VANTAGE_LOCAL);
+        const VantagePoint *vp = local ? NULL : monitor_config_find_vantage_point(mon->config->monitor, vantage);
+        if (!local && !vp)
+                return log_error_errno(-EINVAL, "probe %s: unknown vantage point %s", pc->name, vantage);
+        name = local ? xstrdup(pc->name) : xasprintf("%s@%s", pc->name, vantage);
         ProbeSpec spec = {
                 .name = name,
                 .target = pc->name,
                 .kind = pc->kind,
                 .site = pc->site,
                 .vantage = vantage,
+                .vantage_host = vp ? vp->host : NULL,
                 .url = url,
                 .endpoint = pc->endpoint,
                 .headers = headers,

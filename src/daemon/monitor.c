@@ -89,6 +89,7 @@ struct Monitor {
         char **maintenance; /* NULL-terminated */
         bool manual_override;
         usec_t last_auto_switchover; /* realtime; 0 = never */
+        bool frequency_raised;       /* a RAISE_FREQUENCY is in force until no incident is open */
         Notification *notifications;
 };
 
@@ -599,6 +600,8 @@ static void execute_decision(Monitor *mon, MonIncident *mi, const Decision *d, c
                         int r = mon->prober
                                         ? prober_set_interval_factor(mon->prober, NULL, a->frequency_factor)
                                         : 0;
+                        if (r >= 0)
+                                mon->frequency_raised = true;
                         _cleanup_free_ char *t = xasprintf("probe frequency ×%g%s: %s", a->frequency_factor,
                                                            r < 0 ? " (failed)" : "", a->reason);
                         if (mi)
@@ -732,6 +735,14 @@ static void handle_site_level(Monitor *mon, const LevelChange *lc)
                 if (r >= 0) {
                         log_info("incident %lld resolved: %s", (long long) mi->id, why);
                         remove_incident(mon, mi);
+                }
+                if (mon->n_incidents == 0 && mon->frequency_raised && mon->prober) {
+                        /* Nothing open any more: the configured frequency again. */
+                        mon->frequency_raised = false;
+                        (void) prober_set_interval_factor(mon->prober, NULL, 1.0);
+                        manager_journal_event(m, "probe-frequency",
+                                              "no incident open: probes at their configured interval",
+                                              json_pack("{s:f}", "factor", 1.0));
                 }
         }
         if (m->observer.site_changed) {
@@ -1028,7 +1039,8 @@ static int add_probe(Monitor *mon, const ProbeConfig *pc, const char *vantage)
                 *(char ***) array_push(&mon->headers, &mon->n_headers, sizeof(char **)) = headers;
         }
         bool local = streq(vantage, PROBER_VANTAGE_LOCAL);
-        const VantagePoint *vp = local ? NULL : monitor_config_find_vantage_point(mon->config->monitor, vantage);
+        const VantagePoint *vp =
+                local ? NULL : monitor_config_find_vantage_point(mon->config->monitor, vantage);
         if (!local && !vp)
                 return log_error_errno(-EINVAL, "probe %s: unknown vantage point %s", pc->name, vantage);
         name = local ? xstrdup(pc->name) : xasprintf("%s@%s", pc->name, vantage);

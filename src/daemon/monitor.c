@@ -53,6 +53,10 @@ typedef struct MonIncident {
         /* A run of this incident was interrupted (droverd died): nothing automatic for it
          * any more; a commander decides. */
         bool hold_auto;
+        /* Restored from the journal (or kept over a reload) while a fresh detector and
+         * level evaluator have not seen enough checks yet: a lower level they report is
+         * not news until this CLOCK_MONOTONIC time; then the level they hold is applied. */
+        usec_t settle_until;
 } MonIncident;
 
 typedef struct Notification {
@@ -85,6 +89,7 @@ struct Monitor {
         char **maintenance; /* NULL-terminated */
         bool manual_override;
         usec_t last_auto_switchover; /* realtime; 0 = never */
+        bool frequency_raised;       /* a RAISE_FREQUENCY is in force until no incident is open */
         Notification *notifications;
 };
 
@@ -595,6 +600,8 @@ static void execute_decision(Monitor *mon, MonIncident *mi, const Decision *d, c
                         int r = mon->prober
                                         ? prober_set_interval_factor(mon->prober, NULL, a->frequency_factor)
                                         : 0;
+                        if (r >= 0)
+                                mon->frequency_raised = true;
                         _cleanup_free_ char *t = xasprintf("probe frequency ×%g%s: %s", a->frequency_factor,
                                                            r < 0 ? " (failed)" : "", a->reason);
                         if (mi)
@@ -646,6 +653,30 @@ static void execute_decision(Monitor *mon, MonIncident *mi, const Decision *d, c
 
 static void arm_deadline_timer(Monitor *mon);
 
+/* How long a fresh detector and level evaluator need before a level they report is the
+ * truth: the slowest probe's fall (or rise) checks, plus the longest rule duration. */
+static usec_t settle_window(const Monitor *mon)
+{
+        const MonitorConfig *mc = mon->config ? mon->config->monitor : NULL;
+        usec_t w = 0, longest_for = 0;
+
+        for (size_t i = 0; mc && i < mc->n_probes; i++) {
+                const ProbeConfig *p = &mc->probes[i];
+                usec_t t = (usec_t) (MAX(p->fall, p->rise) + 2) * (p->interval + p->timeout);
+                w = MAX(w, t);
+        }
+        for (size_t i = 0; mc && i < mc->n_level_rules; i++)
+                longest_for = MAX(longest_for, mc->level_rules[i].for_duration);
+        return w + longest_for + USEC_PER_SEC;
+}
+
+static void settle_all(Monitor *mon)
+{
+        usec_t until = now_usec(CLOCK_MONOTONIC) + settle_window(mon);
+        for (size_t i = 0; i < mon->n_incidents; i++)
+                mon->incidents[i]->settle_until = until;
+}
+
 /* One site's level moved. */
 static void handle_site_level(Monitor *mon, const LevelChange *lc)
 {
@@ -659,6 +690,14 @@ static void handle_site_level(Monitor *mon, const LevelChange *lc)
 
         log_info("level of %s: %s → %s (%s)", lc->site, warning_level_to_string(lc->from),
                  warning_level_to_string(lc->to), lc->reason);
+        if (mi && mi->settle_until > 0 && now_usec(CLOCK_MONOTONIC) < mi->settle_until &&
+            warning_level_more_severe(incident_get_level(mi->inc), lc->to)) {
+                log_debug("incident %lld: %s still settling after a restart or reload; %s → %s not applied "
+                          "yet",
+                          (long long) mi->id, lc->site, warning_level_to_string(lc->from),
+                          warning_level_to_string(lc->to));
+                return;
+        }
 
         if (!mi && lc->to != LEVEL_NONE && !strv_contains(mon->maintenance, lc->site)) {
                 mi = open_incident(mon, lc, at);
@@ -696,6 +735,14 @@ static void handle_site_level(Monitor *mon, const LevelChange *lc)
                 if (r >= 0) {
                         log_info("incident %lld resolved: %s", (long long) mi->id, why);
                         remove_incident(mon, mi);
+                }
+                if (mon->n_incidents == 0 && mon->frequency_raised && mon->prober) {
+                        /* Nothing open any more: the configured frequency again. */
+                        mon->frequency_raised = false;
+                        (void) prober_set_interval_factor(mon->prober, NULL, 1.0);
+                        manager_journal_event(m, "probe-frequency",
+                                              "no incident open: probes at their configured interval",
+                                              json_pack("{s:f}", "factor", 1.0));
                 }
         }
         if (m->observer.site_changed) {
@@ -794,6 +841,40 @@ static void arm_level_timer(Monitor *mon)
         (void) sd_event_source_set_enabled(mon->level_timer, SD_EVENT_ONESHOT);
 }
 
+/* Incidents whose settling window ended: apply the level the evaluator holds now, if
+ * lower (a higher one was applied when it came). */
+static void settle_check(Monitor *mon, usec_t now)
+{
+        for (size_t i = 0; i < mon->n_incidents; i++) {
+                MonIncident *mi = mon->incidents[i];
+                LevelStatus ls = {};
+                LevelChange lc;
+
+                if (mi->settle_until == 0 || now < mi->settle_until)
+                        continue;
+                mi->settle_until = 0;
+                if (levels_get(mon->levels, incident_get_site(mi->inc), true, &ls) < 0)
+                        ls.level = LEVEL_NONE;
+                if (ls.level == incident_get_level(mi->inc))
+                        continue;
+                lc = (LevelChange){
+                        .subject = incident_get_site(mi->inc),
+                        .site = incident_get_site(mi->inc),
+                        .subject_is_site = true,
+                        .from = incident_get_level(mi->inc),
+                        .to = ls.level,
+                        .at = now,
+                        .rule = ls.rule,
+                        .rule_name = ls.rule_name,
+                };
+                snprintf(lc.reason, sizeof(lc.reason), "after a restart or reload, the checks say %s%s%s",
+                         warning_level_to_string(ls.level), ls.rule_name ? ": " : "",
+                         strempty(ls.rule_name));
+                handle_site_level(mon, &lc);
+                return; /* the array may have changed; the next tick does the rest */
+        }
+}
+
 /* Staleness: a vantage that went silent is noticed without a new result. */
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -808,6 +889,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
                         (void) levels_feed_health(mon->levels, &changes[i]);
                 }
         evaluate(mon, now);
+        settle_check(mon, now);
         (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
         (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
@@ -956,14 +1038,19 @@ static int add_probe(Monitor *mon, const ProbeConfig *pc, const char *vantage)
                                                pc->name, strerror(-r));
                 *(char ***) array_push(&mon->headers, &mon->n_headers, sizeof(char **)) = headers;
         }
-        name = streq(vantage, PROBER_VANTAGE_LOCAL) ? xstrdup(pc->name)
-                                                    : xasprintf("%s@%s", pc->name, vantage);
+        bool local = streq(vantage, PROBER_VANTAGE_LOCAL);
+        const VantagePoint *vp =
+                local ? NULL : monitor_config_find_vantage_point(mon->config->monitor, vantage);
+        if (!local && !vp)
+                return log_error_errno(-EINVAL, "probe %s: unknown vantage point %s", pc->name, vantage);
+        name = local ? xstrdup(pc->name) : xasprintf("%s@%s", pc->name, vantage);
         ProbeSpec spec = {
                 .name = name,
                 .target = pc->name,
                 .kind = pc->kind,
                 .site = pc->site,
                 .vantage = vantage,
+                .vantage_host = vp ? vp->host : NULL,
                 .url = url,
                 .endpoint = pc->endpoint,
                 .headers = headers,
@@ -1218,6 +1305,7 @@ int monitor_start(Monitor *mon)
         r = build(mon, mon->m->config);
         if (r < 0)
                 return r;
+        settle_all(mon);
         arm_deadline_timer(mon);
         if (mon->active_site)
                 log_info("active site: %s; %zu probe%s; %zu open incident%s restored", mon->active_site,
@@ -1240,6 +1328,7 @@ int monitor_reload(Monitor *mon)
         r = build(mon, mon->m->config);
         if (r < 0)
                 return r;
+        settle_all(mon);
         if (mon->active_site && !config_find_site(mon->config, mon->active_site)) {
                 free(mon->active_site);
                 mon->active_site = xstrdup(mon->config->monitor ? mon->config->monitor->active_site : NULL);

@@ -286,6 +286,10 @@ assert_eq "show of an unknown run through droverd: exit 5" 5 "$rc"
 out=$(as drvt-cmd1 run "$LAB/expire.yaml" 2>&1) && rc=0 || rc=$?
 echo "$out" | sed 's/^/# /'
 assert_eq "a gate nobody answers expires: run exits 1" 1 "$rc"
+assert_contains "run shows the gate step (StepStarted, or CurrentStep when attached later)" "$out" "gate"
+assert_contains "run shows the gate's prompt (ApprovalRequested, or PendingPrompt when attached later)" "$out" "approval needed: Nobody will answer this"
+assert_contains "run shows the gate's end (StepFinished)" "$out" "timeout"
+assert_contains "run shows the run's end (RunChanged)" "$out" "Run $(sql "SELECT max(id) FROM runs WHERE playbook = 'expiring-gate'") failed"
 EXP=$(sql "SELECT max(id) FROM runs WHERE playbook = 'expiring-gate'")
 assert_eq "the expired run failed" failed "$(sql "SELECT outcome FROM runs WHERE id = $EXP")"
 assert_eq "the expired gate's attempt timed out" timeout \

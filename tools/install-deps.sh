@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
       libsystemd-dev libjansson-dev libcmocka-dev openssh-server openssh-client sqlite3 python3 iproute2
       procps ca-certificates openssl
-      # the system-type dbus-daemon of the D-Bus API tests (tests/integration/160-dbus*)
+      # the system-type dbus-daemon of the D-Bus API tests (tests/integration/180-dbus)
       dbus
       # curl on a remote vantage point runs the prober's http checks (the tests use loopback)
       curl

@@ -3,7 +3,7 @@
 # bench/detection-latency.sh [RUNS] — on the lab (drills/lab, root): how long from a fault
 # injected (`lab.sh fault site-down primary`) until droverd has started the automatic
 # switchover (the run's start time in the journal), with the lab config's monitoring
-# (interval 1 s, jitter 100 ms, timeout 800 ms, fall 3, quorum 2 of [local, from-backup]).
+# (interval 1 s, jitter 100 ms, timeout 600 ms, fall 3, quorum 2 of [local, from-backup]).
 # The red response's playbook is swapped for a no-op switchover playbook so that each run
 # only needs the fault cleared, not a new lab. Prints each run and the median (RUNS
 # default 7). Not a test: figures for bench/README.md. Holds /run/drover-lab.lock.

@@ -90,6 +90,7 @@ int monitor_answer_incident(Monitor *mon, int64_t id, bool approve, const char *
 int monitor_ack_incident(Monitor *mon, int64_t id, const char *actor);
 int monitor_note_incident(Monitor *mon, int64_t id, const char *actor, const char *text);
 int monitor_set_maintenance(Monitor *mon, const char *site, bool on, const char *actor);
+int monitor_set_override(Monitor *mon, const char *site, bool on, const char *actor);
 int monitor_list_sites(Monitor *mon, ManagerSite **ret, size_t *ret_n);
 /* For STATUS=: probes, open incidents and the most severe level among them. */
 void monitor_status(const Monitor *mon, size_t *ret_probes, size_t *ret_open, int *ret_worst_level);

@@ -523,6 +523,15 @@ int manager_set_maintenance(Manager *m, const char *site, bool on, const char *a
 }
 
 
+int manager_set_override(Manager *m, const char *site, bool on, const char *actor)
+{
+        if (!actor_ok(actor))
+                return -EINVAL;
+        if (!m->monitor)
+                return -ENODATA;
+        return monitor_set_override(m->monitor, site, on, actor);
+}
+
 int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const char *actor, const char *comment)
 {
         if (!kind || !actor_ok(actor))

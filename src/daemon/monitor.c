@@ -86,7 +86,8 @@ struct Monitor {
         MonIncident **incidents;
         size_t n_incidents;
         char *active_site;
-        char **maintenance; /* NULL-terminated */
+        char **maintenance;    /* NULL-terminated */
+        char **override_sites; /* NULL-terminated; manual_override is "every site" */
         bool manual_override;
         usec_t last_auto_switchover; /* realtime; 0 = never */
         bool frequency_raised;       /* a RAISE_FREQUENCY is in force until no incident is open */
@@ -501,6 +502,7 @@ static void fill_policy_state(Monitor *mon, PolicyState *st)
                 .active_site = mon->active_site,
                 .maintenance_sites = (const char *const *) mon->maintenance,
                 .manual_override = mon->manual_override,
+                .override_sites = (const char *const *) mon->override_sites,
                 .last_auto_switchover = mon->last_auto_switchover,
         };
 }
@@ -1265,6 +1267,7 @@ int monitor_new(Monitor **ret, Manager *m)
         Monitor *mon = xcalloc(1, sizeof(*mon));
         mon->m = m;
         mon->maintenance = xcalloc(1, sizeof(char *));
+        mon->override_sites = xcalloc(1, sizeof(char *));
         *ret = mon;
         return 0;
 }
@@ -1285,6 +1288,7 @@ Monitor *monitor_free(Monitor *mon)
         free(mon->incidents);
         free(mon->active_site);
         strv_free(mon->maintenance);
+        strv_free(mon->override_sites);
         free(mon);
         return NULL;
 }
@@ -1493,6 +1497,58 @@ int monitor_set_maintenance(Monitor *mon, const char *site, bool on, const char 
         MonIncident *mi = find_site_incident(mon, site);
         if (mi) {
                 (void) incident_log_action(mi->inc, INCIDENT_ACTION_MAINTENANCE, actor, msg, now_rt());
+                flush_incident(mon, mi, 0);
+        }
+        return 0;
+}
+
+/* Add or remove s in a NULL-terminated list; false when nothing changed. */
+static bool strv_toggle(char ***l, const char *s, bool on)
+{
+        size_t n = 0;
+
+        if (strv_contains(*l, s) == on)
+                return false;
+        while ((*l)[n])
+                n++;
+        if (on) {
+                *l = xrealloc(*l, (n + 2) * sizeof(char *));
+                (*l)[n] = xstrdup(s);
+                (*l)[n + 1] = NULL;
+                return true;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (streq((*l)[i], s)) {
+                        free((*l)[i]);
+                        memmove(&(*l)[i], &(*l)[i + 1], (n - i) * sizeof(char *));
+                        break;
+                }
+        return true;
+}
+
+int monitor_set_override(Monitor *mon, const char *site, bool on, const char *actor)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (site && !config_find_site(mon->config, site))
+                return -ENOENT;
+        if (!site) {
+                if (mon->manual_override == on)
+                        return -EALREADY;
+                mon->manual_override = on;
+        } else if (!strv_toggle(&mon->override_sites, site, on))
+                return -EALREADY;
+        msg = xasprintf("manual override %s %s by %s: %s", site ? "of site" : "of every site",
+                        strempty(site), actor,
+                        on ? "nothing automatic, proposals only" : "automation allowed again");
+        log_notice("%s", msg);
+        manager_journal_event(mon->m, on ? "override-on" : "override-off", msg,
+                              json_pack("{s:s?, s:s}", "site", site, "actor", actor));
+        for (size_t i = 0; i < mon->n_incidents; i++) {
+                MonIncident *mi = mon->incidents[i];
+                if (site && !streq(incident_get_site(mi->inc), site))
+                        continue;
+                (void) incident_log_action(mi->inc, INCIDENT_ACTION_OVERRIDE, actor, msg, now_rt());
                 flush_incident(mon, mi, 0);
         }
         return 0;

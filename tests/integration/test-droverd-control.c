@@ -12,7 +12,7 @@
  *     dry-run PLAYBOOK ACTOR [KEY=VALUE...]
  *     answer run|incident ID yes|no ACTOR [COMMENT...]
  *     abort RUN ACTOR | ack ID ACTOR | note ID ACTOR TEXT... | reload ACTOR
- *     maintenance SITE on|off ACTOR
+ *     maintenance SITE on|off ACTOR | override SITE|all on|off ACTOR
  * Every answer is {"cmd": …, "r": 0 or -errno, …}. EOF on stdin changes nothing (the
  * daemon keeps running until SIGTERM).
  */
@@ -46,27 +46,29 @@ static void out(json_t *o)
 
 static void obs_site(void *u, const ManagerSite *s)
 {
-        out(json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "observer", "site_changed", "site", s->name, "health",
-                      s->health, "level", s->level, "active", s->active, "maintenance", s->maintenance));
+        out(json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "observer", "site_changed", "site", s->name,
+                      "health", s->health, "level", s->level, "active", s->active, "maintenance",
+                      s->maintenance));
 }
 
 static void obs_incident(void *u, int64_t id, const char *state, int level)
 {
-        out(json_pack("{s:s, s:I, s:s, s:i}", "observer", "incident_changed", "id", (json_int_t) id, "state", state,
-                      "level", level));
+        out(json_pack("{s:s, s:I, s:s, s:i}", "observer", "incident_changed", "id", (json_int_t) id, "state",
+                      state, "level", level));
 }
 
 static void obs_run(void *u, const ManagerRun *r)
 {
-        out(json_pack("{s:s, s:I, s:s, s:s, s:s?, s:i, s:i}", "observer", "run_changed", "id", (json_int_t) r->id,
-                      "playbook", r->playbook, "state", manager_run_state_to_string(r->state), "outcome", r->outcome,
-                      "steps_done", (int) r->steps_done, "steps_total", (int) r->steps_total));
+        out(json_pack("{s:s, s:I, s:s, s:s, s:s?, s:i, s:i}", "observer", "run_changed", "id",
+                      (json_int_t) r->id, "playbook", r->playbook, "state",
+                      manager_run_state_to_string(r->state), "outcome", r->outcome, "steps_done",
+                      (int) r->steps_done, "steps_total", (int) r->steps_total));
 }
 
 static void obs_approval(void *u, const char *kind, int64_t id, const char *prompt)
 {
-        out(json_pack("{s:s, s:s, s:I, s:s}", "observer", "approval_requested", "kind", kind, "id", (json_int_t) id,
-                      "prompt", prompt));
+        out(json_pack("{s:s, s:s, s:I, s:s}", "observer", "approval_requested", "kind", kind, "id",
+                      (json_int_t) id, "prompt", prompt));
 }
 
 static json_t *sites_json(Manager *m, int *r)
@@ -77,9 +79,10 @@ static json_t *sites_json(Manager *m, int *r)
 
         *r = manager_list_sites(m, &s, &n);
         for (size_t i = 0; *r >= 0 && i < n; i++)
-                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "name", s[i].name, "role",
-                                                   s[i].role, "health", s[i].health, "level", s[i].level, "active",
-                                                   s[i].active, "maintenance", s[i].maintenance));
+                json_array_append_new(a,
+                                      json_pack("{s:s, s:s, s:s, s:i, s:b, s:b}", "name", s[i].name, "role",
+                                                s[i].role, "health", s[i].health, "level", s[i].level,
+                                                "active", s[i].active, "maintenance", s[i].maintenance));
         manager_site_free_array(s, n);
         return a;
 }
@@ -92,14 +95,14 @@ static json_t *runs_json(Manager *m, int *r)
 
         *r = manager_list_runs(m, &a, &n);
         for (size_t i = 0; *r >= 0 && i < n; i++)
-                json_array_append_new(l, json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?, s:s?, s:i, s:i}", "id",
-                                                   (json_int_t) a[i].id, "playbook", a[i].playbook, "trigger",
-                                                   a[i].trigger, "actor", a[i].actor, "incident",
-                                                   (json_int_t) a[i].incident_id, "state",
-                                                   manager_run_state_to_string(a[i].state), "step", a[i].current_step,
-                                                   "outcome", a[i].outcome, "prompt", a[i].pending_prompt,
-                                                   "steps_done", (int) a[i].steps_done, "steps_total",
-                                                   (int) a[i].steps_total));
+                json_array_append_new(
+                        l,
+                        json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:s?, s:s?, s:s?, s:i, s:i}", "id",
+                                  (json_int_t) a[i].id, "playbook", a[i].playbook, "trigger", a[i].trigger,
+                                  "actor", a[i].actor, "incident", (json_int_t) a[i].incident_id, "state",
+                                  manager_run_state_to_string(a[i].state), "step", a[i].current_step,
+                                  "outcome", a[i].outcome, "prompt", a[i].pending_prompt, "steps_done",
+                                  (int) a[i].steps_done, "steps_total", (int) a[i].steps_total));
         manager_run_free_array(a, n);
         return l;
 }
@@ -147,7 +150,7 @@ static void command(Ctl *c, char *line)
                         if (!eq)
                                 continue;
                         *eq = '\0';
-                        p[np++] = (ParamValue){ .name = w[i], .value = eq + 1 };
+                        p[np++] = (ParamValue){.name = w[i], .value = eq + 1};
                 }
                 r = manager_start_run(c->m,
                                       &(ManagerRunRequest){
@@ -181,6 +184,8 @@ static void command(Ctl *c, char *line)
                 r = manager_request_reload(c->m, w[1]);
         else if (streq(w[0], "maintenance") && n == 4)
                 r = manager_set_maintenance(c->m, w[1], streq(w[2], "on"), w[3]);
+        else if (streq(w[0], "override") && n == 4)
+                r = manager_set_override(c->m, streq(w[1], "all") ? NULL : w[1], streq(w[2], "on"), w[3]);
         json_object_set_new(o, "r", json_integer(r));
         out(o);
 }
@@ -210,7 +215,7 @@ int main(int argc, char **argv)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
         const char *config = NULL, *db = NULL;
-        Ctl c = { .line = STRBUF_INIT };
+        Ctl c = {.line = STRBUF_INIT};
         int r;
 
         log_set_program("droverd");

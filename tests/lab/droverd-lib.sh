@@ -39,11 +39,12 @@ droverd_start() {
 }
 
 # dctl COMMAND...: one command to test-droverd-control; prints its answer line.
+answers_more_than() { test "$(grep -c '"cmd"' "$LAB/control.out")" -gt "$1"; }
 dctl() {
         local n
         n=$(grep -c '"cmd"' "$LAB/control.out" 2>/dev/null || true)
         echo "$*" >&7
-        wait_until 100 test "$(grep -c '"cmd"' "$LAB/control.out")" -gt "${n:-0}"
+        wait_until 200 answers_more_than "${n:-0}"
         grep '"cmd"' "$LAB/control.out" | tail -1
 }
 

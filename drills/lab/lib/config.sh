@@ -52,11 +52,11 @@ config_write_monitor() {
         [ "${DROVER_LAB_VENDOR_AUTO:-0}" = 1 ] && vendor_auto=true
         cat <<EOF
 monitor:
-  defaults: {interval: 1s, timeout: 800ms, jitter: 100ms, fall: 3, rise: 2}
+  defaults: {interval: 1s, timeout: 600ms, jitter: 100ms, fall: 3, rise: 2}
   vantage_points:
     from-backup: {host: backup-db}
   probes:
-    primary-app: {kind: http, endpoint: primary-app, path: /health, expect_status: [200], latency_threshold: 500ms,
+    primary-app: {kind: http, endpoint: primary-app, path: /health, expect_status: [200], latency_threshold: 400ms,
                   critical: true, vantage_points: $vantage, quorum: $quorum}
     backup-app: {kind: http, endpoint: backup-app, path: /health, expect_status: [200, 503],
                  body_matches: '"status": *"(ok|standby)"'}

@@ -32,6 +32,8 @@
  *   Deny(s kind, x id, s comment)         playbook the policy proposed)
  *   AbortRun(x id)  AcknowledgeIncident(x id)  AddNote(x id, s text)
  *   SetMaintenance(s site, b on)  Reload()
+ *   SetOverride(s site, b on)           manual override: nothing automatic for the site ("" =
+ *                                          every site); the policy proposes instead
  *
  * Read methods: group `drover` (policy file). Mutating methods: root or group
  * `drover-commanders`, checked by the policy file AND by droverd on the sender's
@@ -71,6 +73,7 @@
 #define DROVER_DBUS_METHOD_ACK_INCIDENT "AcknowledgeIncident"
 #define DROVER_DBUS_METHOD_ADD_NOTE "AddNote"
 #define DROVER_DBUS_METHOD_SET_MAINTENANCE "SetMaintenance"
+#define DROVER_DBUS_METHOD_SET_OVERRIDE "SetOverride"
 #define DROVER_DBUS_METHOD_RELOAD "Reload"
 
 /* Manager signals */

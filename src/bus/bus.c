@@ -797,6 +797,34 @@ static int method_set_maintenance(sd_bus_message *msg, void *userdata, sd_bus_er
         return r < 0 ? r : 1;
 }
 
+static int method_set_override(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(json_decrefp) json_t *args = NULL;
+        _cleanup_(caller_done) Caller c = {};
+        _cleanup_free_ char *what = NULL;
+        Bus *b = userdata;
+        const char *site;
+        int on, r;
+
+        r = sd_bus_message_read(msg, "sb", &site, &on);
+        if (r < 0)
+                return r;
+        args = json_pack("{s:s, s:b}", "site", site, "on", on);
+        r = bus_authorize(b, msg, DROVER_DBUS_METHOD_SET_OVERRIDE, args, &c, error);
+        if (r < 0)
+                return r;
+        what = xasprintf("no site '%s'", site);
+        /* "" is every site: the manager's NULL. */
+        r = manager_set_override(b->manager, *site ? site : NULL, on, c.name);
+        if (r < 0)
+                r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_SITE, what,
+                                  on ? "the override is already on" : "no override to clear");
+        if (r >= 0)
+                r = sd_bus_reply_method_return(msg, NULL);
+        r = bus_finish(b, &c, DROVER_DBUS_METHOD_SET_OVERRIDE, args, error, r);
+        return r < 0 ? r : 1;
+}
+
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(caller_done) Caller c = {};
@@ -872,6 +900,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_add_note, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_SET_MAINTENANCE, SD_BUS_ARGS("s", site, "b", on),
                                 SD_BUS_NO_RESULT, method_set_maintenance, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_SET_OVERRIDE, SD_BUS_ARGS("s", site, "b", on),
+                                SD_BUS_NO_RESULT, method_set_override, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_RELOAD, SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS(DROVER_DBUS_SIGNAL_STEP_STARTED,

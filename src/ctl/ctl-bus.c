@@ -679,6 +679,44 @@ int verb_maintenance(CtlGlobals *g, int argc, char **argv)
                        "Maintenance %s for site %s", on ? "on" : "off", site);
 }
 
+int verb_override(CtlGlobals *g, int argc, char **argv)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *site = "", *onoff;
+        bool all = false, on;
+        int r;
+
+        PARSE_OPTIONS(
+                "Usage: droverctl override SITE|--all on|off [--json]\n\nManual override: droverd "
+                "starts nothing automatically for the site (or every site);\nwhat it would have run is "
+                "proposed for approval instead.\n",
+                NULL, &all, "all");
+        if (optind + (all ? 1 : 2) != argc) {
+                log_error("override wants SITE on|off, or --all on|off");
+                return EXIT_USAGE;
+        }
+        if (!all)
+                site = argv[optind++];
+        onoff = argv[optind];
+        if (streq(onoff, "on"))
+                on = true;
+        else if (streq(onoff, "off"))
+                on = false;
+        else {
+                log_error("override: '%s' is neither on nor off", onoff);
+                return EXIT_USAGE;
+        }
+        if (ctl_bus_open(&bus, false) < 0)
+                return EXIT_INFRA;
+        r = call(g, bus, DROVER_DBUS_METHOD_SET_OVERRIDE, NULL, "override", "sb", site, (int) on);
+        if (r != EXIT_OK)
+                return r;
+        return done_ok(
+                g, json_pack("{s:s, s:s, s:b}", "action", "override", "site", all ? "*" : site, "on", on),
+                "Manual override %s for %s%s", on ? "on" : "off", all ? "every site" : "site ",
+                all ? "" : site);
+}
+
 int verb_reload(CtlGlobals *g, int argc, char **argv)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;

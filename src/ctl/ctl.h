@@ -60,6 +60,7 @@ int verb_abort(CtlGlobals *g, int argc, char **argv);
 int verb_ack(CtlGlobals *g, int argc, char **argv);
 int verb_note(CtlGlobals *g, int argc, char **argv);
 int verb_maintenance(CtlGlobals *g, int argc, char **argv);
+int verb_override(CtlGlobals *g, int argc, char **argv);
 int verb_reload(CtlGlobals *g, int argc, char **argv);
 int verb_attach(CtlGlobals *g, int argc, char **argv);
 

@@ -18,7 +18,7 @@ _droverctl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
         local -a words=("${COMP_WORDS[@]}")
         local cword=$COMP_CWORD
-        local verbs="validate status sites incidents incident run attach runs show approve deny abort ack note maintenance reload"
+        local verbs="validate status sites incidents incident run attach runs show approve deny abort ack note maintenance override reload"
         local common="--config --db --json --no-color --verbose --help"
         local verb="" i
         for ((i = 1; i < cword; i++)); do
@@ -52,7 +52,7 @@ _droverctl() {
         case "$verb" in
         run) opts+=" --param --dry-run --detach --local --accept-new-host-keys" ;;
         runs) opts+=" --limit" ;;
-        incidents) opts+=" --all" ;;
+        incidents | override) opts+=" --all" ;;
         approve | deny) opts+=" --comment" ;;
         esac
         if [[ "$cur" == -* ]]; then
@@ -71,8 +71,8 @@ _droverctl() {
                 fi
                 ;;
         incident | ack | note) COMPREPLY=($(compgen -W "$(_droverctl_ids incidents id)" -- "$cur")) ;;
-        maintenance)
-                if [ "$prev" = maintenance ]; then
+        maintenance | override)
+                if [ "$prev" = maintenance ] || [ "$prev" = override ]; then
                         COMPREPLY=($(compgen -W "$(_droverctl_ids sites name)" -- "$cur"))
                 else
                         COMPREPLY=($(compgen -W "on off" -- "$cur"))

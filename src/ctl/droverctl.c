@@ -28,6 +28,7 @@ static const Verb verbs[] = {
         { "ack", "INCIDENT", "acknowledge an incident (verified by the duty office)", verb_ack },
         { "note", "INCIDENT TEXT", "add a note to an incident", verb_note },
         { "maintenance", "SITE on|off", "silence a site, or end its maintenance", verb_maintenance },
+        { "override", "SITE|--all on|off", "manual override: nothing automatic, proposals only", verb_override },
         { "reload", "", "make droverd reload its inventory", verb_reload },
 };
 

@@ -214,7 +214,7 @@ echo "$out" | sed 's/^/# /'
 assert_eq "reader: run refused (exit 4)" 4 "$rc"
 assert_contains "reader: run refused with AccessDenied" "$out" "AccessDenied"
 assert_eq "reader: no run was started" 0 "$(sql "SELECT count(*) FROM runs")"
-for cmd in "abort 1" "approve 1" "deny incident 1" "ack 1" "maintenance primary on" "reload"; do
+for cmd in "abort 1" "approve 1" "deny incident 1" "ack 1" "maintenance primary on" "override --all on" "reload"; do
         # shellcheck disable=SC2086
         as drvt-reader $cmd >/dev/null 2>&1 && rc=0 || rc=$?
         assert_eq "reader: '$cmd' refused (exit 4)" 4 "$rc"
@@ -317,6 +317,18 @@ check "sites shows backup in maintenance" \
 as drvt-cmd1 maintenance nowhere on >/dev/null 2>&1 && rc=0 || rc=$?
 assert_eq "maintenance of an unknown site: exit 5" 5 "$rc"
 
+# --- manual override -------------------------------------------------------------------------
+as drvt-cmd1 override primary on >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "a commander sets a site's manual override (exit 0)" 0 "$rc"
+as drvt-cmd2 override primary on >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "the same override again: nothing to do (exit 6)" 6 "$rc"
+as drvt-cmd2 override --all on >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "override of every site (exit 0)" 0 "$rc"
+as drvt-cmd1 override nowhere on >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "override of an unknown site: exit 5" 5 "$rc"
+as drvt-cmd1 override --all off >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "override of every site cleared (exit 0)" 0 "$rc"
+
 # --- dry run through the daemon -------------------------------------------------------------
 n_runs=$(sql "SELECT count(*) FROM runs")
 out=$(as drvt-cmd1 run "$LAB/gate.yaml" -p reason=plan-only --dry-run 2>&1) && rc=0 || rc=$?
@@ -368,6 +380,8 @@ assert_contains "journal: refused self-approval" "$a" "drvt-cmd1 Approve org.dro
 assert_contains "journal: approval by drvt-cmd2" "$a" "drvt-cmd2 Approve ok"
 assert_contains "journal: abort by drvt-cmd2" "$a" "drvt-cmd2 AbortRun ok"
 assert_contains "journal: maintenance by drvt-cmd1" "$a" "drvt-cmd1 SetMaintenance ok"
+assert_contains "journal: override by drvt-cmd1" "$a" "drvt-cmd1 SetOverride ok"
+assert_contains "journal: override of every site by drvt-cmd2" "$a" "drvt-cmd2 SetOverride ok"
 assert_contains "journal: bad arguments by root" "$a" "root AbortRun org.freedesktop.DBus.Error.InvalidArgs"
 assert_eq "journal: the params' values are masked in bus-call events" 0 \
         "$(sql "SELECT count(*) FROM events WHERE kind = 'bus-call' AND data_json LIKE '%drill-7%'")"
@@ -380,7 +394,7 @@ as drvt-cmd2 reload >/dev/null 2>&1 && rc=0 || rc=$?
 assert_eq "a commander reloads droverd's inventory (exit 0)" 0 "$rc"
 wait_for_sql "SELECT count(*) FROM events WHERE kind = 'config-reloaded'" 1 && ok "the reload is journaled" ||
         not_ok "no config-reloaded event after Reload"
-for v in validate status sites incidents incident run attach runs show approve deny abort ack note maintenance reload; do
+for v in validate status sites incidents incident run attach runs show approve deny abort ack note maintenance override reload; do
         out=$("$DROVERCTL" "$v" --help 2>&1) && rc=0 || rc=$?
         [ "$rc" = 0 ] && [[ "$out" == *"Usage: droverctl $v"* ]] && ok "$v --help" || not_ok "$v --help: exit $rc: $out"
 done

@@ -7,6 +7,10 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
       libsystemd-dev libjansson-dev libcmocka-dev openssh-server openssh-client sqlite3 python3 iproute2
       procps ca-certificates openssl
+      # the system-type dbus-daemon of the D-Bus API tests (tests/integration/180-dbus)
+      dbus
+      # curl on a remote vantage point runs the prober's http checks (the tests use loopback)
+      curl
       # systemd-analyze (verify, security --offline) for droverd.service; not in a bare Debian 12 image
       systemd
       # headless rendering check of the HTML reports (tests/integration/160-report.sh)
@@ -15,7 +19,7 @@ pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsql
       postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev)
 for a in "$@"; do
         case "$a" in
-        --bench) pkgs+=(ansible-core) ;;
+        --bench) pkgs+=(ansible-core prometheus-blackbox-exporter) ;;
         --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
         *) echo "usage: $0 [--bench] [--fuzz]" >&2; exit 2 ;;
         esac

@@ -51,6 +51,7 @@ const char *secret_source_to_string(SecretSource s)
 /* Declarative key tables: one per mapping of drover.yaml. */
 static const char *const top_keys[] = {
         "journal", "playbook_dir", "defaults", "sites", "hosts", "groups", "endpoints", "vendors", "secrets",
+        "approvals",
         /* monitor-config.c */
         "monitor", "levels", "roles", "responses", "deadlines", "failover", NULL,
 };
@@ -67,6 +68,7 @@ static const char *const endpoint_keys[] = {
 };
 static const char *const vendor_keys[] = { "endpoint", "description", "contact", NULL };
 static const char *const secret_keys[] = { "file", "env", "credential", NULL };
+static const char *const approvals_keys[] = { "four_eyes", NULL };
 
 static void site_done(Site *s)
 {
@@ -404,6 +406,17 @@ static void load_top(Loader *l, const YNode *root)
         if (l->ssh_key && l->ssh_agent)
                 ynode_error(l->diags, ynode_get(ssh, "agent"),
                             "defaults.ssh: key and agent: true are mutually exclusive");
+}
+
+/* approvals: who may answer an approval gate (droverd's D-Bus API enforces it). */
+static void load_approvals(Loader *l, const YNode *root)
+{
+        const YNode *section = ynode_get(root, "approvals");
+
+        if (!section_ok(l, section, "approvals"))
+                return;
+        ynode_check_keys(section, approvals_keys, "approvals", l->diags);
+        (void) ynode_get_bool(section, "four_eyes", "approvals", false, &l->config->four_eyes, l->diags);
 }
 
 static void load_sites(Loader *l, const YNode *root)
@@ -903,6 +916,7 @@ static int config_parse(const char *path, YDocument *doc, Config **ret, DiagList
 
         /* Referenced sections first, whatever order the file uses. */
         load_top(&l, doc->root);
+        load_approvals(&l, doc->root);
         load_sites(&l, doc->root);
         name_index_build(&l.sites, c->sites, c->n_sites, sizeof(Site));
         load_secrets(&l, doc->root);

@@ -120,6 +120,7 @@ typedef struct Config {
         usec_t connect_timeout; /* default SSH connect+handshake+auth deadline */
         size_t output_cap;      /* bytes of stdout/stderr kept per step */
         char *playbook_dir;     /* where `droverctl run NAME` looks; NULL = beside the config */
+        bool four_eyes;         /* approvals.four_eyes: a run's requester may not approve its gates */
 
         Site *sites;
         size_t n_sites;

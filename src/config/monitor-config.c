@@ -621,6 +621,16 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                                                     what, n->scalar);
                                         continue;
                                 }
+                                /* An ssh probe asks about a host's state (a command's exit status,
+                                 * replication lag), not about reachability from a point of view:
+                                 * the prober runs it from drover only. */
+                                if (p->kind == PROBE_KIND_SSH && !streq(n->scalar, DETECTOR_VANTAGE_LOCAL)) {
+                                        ynode_error(l->diags, n,
+                                                    "%s: ssh probes run only from 'local', not from vantage point "
+                                                    "'%s' (use a tcp probe from there to check reachability)",
+                                                    what, n->scalar);
+                                        continue;
+                                }
                                 p->vantage_points[p->n_vantage_points++] = xstrdup(n->scalar);
                         }
                 }

@@ -46,6 +46,13 @@ typedef struct YNode YNode;
 #define MONITOR_DEFAULT_RISE 2
 #define MONITOR_FALL_RISE_MAX 100
 
+/* A place besides drover itself ("local") that probes run from: over SSH on `host`.
+ * To the prober, a probe with vantage_points [local, V] is two ProbeSpecs with the
+ * same target (the probe's name) and distinct names (e.g. "app" and "app@V"): the
+ * second with .vantage = V's name and .vantage_host = V's host. Kinds http,
+ * vendor-metric and tcp only (ssh probes are refused with a remote vantage at load).
+ * A check the vantage host cannot run is PROBE_UNAVAILABLE and the detector lets that
+ * vantage abstain (prober.h, detector.h). */
 typedef struct VantagePoint {
         char *name;
         const Host *host; /* borrowed from the Config; checks run over SSH from it */
@@ -80,7 +87,8 @@ typedef struct ProbeConfig {
         char *field;               /* dotted JSON path */
         double min;                /* below: weak (degraded); NAN for other kinds */
 
-        char **vantage_points;     /* NULL-terminated names ("local" or a VantagePoint); default {"local"} */
+        char **vantage_points;     /* NULL-terminated names ("local" or a VantagePoint); default {"local"};
+                                    * kind ssh: "local" only */
         size_t n_vantage_points;
         unsigned quorum;           /* 1..n_vantage_points, default 1 */
 

@@ -23,6 +23,8 @@
 #include "playbook.h"
 #include "strbuf.h"
 
+#define STR_IN_SET4(s, a, b, c, d) (streq(s, a) || streq(s, b) || streq(s, c) || streq(s, d))
+
 typedef struct RunCtx {
         CtlGlobals *g;
         Journal *journal; /* NULL in dry-run: a plan is not a run */
@@ -35,6 +37,8 @@ typedef struct RunCtx {
         unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
         const char *last_step; /* to print a step header once */
         StepPhase last_phase;
+        int64_t run_id;        /* the journal's, once run_started has run */
+        int64_t incident_id;   /* --incident: the incident droverd started this run for */
 } RunCtx;
 
 /* The one mutable global besides the log level: a signal handler can reach nothing else.
@@ -95,8 +99,16 @@ static int obs_run_started(void *userdata, RunInfo *info)
                 r = journal_run_begin(ctx->journal, &rec, &info->journal_id);
                 if (r < 0)
                         return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
+                ctx->run_id = info->journal_id;
+                if (ctx->incident_id > 0) {
+                        _cleanup_free_ char *msg = xasprintf("started for incident %lld", (long long) ctx->incident_id);
+                        _cleanup_free_ char *data = xasprintf("{\"incident\":%lld}", (long long) ctx->incident_id);
+                        r = journal_event(ctx->journal, info->journal_id, 0, "incident-link", msg, data);
+                        if (r < 0)
+                                log_warning_errno(r, "journal: cannot link the run to its incident: %s",
+                                                  strerror(-r));
+                }
         }
-        ctx->run_id = info->journal_id;
         if (ctx->hooks && ctx->hooks->run_started) {
                 r = ctx->hooks->run_started(ctx->hooks->userdata, info);
                 if (r < 0)
@@ -473,6 +485,77 @@ done:
         return r;
 }
 
+/* The approval gate of a run droverd started (--approver worker): the request goes out as
+ * an "approval-requested" JSON line on stdout, the answer comes back as one JSON line on
+ * stdin, {"approve": true|false, "actor": "NAME", "comment": "…"}, written by droverd's
+ * manager_answer("run", …). No terminal is involved. Ctrl-C (SIGINT from the daemon's
+ * abort) cancels; a closed stdin (the daemon went away) denies. */
+static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer *ret)
+{
+        RunCtx *ctx = userdata;
+        sig_atomic_t signals_at_start = n_signals;
+        StrBuf line = STRBUF_INIT;
+        int r = 0;
+
+        ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:I}", "event", "approval-requested", "run",
+                                      (json_int_t) ctx->run_id, "step", req->step->name, "prompt",
+                                      strempty(req->prompt), "expires_in_ms",
+                                      (json_int_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) /
+                                                    USEC_PER_MSEC)));
+        for (;;) {
+                usec_t now = now_usec(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+                char c;
+
+                if (n_signals != signals_at_start) {
+                        r = -ECANCELED;
+                        goto done;
+                }
+                if (now >= req->deadline) {
+                        r = -ETIME;
+                        goto done;
+                }
+                int k = poll(&p, 1, (int) MIN((req->deadline - now) / USEC_PER_MSEC + 1, 200));
+                if (k < 0 && errno != EINTR) {
+                        r = -errno;
+                        goto done;
+                }
+                if (k <= 0)
+                        continue;
+                ssize_t n = read(STDIN_FILENO, &c, 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        ret->approved = false;
+                        ret->who = xstrdup("droverd");
+                        ret->comment = xstrdup("the daemon closed the gate: no one could answer");
+                        goto done;
+                }
+                if (c != '\n') {
+                        strbuf_putc(&line, c);
+                        continue;
+                }
+                json_t *o = json_loads(strbuf_str(&line), 0, NULL);
+                json_t *approve = json_object_get(o, "approve");
+                const char *who = json_string_value(json_object_get(o, "actor"));
+                const char *comment = json_string_value(json_object_get(o, "comment"));
+                if (!json_is_boolean(approve) || !who || !*who) {
+                        log_warning("worker approver: ignoring a malformed answer line");
+                        json_decref(o);
+                        strbuf_reset(&line);
+                        continue;
+                }
+                ret->approved = json_is_true(approve);
+                ret->who = xstrdup(who);
+                ret->comment = comment && *comment ? xstrdup(comment) : NULL;
+                json_decref(o);
+                goto done;
+        }
+done:
+        strbuf_done(&line);
+        return r;
+}
+
 /* PLAYBOOK may be a path, or a name looked up in the config's playbook_dir, then in
  * "playbooks/" beside the config file. */
 static char *resolve_playbook(const Config *config, const char *arg)
@@ -529,6 +612,7 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
                 .hooks = req->hooks,
                 .started_mono = now_usec(CLOCK_MONOTONIC),
                 .last_phase = _STEP_PHASE_INVALID,
+                .incident_id = req->incident_id,
         };
         actor = req->actor ? xstrdup(req->actor) : ctl_actor();
         EngineOptions opts = {
@@ -548,7 +632,7 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
                         .event = obs_event,
                         .run_finished = obs_run_finished,
                 },
-                .approver = { .userdata = &ctx, .ask = tty_ask },
+                .approver = { .userdata = &ctx, .ask = req->worker_approver ? worker_ask : tty_ask },
         };
         r = engine_new(&engine, &opts, &error);
         if (r < 0) {
@@ -595,18 +679,23 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
 
 static void help_run(void)
 {
-        printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--json]\n"
+        printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--detach] [--local] [--json]\n"
                "                     [--accept-new-host-keys] [--config FILE] [--db FILE]\n\n"
-               "Run a playbook now, in this process, with live progress; every step is journaled.\n"
+               "Run a playbook now, with live progress; every step is journaled. When droverd is on\n"
+               "the system bus the run goes through it (and survives this terminal); otherwise, or\n"
+               "with --local, it runs in this process.\n"
                "PLAYBOOK is a file, or a name found in the config's playbook_dir or playbooks/.\n\n"
                "  -p, --param KEY=VALUE     set a playbook parameter (repeatable)\n"
                "  -n, --dry-run             print the resolved plan (secrets masked); contact nothing\n"
+               "      --detach              through droverd: print the run id and return at once\n"
+               "      --local               run in this process even when droverd is running\n"
                "      --accept-new-host-keys  trust and record SSH host keys not yet in known_hosts\n"
                "                            (a CHANGED key is always refused)\n"
                "      --json                one JSON object per line: run-started, step-started, …\n\n"
                "Ctrl-C cancels the running step; rollback then runs if the step asks for it;\n"
                "a second Ctrl-C cancels the rollback too.\n"
-               "Exit: 0 succeeded, 1 failed or aborted, 2 usage/validation, 3 infrastructure.\n");
+               "Exit: 0 succeeded, 1 failed or aborted, 2 usage/validation, 3 infrastructure,\n"
+               "4 refused by droverd.\n");
 }
 
 int verb_run(CtlGlobals *g, int argc, char **argv)
@@ -616,15 +705,25 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 { "param", required_argument, NULL, 'p' },
                 { "dry-run", no_argument, NULL, 'n' },
                 { "accept-new-host-keys", no_argument, NULL, 'A' },
+                { "local", no_argument, NULL, 'L' },
+                { "detach", no_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
+                /* Hidden, for droverd's run worker (src/daemon/manager-run.c): */
+                { "trigger", required_argument, NULL, OPT_RUN_TRIGGER },
+                { "actor", required_argument, NULL, OPT_RUN_ACTOR },
+                { "incident", required_argument, NULL, OPT_RUN_INCIDENT },
+                { "approver", required_argument, NULL, OPT_RUN_APPROVER },
                 {},
         };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(playbook_freep) Playbook *playbook = NULL;
         _cleanup_free_ char *path = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
-        bool dry_run = false, accept_new = false;
+        bool dry_run = false, accept_new = false, worker_approver = false, local = false, detach = false;
+        const char *trigger = "manual", *actor_opt = NULL;
+        int64_t incident_id = 0;
         RunOutcome outcome = RUN_FAILED;
         DiagList diags;
         int c, r, ret;
@@ -649,6 +748,42 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 case 'A':
                         accept_new = true;
                         break;
+                case 'L':
+                        local = true;
+                        break;
+                case 'D':
+                        detach = true;
+                        break;
+                case OPT_RUN_TRIGGER:
+                        if (!STR_IN_SET4(optarg, "manual", "auto", "drill", "approved")) {
+                                log_error("--trigger wants manual, auto, drill or approved, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        trigger = optarg;
+                        break;
+                case OPT_RUN_ACTOR:
+                        actor_opt = optarg;
+                        break;
+                case OPT_RUN_INCIDENT: {
+                        char *end;
+                        long long v = strtoll(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || v < 0) {
+                                log_error("--incident wants an incident id, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        incident_id = v;
+                        break;
+                }
+                case OPT_RUN_APPROVER:
+                        if (!streq(optarg, "worker") && !streq(optarg, "tty")) {
+                                log_error("--approver wants tty or worker, got '%s'", optarg);
+                                ret = EXIT_USAGE;
+                                goto finish;
+                        }
+                        worker_approver = streq(optarg, "worker");
+                        break;
                 case 'h':
                         help_run();
                         ret = EXIT_OK;
@@ -662,6 +797,27 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         }
         if (optind + 1 != argc) {
                 log_error("run wants exactly one PLAYBOOK; see 'droverctl run --help'");
+                ret = EXIT_USAGE;
+                goto finish;
+        }
+
+        /* Through droverd when it is on the bus: the run survives this terminal and the
+         * daemon checks who may start it. --local, or no droverd, runs it here; so does
+         * droverd's own run worker (the hidden options), which must never call back. */
+        if (actor_opt || worker_approver || incident_id > 0 || !streq(trigger, "manual"))
+                local = true;
+        if (!local && ctl_bus_open(&bus, true) >= 0 && ctl_bus_daemon_present(bus)) {
+                if (accept_new) {
+                        log_error("--accept-new-host-keys is for --local runs; droverd trusts only known_hosts");
+                        ret = EXIT_USAGE;
+                        goto finish;
+                }
+                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, detach);
+                goto finish;
+        }
+        if (detach) {
+                log_error("--detach needs droverd on the system bus (it is not running)%s",
+                          local ? "; a --local run cannot detach" : "");
                 ret = EXIT_USAGE;
                 goto finish;
         }
@@ -690,7 +846,10 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                         .params = params,
                         .n_params = n_params,
                         .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
-                        .trigger = "manual",
+                        .trigger = trigger,
+                        .actor = actor_opt,
+                        .incident_id = incident_id,
+                        .worker_approver = worker_approver,
                         .accept_new_host_keys = accept_new,
                 };
                 ret = ctl_run_playbook(g, &req, NULL, &outcome);

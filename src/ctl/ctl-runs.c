@@ -2,7 +2,9 @@
 /*
  * ctl-runs.c — `droverctl runs` and `droverctl show RUN`: read the journal, print it
  * for a human or as JSON. Read-only, except that opening the journal marks runs of
- * dead processes as interrupted (see journal_recover()).
+ * dead processes as interrupted (see journal_recover()). When droverd is on the bus and
+ * no journal is named, the records come through droverd (ctl-bus.c): its journal file
+ * is its own.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -70,6 +72,7 @@ int verb_runs(CtlGlobals *g, int argc, char **argv)
                 {},
         };
         _cleanup_(journal_closep) Journal *j = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         RunRecord *runs = NULL;
         size_t n = 0, limit = 50;
         int c, r;
@@ -97,12 +100,18 @@ int verb_runs(CtlGlobals *g, int argc, char **argv)
                 return EXIT_USAGE;
         }
 
-        r = open_for_reading(g, &j);
-        if (r != EXIT_OK)
-                return r;
-        r = journal_list_runs(j, limit, &runs, &n);
-        if (r < 0)
-                return log_error_errno(r, "cannot read runs: %s", strerror(-r)), EXIT_INFRA;
+        if (ctl_bus_for_journal(g, &bus)) {
+                r = ctl_bus_list_runs(g, bus, limit, &runs, &n);
+                if (r != EXIT_OK)
+                        return r;
+        } else {
+                r = open_for_reading(g, &j);
+                if (r != EXIT_OK)
+                        return r;
+                r = journal_list_runs(j, limit, &runs, &n);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read runs: %s", strerror(-r)), EXIT_INFRA;
+        }
 
         if (g->json) {
                 json_t *a = json_array();
@@ -201,6 +210,7 @@ int verb_show(CtlGlobals *g, int argc, char **argv)
                 {},
         };
         _cleanup_(journal_closep) Journal *j = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         RunRecord run = {};
         StepRecord *steps = NULL;
         EventRecord *events = NULL;
@@ -226,6 +236,12 @@ int verb_show(CtlGlobals *g, int argc, char **argv)
                 return EXIT_USAGE;
         }
 
+        if (ctl_bus_for_journal(g, &bus)) {
+                r = ctl_bus_get_run(g, bus, id, &run, &steps, &n_steps, &events, &n_events);
+                if (r != EXIT_OK)
+                        return r;
+                goto print;
+        }
         r = open_for_reading(g, &j);
         if (r != EXIT_OK)
                 return r;
@@ -244,6 +260,7 @@ int verb_show(CtlGlobals *g, int argc, char **argv)
                 goto finish;
         }
 
+print:
         if (g->json) {
                 json_t *o = run_json(&run), *a = json_array(), *e = json_array();
                 for (size_t i = 0; i < n_steps; i++)

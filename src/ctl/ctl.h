@@ -4,12 +4,16 @@
  *
  * Exit codes (documented in droverctl(1) and the README):
  *   0 success, 1 the playbook failed (after rollback if any) or was aborted,
- *   2 usage or validation error (nothing ran), 3 infrastructure error (journal unusable…).
+ *   2 usage or validation error (nothing ran), 3 infrastructure error (journal unusable,
+ *   droverd unreachable…), 4 refused by droverd (not a commander, four-eyes), 5 no such
+ *   run/incident/site, 6 nothing to do (no pending gate, run ended, droverd stopping).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#include <systemd/sd-bus.h>
 
 #include "config.h"
 #include "engine.h"
@@ -22,6 +26,9 @@ enum {
         EXIT_RUN_FAILED = DROVER_EXIT_RUN_FAILED,
         EXIT_USAGE = DROVER_EXIT_USAGE,
         EXIT_INFRA = DROVER_EXIT_INFRA,
+        EXIT_REFUSED = DROVER_EXIT_REFUSED,
+        EXIT_NOT_FOUND = DROVER_EXIT_NOT_FOUND,
+        EXIT_NOTHING_TO_DO = DROVER_EXIT_NOTHING_TO_DO,
 };
 
 typedef struct CtlGlobals {
@@ -63,6 +70,8 @@ typedef struct CtlRunRequest {
         RunMode mode;
         const char *trigger;       /* "manual", "drill" */
         const char *actor;         /* NULL = the invoking user */
+        int64_t incident_id;       /* droverd's run worker: the incident this run serves (0 = none) */
+        bool worker_approver;      /* droverd's run worker: gates answered on stdin as JSON */
         Journal *journal;          /* NULL = open it (not for a dry run) */
         bool accept_new_host_keys;
         const CtlRunHooks *hooks;
@@ -73,6 +82,36 @@ typedef struct CtlRunRequest {
 int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_id, RunOutcome *ret_outcome);
 int verb_audit(CtlGlobals *g, int argc, char **argv);
 int verb_journal(CtlGlobals *g, int argc, char **argv);
+/* ctl-bus.c: through droverd's D-Bus API */
+int verb_status(CtlGlobals *g, int argc, char **argv);
+int verb_sites(CtlGlobals *g, int argc, char **argv);
+int verb_incidents(CtlGlobals *g, int argc, char **argv);
+int verb_incident(CtlGlobals *g, int argc, char **argv);
+int verb_approve(CtlGlobals *g, int argc, char **argv);
+int verb_deny(CtlGlobals *g, int argc, char **argv);
+int verb_abort(CtlGlobals *g, int argc, char **argv);
+int verb_ack(CtlGlobals *g, int argc, char **argv);
+int verb_note(CtlGlobals *g, int argc, char **argv);
+int verb_maintenance(CtlGlobals *g, int argc, char **argv);
+int verb_override(CtlGlobals *g, int argc, char **argv);
+int verb_reload(CtlGlobals *g, int argc, char **argv);
+int verb_attach(CtlGlobals *g, int argc, char **argv);
+
+/* The system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured), with a deadline on every call.
+ * quiet: no error logged (run probing for the daemon). */
+int ctl_bus_open(sd_bus **ret, bool quiet);
+bool ctl_bus_daemon_present(sd_bus *bus);
+/* Logs droverd's error (and prints it as JSON with --json); returns the exit status. */
+int ctl_bus_error(const CtlGlobals *g, const sd_bus_error *e, int r, const char *what);
+/* runs/show: through droverd when it is on the bus and no journal was named (--db,
+ * $DROVER_DB, --config): the journal file is droverd's own (0600). */
+bool ctl_bus_for_journal(const CtlGlobals *g, sd_bus **ret);
+int ctl_bus_list_runs(const CtlGlobals *g, sd_bus *bus, size_t limit, RunRecord **ret, size_t *ret_n);
+int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret_run, StepRecord **ret_steps,
+                    size_t *ret_n_steps, EventRecord **ret_events, size_t *ret_n_events);
+/* `run` through droverd: StartRun, then follow the run unless detach. */
+int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params, size_t n_params,
+                       bool dry_run, bool detach);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);
@@ -101,6 +140,10 @@ enum {
         OPT_JSON,
         OPT_NO_COLOR,
         OPT_VERBOSE,
+        OPT_RUN_TRIGGER, /* run: hidden options for droverd's run worker */
+        OPT_RUN_ACTOR,
+        OPT_RUN_INCIDENT,
+        OPT_RUN_APPROVER,
 };
 #define COMMON_OPTIONS                                                                                     \
         { "config", required_argument, NULL, 'c' }, { "db", required_argument, NULL, OPT_DB },            \

@@ -13,10 +13,23 @@
 
 static const Verb verbs[] = {
         { "validate", "[--config FILE] FILE...", "check drover.yaml and playbooks; nothing runs", verb_validate },
-        { "run", "PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--accept-new-host-keys]",
-          "run a playbook now, with live progress", verb_run },
+        { "status", "", "sites, levels, open incidents and runs in progress at a glance", verb_status },
+        { "sites", "", "the sites droverd watches: health, level, maintenance", verb_sites },
+        { "incidents", "[--all]", "open incidents (--all: closed ones too)", verb_incidents },
+        { "incident", "ID", "one incident with its log", verb_incident },
+        { "run", "PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--detach] [--local]",
+          "run a playbook (through droverd when it runs, else here), with live progress", verb_run },
+        { "attach", "RUN", "follow a run of droverd to its end", verb_attach },
         { "runs", "[--limit N]", "list runs from the journal", verb_runs },
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
+        { "approve", "[run|incident] ID [-m COMMENT]", "approve a pending approval gate", verb_approve },
+        { "deny", "[run|incident] ID [-m COMMENT]", "deny a pending approval gate", verb_deny },
+        { "abort", "RUN", "abort a run of droverd (its rollback runs)", verb_abort },
+        { "ack", "INCIDENT", "acknowledge an incident (verified by the duty office)", verb_ack },
+        { "note", "INCIDENT TEXT", "add a note to an incident", verb_note },
+        { "maintenance", "SITE on|off", "silence a site, or end its maintenance", verb_maintenance },
+        { "override", "SITE|--all on|off", "manual override: nothing automatic, proposals only", verb_override },
+        { "reload", "", "make droverd reload its inventory", verb_reload },
         { "drill", "start|runs|show|status|evaluate|actions|action …",
           "drills: tabletop and live runs, annual status, evaluation, improvement actions", verb_drill },
         { "audit", "verify [--head SEQ:HASH] | head",
@@ -32,11 +45,12 @@ static void help(FILE *f)
         fprintf(f,
                 "Usage: droverctl [--config FILE] [--db FILE] [--json] VERB [ARGS...]\n"
                 "\n"
-                "drover's commander tool: validate and run emergency playbooks, read the journal.\n"
+                "drover's commander tool: validate and run emergency playbooks, read the journal,\n"
+                "and drive droverd (runs, approvals, incidents) over D-Bus.\n"
                 "\n"
                 "Verbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                fprintf(f, "  %-9s %s\n  %9s %s\n", verbs[i].name, verbs[i].args, "", verbs[i].summary);
+                fprintf(f, "  %-11s %s\n  %11s %s\n", verbs[i].name, verbs[i].args, "", verbs[i].summary);
         fprintf(f,
                 "\n"
                 "Options (also accepted after the verb):\n"
@@ -49,8 +63,10 @@ static void help(FILE *f)
                 "  -h, --help         this help; 'droverctl VERB --help' for a verb\n"
                 "      --version      print the version\n"
                 "\n"
-                "Exit status: 0 success, 1 playbook failed or aborted, 2 usage or validation error,\n"
-                "3 infrastructure error (journal unusable, …).\n");
+                "Exit status: 0 success, 1 playbook failed or aborted, 2 usage or validation error\n"
+                "(or bad arguments), 3 infrastructure error (journal unusable, droverd unreachable, …),\n"
+                "4 refused by droverd (not a commander, four-eyes), 5 no such run/incident/site,\n"
+                "6 nothing to do (no pending gate, run ended, droverd stopping).\n");
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "drover/exit-status.h"
 #include "log.h"
 #include "manager.h"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
                 {},
         };
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(bus_freep) Bus *bus = NULL; /* freed before the manager's loop */
         const char *config_path = NULL, *db_path = NULL;
         bool check_only = false;
         int c, r;
@@ -104,6 +106,14 @@ int main(int argc, char **argv)
                 return DROVER_EXIT_USAGE;
         if (r < 0)
                 return DROVER_EXIT_INFRA;
+
+        /* The D-Bus API (src/bus). Without a system bus droverd still watches and journals;
+         * a second droverd owning the name is an error. */
+        r = bus_new(&bus, m, journal_resolve_path(db_path, manager_get_config(m)->journal_path));
+        if (r == -EEXIST)
+                return DROVER_EXIT_INFRA;
+        if (r < 0)
+                log_warning("running without the D-Bus API (%s)", strerror(-r));
 
         r = manager_run(m);
         if (r < 0) {

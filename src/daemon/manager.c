@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * manager.c — see manager.h. The daemon's shell: config, journal, the sd-event
- * loop, signals, the watchdog and the service manager protocol. Decisions about
- * sites and incidents are not made here; this file wires the pure modules to I/O.
+ * loop, signals, the watchdog and the service manager protocol (STATUS= says what the
+ * daemon does), and the commander's calls on sites and incidents, which it hands to
+ * monitor.c; runs are manager-run.c. Decisions about sites and incidents are not made
+ * here.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -14,28 +16,10 @@
 
 #include "diag.h"
 #include "log.h"
-#include "manager.h"
+#include "manager-internal.h"
 #include "strbuf.h"
 #include "time-util.h"
 
-struct Manager {
-        char *config_path;
-        char *db_path;      /* --db, or NULL */
-        char *journal_path; /* resolved at start; a reload never moves the journal */
-
-        Config *config; /* the config in force; replaced only by a whole valid one */
-        Journal *journal;
-
-        sd_event *event;
-        sd_event_source *sigterm_source;
-        sd_event_source *sigint_source;
-        sd_event_source *sighup_source;
-        sd_event_source *watchdog_source;
-        usec_t watchdog_usec; /* 0 = no watchdog asked for */
-
-        bool accepting; /* new work (runs, probes' consequences) is taken */
-        bool stopping;
-};
 
 static void log_diags(DiagList *diags)
 {
@@ -85,14 +69,52 @@ static int load_config(const char *path, Config **ret, size_t *ret_n_errors)
 
 static char *status_watching(const Manager *m)
 {
-        return xasprintf("watching %zu site%s, %zu host%s; journal %s", m->config->n_sites,
-                         m->config->n_sites == 1 ? "" : "s", m->config->n_hosts,
-                         m->config->n_hosts == 1 ? "" : "s", m->journal_path);
+        StrBuf b = STRBUF_INIT;
+        size_t n_probes = 0, n_open = 0;
+        int worst = 0;
+
+        if (m->monitor)
+                monitor_status(m->monitor, &n_probes, &n_open, &worst);
+        strbuf_printf(&b, "watching %zu site%s, %zu host%s, %zu probe%s", m->config->n_sites,
+                      m->config->n_sites == 1 ? "" : "s", m->config->n_hosts, m->config->n_hosts == 1 ? "" : "s",
+                      n_probes, n_probes == 1 ? "" : "s");
+        if (n_open > 0)
+                strbuf_printf(&b, "; %zu incident%s open (level %d)", n_open, n_open == 1 ? "" : "s", worst);
+        else
+                strbuf_puts(&b, "; no incident open");
+        const ManagerRun *run = manager_runs_current(m);
+        if (run) {
+                size_t n_active = manager_runs_n_active(m);
+                if (run->state == MANAGER_RUN_WAITING_APPROVAL)
+                        strbuf_printf(&b, "; running %s (step %u/%u, waiting for approval)", run->playbook,
+                                      run->steps_done + 1, run->steps_total);
+                else
+                        strbuf_printf(&b, "; running %s (step %u/%u)", run->playbook,
+                                      MIN(run->steps_done + 1, MAX(run->steps_total, 1u)), run->steps_total);
+                if (n_active > 1)
+                        strbuf_printf(&b, " and %zu more run%s", n_active - 1, n_active == 2 ? "" : "s");
+        }
+        strbuf_printf(&b, "; journal %s", m->journal_path);
+        return strbuf_steal(&b);
+}
+
+void manager_update_status(Manager *m)
+{
+        _cleanup_free_ char *s = NULL;
+
+        if (!m->config || m->stopping)
+                return;
+        s = status_watching(m);
+        if (streq_ptr(s, m->last_status))
+                return;
+        (void) sd_notifyf(0, "STATUS=%s", s);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(s);
 }
 
 /* A journal event for the daemon itself (run id 0). A failure is logged, not fatal:
  * the daemon keeps watching even when the journal is briefly busy. */
-static void manager_journal_event(Manager *m, const char *kind, const char *message, json_t *data)
+void manager_journal_event(Manager *m, const char *kind, const char *message, json_t *data)
 {
         _cleanup_free_ char *data_json = NULL;
         int r;
@@ -138,6 +160,9 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        m->monitor = monitor_free(m->monitor);
+        manager_runs_free(m);
+        sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->watchdog_source);
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_source_disable_unref(m->sigint_source);
@@ -145,6 +170,8 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         journal_close(m->journal);
         config_free(m->config);
+        free(m->last_status);
+        free(m->stop_reason);
         free(m->journal_path);
         free(m->db_path);
         free(m->config_path);
@@ -186,9 +213,8 @@ void manager_stop_accepting(Manager *m)
         if (!m->accepting)
                 return;
         m->accepting = false;
-        /* Hook: when probes, incident policy and the D-Bus API exist, this is where they
-         * stop starting anything new — probe timers keep running for status, but no policy
-         * decision may start a run and D-Bus run/approve calls get an error. */
+        /* Probe timers keep running for status, but no policy decision may start a run
+         * (monitor.c checks accepting) and manager_start_run()/answer() return -EBUSY. */
         log_debug("no longer accepting new work");
 }
 
@@ -235,45 +261,97 @@ static int manager_reload(Manager *m)
                                       json_pack("{s:s, s:I}", "config", m->config_path, "errors",
                                                 (json_int_t) n_errors));
                 (void) sd_notifyf(0, "READY=1\nSTATUS=config reload refused (%s); %s", message, watching);
-                return 0;
+                return -EINVAL;
         }
 
         if (c->journal_path && !streq(c->journal_path, m->journal_path) && !m->db_path)
                 log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
                             c->journal_path, m->journal_path);
 
-        config_free(m->config);
-        m->config = TAKE_PTR(c);
-        /* Later: the detector and policy are rebuilt from the new config here (targets added
-         * or removed keep their health history where the name is unchanged). */
+        /* The monitor is rebuilt from the new config (open incidents are kept); if that
+         * fails (a response's playbook cannot be loaded), the old config stays. */
+        Config *old = m->config;
+        m->config = c;
+        if (m->monitor) {
+                r = monitor_reload(m->monitor);
+                if (r < 0) {
+                        m->config = old;
+                        int k = monitor_reload(m->monitor);
+                        if (k < 0)
+                                log_error_errno(k, "cannot rebuild the monitor from the old config either: %s",
+                                                strerror(-k));
+                        watching = status_watching(m);
+                        message = xasprintf("the monitoring of %s cannot be built; keeping the old config",
+                                            m->config_path);
+                        log_error("config reload refused: %s", message);
+                        manager_journal_event(m, "config-reload-refused", message,
+                                              json_pack("{s:s, s:I}", "config", m->config_path, "errors",
+                                                        (json_int_t) 1));
+                        (void) sd_notifyf(0, "READY=1\nSTATUS=config reload refused (%s); %s", message, watching);
+                        return -EINVAL; /* c is freed by its cleanup */
+                }
+        }
+        TAKE_PTR(c);
+        config_free(old);
 
         watching = status_watching(m);
         message = xasprintf("reloaded %s: %s", m->config_path, watching);
         log_info("%s", message);
         manager_journal_event(m, "config-reloaded", message, config_summary_json(m));
         (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(watching);
+        return 0;
+}
+
+void manager_maybe_exit(Manager *m)
+{
+        _cleanup_free_ char *message = NULL;
+
+        if (!m->stopping || manager_runs_n_active(m) > 0 || !m->event)
+                return;
+        if (sd_event_get_state(m->event) == SD_EVENT_FINISHED)
+                return;
+        message = xasprintf("droverd stopping on %s", m->stop_reason ?: "request");
+        manager_journal_event(m, "daemon-stopped", message, json_pack("{s:s}", "signal", strna(m->stop_reason)));
+        (void) sd_event_exit(m->event, 0);
+}
+
+static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        /* Workers that did not end after SIGINT within the bound: SIGKILL; their exit
+         * (and the journal's recovery of their step as interrupted) still comes through
+         * the loop, and then we exit. */
+        manager_runs_kill_all(m);
         return 0;
 }
 
 static void manager_shutdown(Manager *m, const char *why)
 {
-        _cleanup_free_ char *message = NULL;
+        size_t n;
 
         if (m->stopping)
                 return;
-        m->stopping = true;
         (void) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+        m->stopping = true;
+        m->stop_reason = xstrdup(why);
         log_info("stopping (%s)", why);
 
         manager_stop_accepting(m);
-        /* Later: a running step is let reach its own deadline or is cancelled cleanly
-         * (the worker is told to stop and its result journaled), and the loop exits only
-         * when the worker has reported — defer sd_event_exit() until then. Nothing runs
-         * yet, so we exit now. */
-
-        message = xasprintf("droverd stopping on %s", why);
-        manager_journal_event(m, "daemon-stopped", message, json_pack("{s:s}", "signal", why));
-        (void) sd_event_exit(m->event, 0);
+        /* Running workers are cancelled like Ctrl-C (their rollback runs), given a bound,
+         * then killed; the loop exits once every one has been reaped and journaled. */
+        n = manager_runs_cancel_all(m, why);
+        if (n > 0) {
+                _cleanup_free_ char *msg = xasprintf("cancelling %zu run%s before stopping", n, n == 1 ? "" : "s");
+                log_info("%s", msg);
+                manager_journal_event(m, "daemon-stopping-runs", msg, json_pack("{s:s, s:I}", "signal", why,
+                                                                                   "runs", (json_int_t) n));
+                (void) sd_event_add_time_relative(m->event, &m->stop_timer, CLOCK_MONOTONIC,
+                                                  MANAGER_WORKER_STOP_TIMEOUT, 0, on_stop_timeout, m);
+        }
+        manager_maybe_exit(m);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -307,6 +385,9 @@ static int manager_setup_loop(Manager *m)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        /* sd_event_add_child() for run workers and notification senders: SIGCHLD must be
+         * blocked before any thread (the prober's executor, curl's resolver) exists. */
+        sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
 
@@ -374,6 +455,14 @@ int manager_startup(Manager *m)
         if (r < 0)
                 return r;
 
+        r = monitor_new(&m->monitor, m);
+        if (r >= 0)
+                r = monitor_start(m->monitor);
+        if (r < 0) {
+                (void) sd_notifyf(0, "STATUS=cannot start monitoring (see the log)");
+                return r == -EINVAL ? -EINVAL : r;
+        }
+
         watching = status_watching(m);
         message = xasprintf("droverd %s started: %s", DROVER_VERSION, watching);
         log_info("%s", message);
@@ -385,10 +474,114 @@ int manager_startup(Manager *m)
         manager_journal_event(m, "daemon-started", message, data);
 
         (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
+        free(m->last_status);
+        m->last_status = TAKE_PTR(watching);
         return 0;
 }
 
 int manager_run(Manager *m)
 {
         return sd_event_loop(m->event);
+}
+
+/* ---- the commander's surface (manager.h) -------------------------------------------- */
+
+void manager_site_free_array(ManagerSite *a, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].name);
+                free(a[i].role);
+                free(a[i].health);
+        }
+        free(a);
+}
+
+int manager_list_sites(Manager *m, ManagerSite **ret, size_t *ret_n)
+{
+        if (!m->monitor)
+                return -ENODATA;
+        return monitor_list_sites(m->monitor, ret, ret_n);
+}
+
+static bool actor_ok(const char *actor)
+{
+        return actor && *actor;
+}
+
+int manager_set_maintenance(Manager *m, const char *site, bool on, const char *actor)
+{
+        int r;
+
+        if (!site || !actor_ok(actor))
+                return -EINVAL;
+        if (!m->monitor)
+                return -ENODATA;
+        r = monitor_set_maintenance(m->monitor, site, on, actor);
+        if (r >= 0)
+                manager_update_status(m);
+        return r;
+}
+
+
+int manager_set_override(Manager *m, const char *site, bool on, const char *actor)
+{
+        if (!actor_ok(actor))
+                return -EINVAL;
+        if (!m->monitor)
+                return -ENODATA;
+        return monitor_set_override(m->monitor, site, on, actor);
+}
+
+int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const char *actor, const char *comment)
+{
+        if (!kind || !actor_ok(actor))
+                return -EINVAL;
+        if (m->stopping && approve)
+                return -EBUSY;
+        if (streq(kind, "run"))
+                return manager_answer_run(m, id, approve, actor, comment);
+        if (streq(kind, "incident")) {
+                if (!m->monitor)
+                        return -ENOENT;
+                return monitor_answer_incident(m->monitor, id, approve, actor, comment);
+        }
+        return -EINVAL;
+}
+
+int manager_ack_incident(Manager *m, int64_t id, const char *actor)
+{
+        if (!actor_ok(actor))
+                return -EINVAL;
+        return m->monitor ? monitor_ack_incident(m->monitor, id, actor) : -ENOENT;
+}
+
+int manager_note_incident(Manager *m, int64_t id, const char *actor, const char *text)
+{
+        if (!actor_ok(actor) || !text || !*text)
+                return -EINVAL;
+        return m->monitor ? monitor_note_incident(m->monitor, id, actor, text) : -ENOENT;
+}
+
+int manager_request_reload(Manager *m, const char *actor)
+{
+        _cleanup_free_ char *msg = NULL;
+
+        if (!actor_ok(actor))
+                return -EINVAL;
+        if (m->stopping)
+                return -EBUSY;
+        msg = xasprintf("reload requested by %s", actor);
+        log_info("%s", msg);
+        manager_journal_event(m, "config-reload-requested", msg, json_pack("{s:s}", "actor", actor));
+        return manager_reload(m);
+}
+
+void manager_set_observer(Manager *m, const ManagerObserver *o)
+{
+        m->observer = o ? *o : (ManagerObserver){};
+}
+
+sd_event *manager_get_event(Manager *m)
+{
+        return m->event;
 }

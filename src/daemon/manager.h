@@ -70,6 +70,10 @@ typedef struct ManagerSite {
 void manager_site_free_array(ManagerSite *a, size_t n);
 int manager_list_sites(Manager *m, ManagerSite **ret, size_t *ret_n);
 int manager_set_maintenance(Manager *m, const char *site, bool on, const char *actor);
+/* Manual override ("hands off"): nothing automatic for the site, or for every site when
+ * site is NULL; what would have run automatically is proposed instead. Journaled.
+ * -EALREADY when already so, -ENOENT for an unknown site. (Added by wip/daemon.) */
+int manager_set_override(Manager *m, const char *site, bool on, const char *actor);
 
 typedef struct ManagerRunRequest {
         const char *playbook;     /* a file path, or a name resolved like droverctl run does */

@@ -35,6 +35,9 @@ typedef struct Action {
         /* ACTION_SSH */
         const Host *host;
         const char *command;
+        const char *input;        /* NULL = none; else written to the command's stdin, then EOF.
+                                   * For data that must stay out of the remote argv (secrets). */
+        size_t input_len;
 
         /* ACTION_HTTP */
         const Endpoint *endpoint; /* TLS and default options; NULL for an absolute URL without endpoint */

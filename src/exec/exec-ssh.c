@@ -807,6 +807,34 @@ static int ssh_run_command(ExecJob *j, SshSession *s, bool fresh, bool *retry)
                 goto finish;
         }
 
+        /* stdin: small (a few KiB at most), so it fits in the channel window and is written
+         * before any output is read; then EOF, so the command sees the end of its input. */
+        for (size_t off = 0; j->action.input && off < j->action.input_len;) {
+                ssize_t n = libssh2_channel_write(ch, j->action.input + off, j->action.input_len - off);
+                if (n == LIBSSH2_ERROR_EAGAIN) {
+                        r = ssh_call_wait(j, s, deadline, "writing the command's input to", hp);
+                        if (r < 0)
+                                goto finish;
+                        continue;
+                }
+                if (n < 0) {
+                        r = exec_fail(j, ACTION_FAILED, "writing the command's input to %s failed: %s", hp,
+                                      ssh_error_message(s->session));
+                        goto finish;
+                }
+                off += (size_t) n;
+        }
+        while (j->action.input && (rc = libssh2_channel_send_eof(ch)) == LIBSSH2_ERROR_EAGAIN) {
+                r = ssh_call_wait(j, s, deadline, "closing the command's input on", hp);
+                if (r < 0)
+                        goto finish;
+        }
+        if (j->action.input && rc != 0) {
+                r = exec_fail(j, ACTION_FAILED, "closing the command's input on %s failed: %s", hp,
+                              ssh_error_message(s->session));
+                goto finish;
+        }
+
         for (;;) {
                 ssize_t n0, n1;
                 bool progress = false;

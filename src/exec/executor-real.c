@@ -359,6 +359,8 @@ static int action_validate(const Action *a)
                         return -EINVAL;
                 if (!a->host->use_agent && !a->host->key_file)
                         return -EINVAL;
+                if (a->input_len > 0 && !a->input)
+                        return -EINVAL;
                 return 0;
         case ACTION_HTTP:
                 return a->url ? 0 : -EINVAL;

@@ -30,6 +30,7 @@ typedef struct Vantage {
         char *name;
         Health health;
         bool reported;
+        bool unavailable;   /* the last result was PROBE_UNAVAILABLE: abstains until a real one */
         unsigned bad;       /* consecutive bad samples */
         unsigned good;      /* consecutive good samples */
         unsigned not_good;  /* consecutive weak-or-bad samples */
@@ -53,6 +54,7 @@ typedef struct Target {
         usec_t last_result_at;
         unsigned vantages_down;
         unsigned vantages_fresh;
+        unsigned vantages_unavailable;
         char reason[HEALTH_REASON_MAX];
 } Target;
 
@@ -66,6 +68,7 @@ typedef struct Verdict {
         Health health;
         unsigned down;
         unsigned fresh;
+        unsigned unavailable;
         char reason[HEALTH_REASON_MAX];
 } Verdict;
 
@@ -261,7 +264,7 @@ static void vantage_transition(Vantage *v, SampleClass c, unsigned fall, unsigne
 
 static bool vantage_is_fresh(const Vantage *v, usec_t interval, usec_t now)
 {
-        if (!v->reported)
+        if (!v->reported || v->unavailable)
                 return false;
         if (interval == 0 || now <= v->last_at)
                 return true;
@@ -291,12 +294,16 @@ static void append_vantages(char *buf, size_t size, const Target *t, Health h, u
 
 static void target_evaluate(const Target *t, usec_t now, Verdict *ret)
 {
-        unsigned down = 0, degraded = 0, up = 0, fresh = 0, stale = 0;
+        unsigned down = 0, degraded = 0, up = 0, fresh = 0, stale = 0, unavailable = 0;
         size_t len;
 
         for (size_t i = 0; i < t->n_vantages; i++) {
                 const Vantage *v = &t->vantages[i];
 
+                if (v->unavailable) {
+                        unavailable++;
+                        continue;
+                }
                 if (!vantage_is_fresh(v, t->config.interval, now)) {
                         if (v->reported)
                                 stale++;
@@ -308,7 +315,7 @@ static void target_evaluate(const Target *t, usec_t now, Verdict *ret)
                 up += v->health == HEALTH_UP;
         }
 
-        *ret = (Verdict) { .down = down, .fresh = fresh };
+        *ret = (Verdict) { .down = down, .fresh = fresh, .unavailable = unavailable };
         if (down >= t->config.quorum) {
                 ret->health = HEALTH_DOWN;
                 snprintf(ret->reason, sizeof(ret->reason), "down from %u of %zu vantage points (quorum %u)",
@@ -335,6 +342,9 @@ static void target_evaluate(const Target *t, usec_t now, Verdict *ret)
         len = strlen(ret->reason);
         if (stale > 0 && len < sizeof(ret->reason))
                 snprintf(ret->reason + len, sizeof(ret->reason) - len, "; %u stale", stale);
+        len = strlen(ret->reason);
+        if (unavailable > 0 && len < sizeof(ret->reason))
+                snprintf(ret->reason + len, sizeof(ret->reason) - len, "; %u unavailable", unavailable);
 }
 
 /* The only writer of Target.health; returns true (and fills *change) on a change. */
@@ -344,6 +354,7 @@ static bool target_transition(Target *t, const Verdict *v, usec_t at, HealthChan
 
         t->vantages_down = v->down;
         t->vantages_fresh = v->fresh;
+        t->vantages_unavailable = v->unavailable;
         if (v->health == from)
                 return false;
 
@@ -391,18 +402,29 @@ int detector_feed(Detector *d, const ProbeResult *r, HealthChange *ret_changes, 
 
         /* Results from remote vantages can arrive late; an older sample must not
          * overwrite a newer one's verdict. */
-        if (v->reported && r->at < v->last_at)
+        if ((v->reported || v->unavailable) && r->at < v->last_at)
                 return 0;
 
-        c = classify(t, r, detail);
-        vantage_transition(v, c, t->config.fall, t->config.rise);
-        v->reported = true;
-        v->last_at = r->at;
-        v->last_outcome = r->outcome;
-        if (c != SAMPLE_GOOD)
-                memcpy(v->detail, detail, sizeof(v->detail));
-        else if (v->health == HEALTH_UP)
-                v->detail[0] = '\0';
+        if (r->outcome == PROBE_UNAVAILABLE) {
+                /* Not a sample of the target: the vantage abstains (detector.h), its
+                 * counters wait for its next real sample. */
+                v->unavailable = true;
+                v->last_at = r->at;
+                v->last_outcome = r->outcome;
+                snprintf(v->detail, sizeof(v->detail), "unavailable%s%s", r->detail ? ": " : "",
+                         strempty(r->detail));
+        } else {
+                c = classify(t, r, detail);
+                vantage_transition(v, c, t->config.fall, t->config.rise);
+                v->unavailable = false;
+                v->reported = true;
+                v->last_at = r->at;
+                v->last_outcome = r->outcome;
+                if (c != SAMPLE_GOOD)
+                        memcpy(v->detail, detail, sizeof(v->detail));
+                else if (v->health == HEALTH_UP)
+                        v->detail[0] = '\0';
+        }
         if (r->at > t->last_result_at)
                 t->last_result_at = r->at;
 
@@ -479,6 +501,7 @@ int detector_target_stats(const Detector *d, const char *target, DetectorTargetS
                 .consecutive_bad = bad,
                 .vantages_down = t->vantages_down,
                 .vantages_fresh = t->vantages_fresh,
+                .vantages_unavailable = t->vantages_unavailable,
                 .n_vantages = (unsigned) t->n_vantages,
                 .quorum = t->config.quorum,
                 .last_result_at = t->last_result_at,
@@ -505,7 +528,8 @@ int detector_vantage_stats(const Detector *d, const char *target, const char *va
         *ret = (DetectorVantageStats) {
                 .health = v->health,
                 .reported = v->reported,
-                .stale = v->reported && !vantage_is_fresh(v, t->config.interval, now),
+                .stale = v->reported && !v->unavailable && !vantage_is_fresh(v, t->config.interval, now),
+                .unavailable = v->unavailable,
                 .consecutive_bad = v->bad,
                 .consecutive_good = v->good,
                 .consecutive_not_good = v->not_good,

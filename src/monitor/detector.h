@@ -20,10 +20,17 @@
  *                                                  → DEGRADED (answering again, but slow)
  *   A vantage starts UNKNOWN and needs the same counts to leave it: one sample
  *   decides nothing, at start-up either.
+ *   An `unavailable` result (a remote vantage point could not run the check: its host
+ *   is unreachable or refused us) is NOT a sample: it leaves the counters and the
+ *   vantage's health alone, but the vantage abstains — it counts toward neither side —
+ *   until its next real sample. Losing a vantage point is never a vote for "down";
+ *   with quorum 2 of [local, remote], losing the remote one means a target can only
+ *   reach DEGRADED, never DOWN, until the remote one answers again.
  *
  * Per target (quorum of vantage points):
- *   - a vantage counts only if it has reported and is fresh: its last result is
- *     no older than 3 × interval (interval 0 = never stale). A stale vantage
+ *   - a vantage counts only if it has reported, is fresh (its last result is no
+ *     older than 3 × interval; interval 0 = never stale) and is not unavailable
+ *     (its last result was not `unavailable`). A stale or unavailable vantage
  *     counts toward neither side: it neither confirms down nor vouches for up.
  *     A vantage that never reported does not agree that the target is down.
  *   - DOWN     when at least `quorum` fresh vantages say DOWN;
@@ -69,6 +76,7 @@ typedef struct DetectorVantageStats {
         Health health;
         bool reported;
         bool stale;                      /* as of the `now` given to the query */
+        bool unavailable;                /* its last result was PROBE_UNAVAILABLE: abstains */
         unsigned consecutive_bad;
         unsigned consecutive_good;
         unsigned consecutive_not_good;
@@ -83,6 +91,7 @@ typedef struct DetectorTargetStats {
         unsigned consecutive_bad;        /* the largest count among the vantages */
         unsigned vantages_down;          /* fresh vantages saying DOWN, at the last evaluation */
         unsigned vantages_fresh;
+        unsigned vantages_unavailable;   /* abstaining because their last result was unavailable */
         unsigned n_vantages;
         unsigned quorum;
         usec_t last_result_at;           /* 0 if none */

@@ -382,35 +382,15 @@ static json_t *json_dotted_get(json_t *root, const char *path)
         return node;
 }
 
-static void http_finish(Probe *pr, CURLcode code)
+void probe_http_judge(Probe *pr, long status, usec_t latency, const char *body, size_t body_len, bool truncated,
+                      const char *location)
 {
         char detail[256], b1[FORMAT_DURATION_MAX], b2[FORMAT_DURATION_MAX];
-        curl_off_t total = 0;
-        long status = 0;
-        usec_t latency;
         double value = NAN;
         bool has_value = false;
 
-        (void) curl_easy_getinfo(pr->easy, CURLINFO_TOTAL_TIME_T, &total);
-        latency = total > 0 ? (usec_t) total : usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), pr->check_started);
-
-        if (code == CURLE_OPERATION_TIMEDOUT) {
-                snprintf(detail, sizeof(detail), "no answer within %s", format_duration(b1, pr->timeout));
-                probe_deliver(pr, PROBE_TIMEOUT, latency, NAN, false, detail);
-                return;
-        }
-        if (code != CURLE_OK) {
-                probe_deliver(pr, PROBE_FAIL, latency, NAN, false, curl_easy_strerror(code));
-                return;
-        }
-
-        (void) curl_easy_getinfo(pr->easy, CURLINFO_RESPONSE_CODE, &status);
         if (!status_expected(pr, status)) {
-                char *location = NULL;
-
-                if (status >= 300 && status <= 399)
-                        (void) curl_easy_getinfo(pr->easy, CURLINFO_REDIRECT_URL, &location);
-                if (location)
+                if (location && *location && status >= 300 && status <= 399)
                         snprintf(detail, sizeof(detail), "HTTP %ld redirect to %.160s (not followed)", status,
                                  location);
                 else
@@ -419,20 +399,20 @@ static void http_finish(Probe *pr, CURLcode code)
                 return;
         }
 
-        if (pr->re && regexec(pr->re, strbuf_str(&pr->body), 0, NULL, 0) != 0) {
+        if (pr->re && regexec(pr->re, body, 0, NULL, 0) != 0) {
                 snprintf(detail, sizeof(detail), "HTTP %ld, body does not match%s", status,
-                         pr->body.truncated ? " (first 64 KiB)" : "");
+                         truncated ? " (first 64 KiB)" : "");
                 probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
                 return;
         }
 
         if (pr->kind == PROBE_KIND_VENDOR_METRIC) {
                 json_error_t err;
-                json_t *root = json_loadb(strbuf_str(&pr->body), pr->body.len, 0, &err), *v;
+                json_t *root = json_loadb(body, body_len, 0, &err), *v;
 
                 if (!root) {
                         snprintf(detail, sizeof(detail), "HTTP %ld, body is not JSON%s", status,
-                                 pr->body.truncated ? " (over 64 KiB)" : "");
+                                 truncated ? " (over 64 KiB)" : "");
                         probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
                         return;
                 }
@@ -465,6 +445,33 @@ static void http_finish(Probe *pr, CURLcode code)
         else
                 snprintf(detail, sizeof(detail), "HTTP %ld", status);
         probe_deliver(pr, PROBE_OK, latency, value, has_value, detail);
+}
+
+static void http_finish(Probe *pr, CURLcode code)
+{
+        char detail[256], b1[FORMAT_DURATION_MAX];
+        curl_off_t total = 0;
+        char *location = NULL;
+        long status = 0;
+        usec_t latency;
+
+        (void) curl_easy_getinfo(pr->easy, CURLINFO_TOTAL_TIME_T, &total);
+        latency = total > 0 ? (usec_t) total : usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), pr->check_started);
+
+        if (code == CURLE_OPERATION_TIMEDOUT) {
+                snprintf(detail, sizeof(detail), "no answer within %s", format_duration(b1, pr->timeout));
+                probe_deliver(pr, PROBE_TIMEOUT, latency, NAN, false, detail);
+                return;
+        }
+        if (code != CURLE_OK) {
+                probe_deliver(pr, PROBE_FAIL, latency, NAN, false, curl_easy_strerror(code));
+                return;
+        }
+
+        (void) curl_easy_getinfo(pr->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 300 && status <= 399)
+                (void) curl_easy_getinfo(pr->easy, CURLINFO_REDIRECT_URL, &location);
+        probe_http_judge(pr, status, latency, strbuf_str(&pr->body), pr->body.len, pr->body.truncated, location);
 }
 
 static void curl_check_done(CurlShard *sh)

@@ -23,6 +23,7 @@ static const char *const probe_outcome_table[_PROBE_OUTCOME_MAX] = {
         [PROBE_FAIL] = "fail",
         [PROBE_TIMEOUT] = "timeout",
         [PROBE_SLOW] = "slow",
+        [PROBE_UNAVAILABLE] = "unavailable",
 };
 
 static const char *const health_table[_HEALTH_MAX] = {

@@ -42,10 +42,13 @@ typedef enum ProbeOutcome {
         PROBE_FAIL,     /* answered wrongly, refused, or could not connect */
         PROBE_TIMEOUT,  /* no answer before the probe's deadline */
         PROBE_SLOW,     /* answered correctly but over the latency threshold */
+        PROBE_UNAVAILABLE, /* a remote vantage point could not run the check (its host is
+                            * unreachable, refused us, or lacks curl/bash/timeout): says
+                            * nothing about the target — never a vote for "down" */
         _PROBE_OUTCOME_MAX,
         _PROBE_OUTCOME_INVALID = -EINVAL,
 } ProbeOutcome;
-/* "ok", "fail", "timeout", "slow" */
+/* "ok", "fail", "timeout", "slow", "unavailable" */
 const char *probe_outcome_to_string(ProbeOutcome o);
 ProbeOutcome probe_outcome_from_string(const char *s);
 

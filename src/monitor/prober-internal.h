@@ -17,6 +17,8 @@
 
 typedef struct CurlSock CurlSock;
 typedef struct CurlShard CurlShard;
+typedef struct RemoteVantage RemoteVantage;
+typedef struct RemoteLane RemoteLane;
 
 typedef struct Probe {
         Prober *prober;
@@ -59,6 +61,15 @@ typedef struct Probe {
         int expect_exit_status;
         bool has_max_value;
         double max_value;
+
+        /* a remote vantage point (http, vendor-metric, tcp run over SSH on its host;
+         * probe-remote.c). NULL vantage = local. */
+        char *vantage;
+        RemoteVantage *remote;     /* the prober's lanes to the vantage host */
+        RemoteLane *lane;          /* the lane of the check in flight, or NULL */
+        char *remote_command;      /* fixed per probe: nothing from the config in it but numbers */
+        char *remote_input;        /* stdin: URL, headers (secrets), TLS files / host and port */
+        size_t remote_input_len;
 } Probe;
 
 /* `next` is kept in the entry too: sifting compares without touching the probes. */
@@ -91,11 +102,21 @@ struct Prober {
         /* SSH */
         RealExecutor *executor;
         sd_event_source *executor_io;
+
+        /* remote vantage points, one per vantage host (probe-remote.c) */
+        RemoteVantage **remotes;
+        size_t n_remotes;
 };
 
 /* The check ended: clears in_flight, counts, calls the callback (not while freeing). */
 void probe_deliver(Probe *pr, ProbeOutcome o, usec_t latency, double value, bool has_value,
                    const char *detail);
+
+/* Judges an HTTP answer (status, body, JSON field, latency) and delivers the result:
+ * shared by local checks (curl multi) and remote ones (curl on a vantage host). body is
+ * NUL-terminated; location is the redirect target of a 3xx, or NULL. */
+void probe_http_judge(Probe *pr, long status, usec_t latency, const char *body, size_t body_len, bool truncated,
+                      const char *location);
 
 int prober_http_init(Prober *p);
 void prober_http_done(Prober *p);
@@ -108,3 +129,18 @@ void probe_http_start(Probe *pr, bool kick);
 /* Let curl run every transfer that is due (newly added ones included) on each multi
  * handle that had a check started without kick. Never call it from a curl callback. */
 void prober_http_kick_pending(Prober *p);
+
+/* prober.c: the executor shared by SSH checks and remote vantage points. */
+int prober_ensure_executor(Prober *p);
+
+/* probe-remote.c: checks run from a remote vantage point. */
+/* Builds the remote command and its stdin, attaches the probe to the vantage host's
+ * lanes. -EINVAL for a spec that cannot be run remotely (control characters in the URL
+ * or a header, a kind other than http/vendor-metric/tcp). */
+int probe_remote_setup(Probe *pr, const ProbeSpec *spec);
+void probe_remote_free(Probe *pr);
+/* Start one check; on failure it delivers an unavailable result itself. */
+void probe_remote_start(Probe *pr);
+/* The executor finished the check's action. */
+void probe_remote_finish(Probe *pr, const ActionResult *a);
+void prober_remote_done(Prober *p);

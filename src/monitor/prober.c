@@ -117,7 +117,7 @@ void probe_deliver(Probe *pr, ProbeOutcome o, usec_t latency, double value, bool
                 .probe = pr->name,
                 .target = pr->target,
                 .site = pr->site,
-                .vantage = PROBER_VANTAGE_LOCAL,
+                .vantage = pr->vantage ? pr->vantage : PROBER_VANTAGE_LOCAL,
                 .outcome = o,
                 .latency = latency,
                 .value = has_value ? value : NAN,
@@ -279,14 +279,19 @@ static int executor_io_cb(sd_event_source *s, int fd, uint32_t revents, void *us
         /* Reset the eventfd first: a result queued after this read makes it readable again. */
         (void) !read(fd, &v, sizeof(v));
         while (ex.ops->wait(ex.userdata, 0, &a) == 0) {
-                if (a.tag < p->n_probes && p->probes[a.tag]->in_flight)
-                        ssh_finish(p->probes[a.tag], &a);
+                if (a.tag < p->n_probes && p->probes[a.tag]->in_flight) {
+                        Probe *pr = p->probes[a.tag];
+                        if (pr->vantage)
+                                probe_remote_finish(pr, &a);
+                        else
+                                ssh_finish(pr, &a);
+                }
                 action_result_done(&a);
         }
         return 0;
 }
 
-static int prober_ensure_executor(Prober *p)
+int prober_ensure_executor(Prober *p)
 {
         RealExecutorOptions opts = { .accept_new_host_keys = false };
         int r;
@@ -334,6 +339,10 @@ static void probe_check_start(Probe *pr, bool kick_curl)
         pr->in_flight = true;
         pr->n_started++;
         pr->check_started = now_usec(CLOCK_MONOTONIC);
+        if (pr->vantage) {
+                probe_remote_start(pr);
+                return;
+        }
         switch (pr->kind) {
         case PROBE_KIND_HTTP:
         case PROBE_KIND_VENDOR_METRIC:
@@ -459,6 +468,7 @@ static void probe_free(Probe *pr)
                 return;
         tcp_end(pr);
         probe_http_free(pr);
+        probe_remote_free(pr);
         if (pr->re) {
                 regfree(pr->re);
                 free(pr->re);
@@ -518,9 +528,39 @@ static int spec_validate(const ProbeSpec *s)
         for (size_t i = 0; i < s->n_expect_status; i++)
                 if (s->expect_status[i] < 100 || s->expect_status[i] > 599)
                         return -EINVAL;
-        if (s->vantage && !streq(s->vantage, PROBER_VANTAGE_LOCAL))
-                return -EOPNOTSUPP;
+        if (s->vantage && !*s->vantage)
+                return -EINVAL;
+        if (s->vantage && !streq(s->vantage, PROBER_VANTAGE_LOCAL)) {
+                if (!s->vantage_host)
+                        return -EINVAL;
+                if (s->kind == PROBE_KIND_SSH)
+                        return -EOPNOTSUPP;
+        } else if (s->vantage_host)
+                return -EINVAL;
         return 0;
+}
+
+/* Kind-specific setup of a check run by drover itself (vantage "local"). */
+static int probe_setup_local(Probe *pr, const ProbeSpec *s)
+{
+        switch (s->kind) {
+        case PROBE_KIND_HTTP:
+        case PROBE_KIND_VENDOR_METRIC:
+                return probe_http_setup(pr, s);
+        case PROBE_KIND_TCP:
+                pr->address = xstrdup(s->address);
+                pr->port = s->port;
+                return probe_resolve(pr);
+        case PROBE_KIND_SSH:
+                pr->host = s->host;
+                pr->command = xstrdup(s->command);
+                pr->expect_exit_status = s->expect_exit_status;
+                pr->has_max_value = s->has_max_value;
+                pr->max_value = s->max_value;
+                return prober_ensure_executor(pr->prober);
+        default:
+                return -EINVAL;
+        }
 }
 
 int prober_add(Prober *p, const ProbeSpec *s)
@@ -566,29 +606,9 @@ int prober_add(Prober *p, const ProbeSpec *s)
                 }
         }
 
-        switch (s->kind) {
-        case PROBE_KIND_HTTP:
-        case PROBE_KIND_VENDOR_METRIC:
-                if (s->kind == PROBE_KIND_HTTP)
-                        pr->min = NAN;
-                r = probe_http_setup(pr, s);
-                break;
-        case PROBE_KIND_TCP:
-                pr->address = xstrdup(s->address);
-                pr->port = s->port;
-                r = probe_resolve(pr);
-                break;
-        case PROBE_KIND_SSH:
-                pr->host = s->host;
-                pr->command = xstrdup(s->command);
-                pr->expect_exit_status = s->expect_exit_status;
-                pr->has_max_value = s->has_max_value;
-                pr->max_value = s->max_value;
-                r = prober_ensure_executor(p);
-                break;
-        default:
-                r = -EINVAL;
-        }
+        if (s->kind == PROBE_KIND_HTTP)
+                pr->min = NAN;
+        r = s->vantage_host ? probe_remote_setup(pr, s) : probe_setup_local(pr, s);
         if (r < 0)
                 goto fail;
 
@@ -736,6 +756,7 @@ Prober *prober_free(Prober *p)
         /* The executor first: its in-flight actions point into the probes. */
         p->executor_io = sd_event_source_disable_unref(p->executor_io);
         p->executor = real_executor_free(p->executor);
+        prober_remote_done(p);
 
         for (size_t i = 0; i < p->n_probes; i++)
                 probe_free(p->probes[i]);

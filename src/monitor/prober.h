@@ -32,6 +32,30 @@
  *     it whichever they look at; a slow outcome and a value under metric_min are the
  *     same "weak" sample for the detector, never counted twice.
  *
+ * Remote vantage points (ProbeSpec.vantage other than "local", with vantage_host):
+ *   - kinds http, vendor-metric and tcp run on the vantage host over SSH, through the
+ *     prober's RealExecutor: strict known_hosts, sessions kept open, a channel per check;
+ *     up to PROBER_VANTAGE_LANES sessions per vantage host, a new one opened only while
+ *     every open one is busy, so that a hung target delays no other check. Kind ssh is
+ *     refused (-EOPNOTSUPP): it asks about the state of a host, not about reachability
+ *     from a point of view; use tcp from the vantage point for that.
+ *   - http/vendor-metric run `curl` (>= 7.63) on the vantage host: bounded by the probe's
+ *     timeout (--max-time), redirects not followed, the body (for body_regex / the JSON
+ *     field) capped at PROBER_BODY_MAX, judged exactly like a local check. The URL, the
+ *     headers and the TLS options reach curl as a config on stdin (`curl -K -`), never
+ *     in the remote argv; the TLS file paths (ca_file, client cert/key) must exist on the
+ *     vantage host.
+ *   - tcp runs `timeout T bash -c '... /dev/tcp/$h/$p'` (coreutils timeout, bash with
+ *     /dev/tcp): host and port arrive on stdin, the connect time is measured on the
+ *     vantage host ($EPOCHREALTIME, bash >= 5).
+ *   - the SSH action's deadline is the probe's timeout + PROBER_VANTAGE_GRACE: the remote
+ *     command is bounded by the timeout itself, so an SSH leg that does not come back by
+ *     the deadline is the vantage's fault, not the target's.
+ *   - outcome unavailable: the check could not be run — the vantage host is unreachable,
+ *     refuses the host key or the login, the SSH leg hit its deadline, or curl / bash /
+ *     timeout is missing there. It says nothing about the target; the detector lets the
+ *     vantage abstain (detector.h), so losing a vantage point never votes "down".
+ *
  * ProbeResult strings are borrowed for the duration of the callback. `at` is the
  * completion time on the prober's clock (CLOCK_MONOTONIC unless prober_set_clock()).
  */
@@ -54,6 +78,10 @@
  * its first PROBER_BODY_MAX bytes (and a truncated JSON document fails to parse). */
 #define PROBER_BODY_MAX (64U * 1024U)
 #define PROBER_EXPECT_STATUS_MAX 16
+/* Remote vantage points: time the SSH leg may add to the probe's timeout, and the most
+ * SSH sessions kept open to one vantage host. */
+#define PROBER_VANTAGE_GRACE (2 * USEC_PER_SEC)
+#define PROBER_VANTAGE_LANES 8U
 
 typedef struct Prober Prober;
 
@@ -66,8 +94,12 @@ typedef struct ProbeSpec {
         const char *target;          /* ProbeResult.target; NULL = name; copied */
         ProbeKind kind;
         const char *site;            /* copied; may be NULL */
-        const char *vantage;         /* NULL or "local"; other vantage points (over SSH)
-                                      * are not implemented yet: -EOPNOTSUPP */
+        const char *vantage;         /* NULL or "local": drover itself. Any other name is a
+                                      * remote vantage point: the check runs over SSH on
+                                      * vantage_host (see "Remote vantage points" above);
+                                      * ProbeResult.vantage carries the name. Copied. */
+        const Host *vantage_host;    /* required for a remote vantage, NULL otherwise; borrowed:
+                                      * must outlive the prober (sessions are kept per Host) */
 
         /* http and vendor-metric */
         const char *url;             /* absolute http:// or https://; copied */
@@ -86,7 +118,7 @@ typedef struct ProbeSpec {
         const char *address;         /* numeric IPv4/IPv6 or a name resolved once at add time */
         uint16_t port;
 
-        /* ssh (vantage "local" only) */
+        /* ssh (vantage "local" only: a remote vantage is -EOPNOTSUPP) */
         const Host *host;            /* borrowed: must outlive the prober (SSH sessions are
                                       * kept per Host pointer) */
         const char *command;         /* copied */
@@ -118,8 +150,12 @@ Prober *prober_free(Prober *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Prober *, prober_free);
 
 /* Validates, copies, and schedules the probe's first check. -EINVAL for a bad spec
- * (missing keys for its kind, bad regex, jitter >= interval, …), -EEXIST for a
- * duplicate name, -EOPNOTSUPP for a vantage other than "local". */
+ * (missing keys for its kind, bad regex, jitter >= interval, a remote vantage without
+ * vantage_host or vantage_host without a remote vantage, control characters in a URL or
+ * header of a remote check, …), -EEXIST for a duplicate name, -EOPNOTSUPP for kind ssh
+ * from a remote vantage. Names are unique across vantages: a probe checked from two
+ * vantage points is two ProbeSpecs (e.g. "web" and "web@from-backup") with the same
+ * target. */
 int prober_add(Prober *p, const ProbeSpec *spec);
 
 /* Raise (factor > 1) or restore (factor 1) the frequency of one probe (name) or of

@@ -99,7 +99,7 @@ cp "$LAB/good.yaml" "$LAB/drover.yaml"
 : >"$LAB/droverd.log"
 start_droverd
 wait_lines 'READY=1' 1 && ok "READY=1 after start" || not_ok "no READY=1 after start"
-check "STATUS says what it watches" grep -qxF "STATUS=watching 2 sites, 2 hosts; journal $LAB/drover.db" \
+check "STATUS says what it watches" grep -qxF "STATUS=watching 2 sites, 2 hosts, 0 probes; no incident open; journal $LAB/drover.db" \
         "$NOTIFY_LOG"
 wait_lines 'WATCHDOG=1' 2 && ok "WATCHDOG=1 sent repeatedly from the loop" || not_ok "fewer than 2 WATCHDOG=1"
 assert_eq "daemon-started journaled" 1 "$(sql "SELECT count(*) FROM events WHERE kind = 'daemon-started'")"
@@ -130,7 +130,7 @@ sed -i 's/^  backup: {role: backup}$/&\n  third: {role: other}/' "$LAB/drover.ya
 kill -HUP "$DPID"
 wait_lines 'READY=1' 3 && ok "READY=1 after a good reload" || not_ok "no READY=1 after a good reload"
 check "good reload: STATUS shows the new config" \
-        grep -qxF "STATUS=watching 3 sites, 2 hosts; journal $LAB/drover.db" "$NOTIFY_LOG"
+        grep -qxF "STATUS=watching 3 sites, 2 hosts, 0 probes; no incident open; journal $LAB/drover.db" "$NOTIFY_LOG"
 wait_for_sql "SELECT count(*) FROM events WHERE kind = 'config-reloaded'" 1 &&
         ok "config-reloaded journaled" || not_ok "no config-reloaded event"
 

@@ -6,10 +6,11 @@
 source "$(dirname "$0")/lib.sh"
 lab_start_sshd
 lab_start_http
+lab_start_blackhole
 
 TEST_LAB=$LAB
 FREE_PORT=$(lab_free_port)
-export TEST_LAB SSHD_PORT HTTP_PORT FREE_PORT
+export TEST_LAB SSHD_PORT HTTP_PORT FREE_PORT BLACKHOLE_PORT
 
 out=$("$DROVER_BUILD_ROOT/tests/test-prober" 2>&1) && rc=0 || rc=$?
 echo "$out" | sed 's/^/# /'

@@ -19,11 +19,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+
+#include "detector.h"
 #include "prober.h"
 #include "strbuf.h"
 
 static const char *lab;
-static uint16_t sshd_port, http_port, free_port;
+static uint16_t sshd_port, http_port, free_port, blackhole_port;
+/* When set, every result is fed to it as well (the detector-level tests). */
+static Detector *feed_detector;
 
 #define MAX_RECS 512
 
@@ -59,6 +65,8 @@ static void on_result(Prober *p, const ProbeResult *r, void *userdata)
         x->at = r->at;
         x->value = r->value;
         x->has_value = r->has_value;
+        if (feed_detector)
+                assert_int_equal(detector_feed(feed_detector, r, NULL, 0, NULL), 0);
         assert_int_equal(prober_get_stats(p, r->probe, &st), 0);
         x->in_flight_at_callback = st.in_flight;
 }
@@ -488,6 +496,375 @@ static void test_ssh(void **state)
         assert_true(r->latency < 5 * USEC_PER_SEC);
 }
 
+/* ---- remote vantage points (the test sshd on loopback is the vantage host) ---- */
+
+#define VANTAGE "from-b"
+
+static Host down_host, badkey_host, hung_host;
+
+static ProbeSpec remote(ProbeSpec s)
+{
+        s.vantage = VANTAGE;
+        s.vantage_host = &ssh_host;
+        return s;
+}
+
+static void test_remote_http_ok(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec s = remote(http_spec("r-web", url(0, "/health")));
+        const Rec *r;
+
+        s.target = "web";
+        s.body_regex = "\"status\": *\"ok\"";
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "r-web");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_string_equal(r->detail, "HTTP 200");
+        assert_string_equal(r->target, "web");
+        assert_string_equal(r->vantage, VANTAGE);
+        assert_false(r->has_value);
+        assert_true(r->latency > 0);
+        assert_false(r->in_flight_at_callback);
+        /* Again on the kept session. */
+        n_recs = 0;
+        r = check_once(f, "r-web");
+        assert_int_equal(r->outcome, PROBE_OK);
+}
+
+static void test_remote_http_wrong_status_and_body(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec st = remote(http_spec("r-503", url(0, "/status/503")));
+        ProbeSpec body = remote(http_spec("r-body", url(1, "/health")));
+        ProbeSpec redir = remote(http_spec("r-redir", url(2, "/redirect?n=1")));
+        static const long expect[] = { 503 };
+        ProbeSpec listed = remote(http_spec("r-503-listed", url(3, "/status/503")));
+        const Rec *r;
+
+        body.body_regex = "\"status\": *\"down\"";
+        listed.expect_status = expect;
+        listed.n_expect_status = 1;
+        assert_int_equal(prober_add(f->p, &st), 0);
+        assert_int_equal(prober_add(f->p, &body), 0);
+        assert_int_equal(prober_add(f->p, &redir), 0);
+        assert_int_equal(prober_add(f->p, &listed), 0);
+        r = check_once(f, "r-503");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_string_equal(r->detail, "HTTP 503");
+        assert_string_equal(r->vantage, VANTAGE);
+        r = check_once(f, "r-body");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "body does not match"));
+        r = check_once(f, "r-redir");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "HTTP 302 redirect to"));
+        assert_non_null(strstr(r->detail, "/redirect?n=0"));
+        r = check_once(f, "r-503-listed");
+        assert_int_equal(r->outcome, PROBE_OK);
+}
+
+static void test_remote_http_timeout_and_refused(void **state)
+{
+        Fixture *f = *state;
+        char u[64];
+        ProbeSpec hang = remote(http_spec("r-hang", url(0, "/slow?ms=5000")));
+        ProbeSpec slow = remote(http_spec("r-slow", url(1, "/slow?ms=400")));
+        ProbeSpec refused;
+        const Rec *r;
+
+        snprintf(u, sizeof(u), "http://127.0.0.1:%u/health", free_port);
+        refused = remote(http_spec("r-refused", u));
+        hang.timeout = 300 * USEC_PER_MSEC;
+        slow.latency_threshold = 100 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &hang), 0);
+        assert_int_equal(prober_add(f->p, &slow), 0);
+        assert_int_equal(prober_add(f->p, &refused), 0);
+        /* The target's timeout, measured on the vantage host: timeout, not unavailable. */
+        r = check_once(f, "r-hang");
+        assert_int_equal(r->outcome, PROBE_TIMEOUT);
+        assert_true(r->latency >= 300 * USEC_PER_MSEC);
+        r = check_once(f, "r-slow");
+        assert_int_equal(r->outcome, PROBE_SLOW);
+        assert_true(r->latency >= 400 * USEC_PER_MSEC);
+        r = check_once(f, "r-refused");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "connect"));
+}
+
+static void test_remote_metric(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec low = remote(metric_spec("r-lag-low", "data.lag", 5));
+        ProbeSpec item = remote(metric_spec("r-item", "items.0.id", NAN));
+        ProbeSpec missing = remote(metric_spec("r-missing", "data.nope", 1));
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &low), 0);
+        assert_int_equal(prober_add(f->p, &item), 0);
+        assert_int_equal(prober_add(f->p, &missing), 0);
+        r = check_once(f, "r-lag-low");
+        assert_int_equal(r->outcome, PROBE_SLOW);
+        assert_true(r->has_value && r->value == 3.0);
+        assert_non_null(strstr(r->detail, "below 5"));
+        r = check_once(f, "r-item");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_true(r->has_value && r->value == 7.0);
+        assert_string_equal(r->vantage, VANTAGE);
+        r = check_once(f, "r-missing");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "is missing"));
+}
+
+static void test_remote_tcp(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec ok = remote(tcp_spec("r-sshd-port", sshd_port)), no = remote(tcp_spec("r-free-port", free_port));
+        const Rec *r;
+
+        assert_int_equal(prober_add(f->p, &ok), 0);
+        assert_int_equal(prober_add(f->p, &no), 0);
+        r = check_once(f, "r-sshd-port");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_string_equal(r->vantage, VANTAGE);
+        assert_non_null(strstr(r->detail, "connected in"));
+        r = check_once(f, "r-free-port");
+        assert_int_equal(r->outcome, PROBE_FAIL);
+        assert_non_null(strstr(r->detail, "refused"));
+}
+
+static void test_remote_tcp_timeout(void **state)
+{
+        Fixture *f = *state;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        ProbeSpec s;
+        const Rec *r;
+        int l, c;
+
+        /* As in test_tcp_timeout_full_backlog: SYNs to a full backlog are dropped. */
+        l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(l >= 0);
+        assert_int_equal(bind(l, (struct sockaddr *) &a, sizeof(a)), 0);
+        assert_int_equal(listen(l, 0), 0);
+        assert_int_equal(getsockname(l, (struct sockaddr *) &a, &len), 0);
+        c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_int_equal(connect(c, (struct sockaddr *) &a, sizeof(a)), 0);
+
+        s = remote(tcp_spec("r-backlog", ntohs(a.sin_port)));
+        s.timeout = 500 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &s), 0);
+        r = check_once(f, "r-backlog");
+        assert_int_equal(r->outcome, PROBE_TIMEOUT);
+        close(c);
+        close(l);
+}
+
+static void test_remote_vantage_down_is_unavailable(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec refused = remote(http_spec("r-vantage-refused", url(0, "/health")));
+        ProbeSpec badkey = remote(tcp_spec("r-vantage-badkey", sshd_port));
+        ProbeSpec hung = remote(http_spec("r-vantage-hung", url(1, "/health")));
+        const Rec *r;
+
+        /* The target answers; only the way to the vantage host is broken. */
+        refused.vantage_host = &down_host;
+        badkey.vantage_host = &badkey_host;
+        hung.vantage_host = &hung_host;
+        hung.timeout = 300 * USEC_PER_MSEC;
+        assert_int_equal(prober_add(f->p, &refused), 0);
+        assert_int_equal(prober_add(f->p, &badkey), 0);
+        assert_int_equal(prober_add(f->p, &hung), 0);
+
+        r = check_once(f, "r-vantage-refused");
+        assert_int_equal(r->outcome, PROBE_UNAVAILABLE);
+        assert_non_null(strstr(r->detail, "vantage " VANTAGE ": "));
+        assert_string_equal(r->vantage, VANTAGE);
+        r = check_once(f, "r-vantage-badkey");
+        assert_int_equal(r->outcome, PROBE_UNAVAILABLE);
+        assert_non_null(strstr(r->detail, "known_hosts"));
+        /* An SSH server that never speaks: the SSH leg's deadline, still not the target's fault. */
+        r = check_once(f, "r-vantage-hung");
+        assert_int_equal(r->outcome, PROBE_UNAVAILABLE);
+        assert_true(r->latency >= 300 * USEC_PER_MSEC);
+}
+
+static bool file_contains(const char *path, const char *needle, size_t needle_len)
+{
+        char buf[65536];
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        bool found = false;
+
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf));
+        close(fd);
+        /* cmdline is NUL-separated: search the raw bytes. */
+        if (n > 0 && memmem(buf, (size_t) n, needle, needle_len))
+                found = true;
+        return found;
+}
+
+/* Scans every process's argv; *ret_seen counts those that contain `marker`. */
+static bool any_cmdline_contains(const char *secret, const char *marker, unsigned *ret_seen)
+{
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        bool found = false;
+
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                char path[300];
+
+                if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+                if (file_contains(path, secret, strlen(secret)))
+                        found = true;
+                if (file_contains(path, marker, strlen(marker)))
+                        (*ret_seen)++;
+        }
+        closedir(d);
+        return found;
+}
+
+static void test_remote_secrets_not_in_argv(void **state)
+{
+        Fixture *f = *state;
+        char secret[64], hdr[96], path[512];
+        char *const headers[] = { hdr, (char *) "X-Quoted: a \"b\" \\c", NULL };
+        ProbeSpec rec = remote(http_spec("r-record", url(0, "/record/vsecret")));
+        ProbeSpec slow = remote(http_spec("r-secret-slow", url(1, "/slow?ms=2500")));
+        unsigned seen = 0;
+        const Rec *r;
+
+        snprintf(secret, sizeof(secret), "vantage-s3cr3t-%ld", (long) getpid());
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", secret);
+        rec.headers = slow.headers = headers;
+        assert_int_equal(prober_add(f->p, &rec), 0);
+        assert_int_equal(prober_add(f->p, &slow), 0);
+
+        /* The header reaches the target, quoting intact... */
+        r = check_once(f, "r-record");
+        assert_int_equal(r->outcome, PROBE_OK);
+        snprintf(path, sizeof(path), "%s/http/vsecret.1.json", lab);
+        assert_true(file_contains(path, secret, strlen(secret)));
+        assert_true(file_contains(path, "a \\\"b\\\" \\\\c", strlen("a \\\"b\\\" \\\\c")));
+        assert_null(strstr(r->detail, secret));
+
+        /* ...but never through any process's argv while the remote curl runs. */
+        assert_int_equal(prober_check_now(f->p, "r-secret-slow"), 0);
+        usec_t end = now_usec(CLOCK_MONOTONIC) + 20 * USEC_PER_SEC;
+        while (count_for("r-secret-slow") == 0 && now_usec(CLOCK_MONOTONIC) < end) {
+                assert_false(any_cmdline_contains(secret, "drover-probe/", &seen));
+                assert_true(sd_event_run(f->e, 50 * USEC_PER_MSEC) >= 0);
+        }
+        assert_int_equal(count_for("r-secret-slow"), 1);
+        assert_int_equal(first_for("r-secret-slow")->outcome, PROBE_OK);
+        /* The scan did see the remote curl (its -A argument) at least once. */
+        assert_true(seen >= 1);
+}
+
+static void test_remote_hung_check_does_not_block_others(void **state)
+{
+        Fixture *f = *state;
+        ProbeSpec hang = remote(http_spec("r-long", url(0, "/slow?ms=6000")));
+        ProbeSpec quick = remote(http_spec("r-quick", url(1, "/health")));
+        const Rec *r;
+
+        /* quick's SSH deadline (1 s + grace) is shorter than the long check: on a single
+         * session it would queue behind it and end unavailable. */
+        hang.timeout = 8 * USEC_PER_SEC;
+        quick.timeout = 1 * USEC_PER_SEC;
+        assert_int_equal(prober_add(f->p, &hang), 0);
+        assert_int_equal(prober_add(f->p, &quick), 0);
+        assert_int_equal(prober_check_now(f->p, "r-long"), 0);
+        run_for(f, 200 * USEC_PER_MSEC);
+        r = check_once(f, "r-quick");
+        assert_int_equal(r->outcome, PROBE_OK);
+        /* teardown frees the prober with r-long still running. */
+}
+
+/* ---- the detector on real results: quorum 2 of [local, remote] ---- */
+
+static void detector_target(Detector *d, const char *name)
+{
+        static const char *const vantages[] = { "local", VANTAGE };
+        DetectorTargetConfig c = {
+                .name = name,
+                .site = "primary",
+                .fall = 2,
+                .rise = 2,
+                .quorum = 2,
+                .vantages = vantages,
+                .n_vantages = 2,
+                .metric_min = NAN,
+        };
+        assert_int_equal(detector_add_target(d, &c), 0);
+}
+
+static void test_remote_quorum(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(detector_freep) Detector *d = NULL;
+        char refused_url[64];
+        ProbeSpec specs[6];
+        DetectorTargetStats st;
+
+        /* split: drover's own view fails (its link to the target is "lost": a refused
+         * port), the remote vantage sees the target answer. both: both see it fail.
+         * lost: drover's view fails and the vantage host itself is unreachable. */
+        snprintf(refused_url, sizeof(refused_url), "http://127.0.0.1:%u/health", free_port);
+        specs[0] = http_spec("split", refused_url);
+        specs[1] = remote(http_spec("split@" VANTAGE, url(0, "/health")));
+        specs[1].target = "split";
+        specs[2] = http_spec("both", refused_url);
+        specs[3] = remote(http_spec("both@" VANTAGE, url(1, "/status/503")));
+        specs[3].target = "both";
+        specs[4] = http_spec("lost", refused_url);
+        specs[5] = remote(http_spec("lost@" VANTAGE, url(2, "/health")));
+        specs[5].target = "lost";
+        specs[5].vantage_host = &down_host;
+
+        assert_int_equal(detector_new(&d), 0);
+        detector_target(d, "split");
+        detector_target(d, "both");
+        detector_target(d, "lost");
+        for (size_t i = 0; i < ELEMENTSOF(specs); i++)
+                assert_int_equal(prober_add(f->p, &specs[i]), 0);
+
+        feed_detector = d;
+        for (size_t round = 1; round <= 3; round++) {
+                for (size_t i = 0; i < ELEMENTSOF(specs); i++) {
+                        int r = prober_check_now(f->p, specs[i].name);
+                        assert_true(r == 0 || r == -EBUSY);
+                }
+                for (size_t i = 0; i < ELEMENTSOF(specs); i++)
+                        run_until(f, specs[i].name, round, 30 * USEC_PER_SEC);
+                for (size_t i = 0; i < ELEMENTSOF(specs); i++)
+                        assert_true(count_for(specs[i].name) >= round);
+        }
+        feed_detector = NULL;
+
+        /* Only drover's own view failed: not down (no failover from our own outage). */
+        assert_int_equal(detector_target_stats(d, "split", &st), 0);
+        assert_int_equal(st.health, HEALTH_DEGRADED);
+        assert_int_equal(st.vantages_down, 1);
+        assert_non_null(strstr(st.reason, "down from 1 of 2 vantage points (quorum 2)"));
+        /* Both agree: down. */
+        assert_int_equal(detector_target_stats(d, "both", &st), 0);
+        assert_int_equal(st.health, HEALTH_DOWN);
+        assert_int_equal(st.vantages_down, 2);
+        /* The vantage host is gone: it abstains, it does not vote down. */
+        assert_int_equal(detector_target_stats(d, "lost", &st), 0);
+        assert_int_equal(st.health, HEALTH_DEGRADED);
+        assert_int_equal(st.vantages_down, 1);
+        assert_int_equal(st.vantages_unavailable, 1);
+        assert_non_null(strstr(st.reason, "1 unavailable"));
+}
+
 /* ---- schedule ---- */
 
 static usec_t spread(const usec_t *v, size_t n)
@@ -610,9 +987,34 @@ static void test_add_errors(void **state)
         bad.body_regex = "(unclosed";
         assert_int_equal(prober_add(f->p, &bad), -EINVAL);
 
+        /* A remote vantage needs its host, and a host needs a remote vantage. */
         bad = http_spec("remote", url(0, "/health"));
         bad.vantage = "from-backup";
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+        bad = http_spec("local-with-host", url(0, "/health"));
+        bad.vantage_host = &ssh_host;
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+        bad.vantage = "";
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+        /* ssh checks are about a host's state, not a point of view: local only. */
+        bad = ssh_spec("ssh-remote", "true");
+        bad.vantage = "from-backup";
+        bad.vantage_host = &ssh_host;
         assert_int_equal(prober_add(f->p, &bad), -EOPNOTSUPP);
+        /* A CR/LF in a header of a remote check could inject lines into curl's config. */
+        {
+                char *const hdr[] = { (char *) "X-A: 1\r\nX-B: 2", NULL };
+                bad = http_spec("remote-crlf", url(0, "/health"));
+                bad.vantage = "from-backup";
+                bad.vantage_host = &ssh_host;
+                bad.headers = hdr;
+                assert_int_equal(prober_add(f->p, &bad), -EINVAL);
+        }
+        bad = tcp_spec("remote-space", 22);
+        bad.address = "127.0.0.1 23";
+        bad.vantage = "from-backup";
+        bad.vantage_host = &ssh_host;
+        assert_int_equal(prober_add(f->p, &bad), -EINVAL);
 
         bad = http_spec("jitter", url(0, "/health"));
         bad.jitter = bad.interval;
@@ -681,19 +1083,30 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_tcp_ok_and_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp_timeout_full_backlog, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ssh, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_http_ok, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_http_wrong_status_and_body, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_http_timeout_and_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_metric, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_tcp, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_tcp_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_vantage_down_is_unavailable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_secrets_not_in_argv, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_hung_check_does_not_block_others, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remote_quorum, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_jitter_not_lock_step, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_one_check_in_flight, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interval_factor, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_with_checks_in_flight, setup, teardown),
         };
-        char *key, *kh;
-        int r;
+        char *key, *kh, *kh_empty;
+        int r, fd;
 
         lab = env_or_die("TEST_LAB");
         sshd_port = (uint16_t) atoi(env_or_die("SSHD_PORT"));
         http_port = (uint16_t) atoi(env_or_die("HTTP_PORT"));
         free_port = (uint16_t) atoi(env_or_die("FREE_PORT"));
+        blackhole_port = (uint16_t) atoi(env_or_die("BLACKHOLE_PORT"));
         key = xasprintf("%s/id_ed25519", lab);
         kh = xasprintf("%s/known_hosts", lab);
         ssh_host = (Host) {
@@ -705,8 +1118,21 @@ int main(void)
                 .known_hosts = kh,
                 .connect_timeout = 10 * USEC_PER_SEC,
         };
+        /* Vantage hosts that cannot be reached: nothing listens; a host key nobody knows;
+         * a TCP peer that never speaks SSH. */
+        down_host = ssh_host;
+        down_host.port = free_port;
+        kh_empty = xasprintf("%s/known_hosts.empty", lab);
+        fd = open(kh_empty, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+        badkey_host = ssh_host;
+        badkey_host.known_hosts = kh_empty;
+        hung_host = ssh_host;
+        hung_host.port = blackhole_port;
         r = cmocka_run_group_tests(tests, NULL, NULL);
         free(key);
         free(kh);
+        free(kh_empty);
         return r;
 }

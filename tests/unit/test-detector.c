@@ -42,6 +42,7 @@ typedef struct Scenario {
 #define TMO(v, t, h, ...)  { .vantage = v, .outcome = PROBE_TIMEOUT, .at = t, .expect = HEALTH_##h, __VA_ARGS__ }
 #define SLOW(v, t, h, ...) { .vantage = v, .outcome = PROBE_SLOW, .at = t, .expect = HEALTH_##h, __VA_ARGS__ }
 #define METRIC(v, x, t, h, ...) { .vantage = v, .outcome = PROBE_OK, .has_value = true, .value = x, .at = t, .expect = HEALTH_##h, __VA_ARGS__ }
+#define UNAV(v, t, h, ...) { .vantage = v, .outcome = PROBE_UNAVAILABLE, .at = t, .expect = HEALTH_##h, __VA_ARGS__ }
 #define TICK(t, h, ...) { .tick = true, .at = t, .expect = HEALTH_##h, __VA_ARGS__ }
 
 static const char *const TWO[] = { "local", "remote" };
@@ -266,6 +267,69 @@ static const Scenario out_of_order_ignored = {
         { OK("local", 10, UP), FAIL("local", 5, UP) /* older than the last result */, FAIL("local", 10, DOWN) },
 };
 
+/* ---- unavailable vantage points (a remote vantage that could not run the check) ---- */
+
+static const Scenario unavailable_is_no_vote_for_down = {
+        /* The remote vantage confirmed down, then its own host became unreachable: it
+         * abstains at once, so the quorum of 2 is no longer met. */
+        CFG(.quorum = 2, .vantages = TWO, .n_vantages = 2, .fall = 1, .rise = 1),
+        { FAIL("local", 1, DEGRADED), FAIL("remote", 1, DOWN),
+          UNAV("remote", 2, DEGRADED, .reason = "down from 1 of 2 vantage points (quorum 2): local (fail: HTTP 503); 1 unavailable"),
+          FAIL("local", 3, DEGRADED), UNAV("remote", 4, DEGRADED), FAIL("local", 5, DEGRADED),
+          FAIL("remote", 6, DOWN) /* back, and it still sees the target down */ },
+};
+
+static const Scenario unavailable_never_counts_as_bad = {
+        /* Only unavailable results from the remote vantage: never down, never degraded by it. */
+        CFG(.quorum = 1, .vantages = TWO, .n_vantages = 2, .fall = 1, .rise = 1),
+        { UNAV("remote", 1, UNKNOWN), UNAV("remote", 2, UNKNOWN), OK("local", 3, UP), UNAV("remote", 4, UP),
+          UNAV("remote", 5, UP), UNAV("remote", 6, UP) },
+};
+
+static const Scenario unavailable_keeps_counters = {
+        /* A gap of unavailable results is not a sample: 2 failures, a gap, 1 more = fall 3. */
+        CFG(.quorum = 1, .vantages = TWO, .n_vantages = 2),
+        { OK("remote", 1, UNKNOWN), OK("remote", 2, UP), FAIL("remote", 3, UP), FAIL("remote", 4, UP),
+          UNAV("remote", 5, UNKNOWN, .reason = "no vantage point has decided yet; 1 unavailable"),
+          FAIL("remote", 6, DOWN) },
+};
+
+static void test_unavailable_stats(void **state)
+{
+        _cleanup_(detector_freep) Detector *d = NULL;
+        DetectorTargetConfig c = CFG(.quorum = 2, .vantages = TWO, .n_vantages = 2, .fall = 1, .interval = SEC(10));
+        ProbeResult r = { .target = "db", .vantage = "remote", .outcome = PROBE_FAIL, .at = SEC(1) };
+        DetectorTargetStats st;
+        DetectorVantageStats vs;
+        size_t n;
+
+        assert_int_equal(detector_new(&d), 0);
+        assert_int_equal(detector_add_target(d, &c), 0);
+        assert_int_equal(detector_feed(d, &r, NULL, 0, &n), 0);
+        r.outcome = PROBE_UNAVAILABLE;
+        r.at = SEC(2);
+        r.detail = "cannot connect to 10.0.0.1:22";
+        assert_int_equal(detector_feed(d, &r, NULL, 0, &n), 0);
+        assert_int_equal(detector_vantage_stats(d, "db", "remote", SEC(3), &vs), 0);
+        assert_true(vs.unavailable);
+        assert_false(vs.stale);
+        assert_true(vs.reported);
+        assert_int_equal(vs.health, HEALTH_DOWN); /* kept for when it is back, but not counted */
+        assert_int_equal(vs.last_outcome, PROBE_UNAVAILABLE);
+        assert_int_equal(detector_target_stats(d, "db", &st), 0);
+        assert_int_equal(st.vantages_unavailable, 1);
+        assert_int_equal(st.vantages_down, 0);
+        assert_int_equal(st.vantages_fresh, 0);
+        /* An older result than the unavailable one is out of order. */
+        r.outcome = PROBE_FAIL;
+        r.at = SEC(1);
+        assert_int_equal(detector_feed(d, &r, NULL, 0, &n), 0);
+        assert_int_equal(detector_vantage_stats(d, "db", "remote", SEC(3), &vs), 0);
+        assert_true(vs.unavailable);
+        assert_string_equal(probe_outcome_to_string(PROBE_UNAVAILABLE), "unavailable");
+        assert_int_equal(probe_outcome_from_string("unavailable"), PROBE_UNAVAILABLE);
+}
+
 /* ---- API-level tests ---- */
 
 static void test_errors(void **state)
@@ -473,9 +537,13 @@ int main(void)
                 NAMED(metric_without_threshold_ignored),
                 NAMED(metric_nan_is_weak),
                 NAMED(out_of_order_ignored),
+                NAMED(unavailable_is_no_vote_for_down),
+                NAMED(unavailable_never_counts_as_bad),
+                NAMED(unavailable_keeps_counters),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_defaults_and_config_copy),
                 cmocka_unit_test(test_stats),
+                cmocka_unit_test(test_unavailable_stats),
                 cmocka_unit_test(test_tick_nobufs_changes_nothing),
                 cmocka_unit_test(test_string_tables),
         };

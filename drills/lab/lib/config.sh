@@ -33,6 +33,54 @@ endpoints:
   duty-office: {url: http://$BRIDGE_ADDR:8099}            # webhook sink in the root ns, records to $RUN/notify/
 vendors: {vendor-a: {endpoint: vendor-a-api}, vendor-b: {endpoint: vendor-b-api}}
 EOF
+        config_write_monitor >>"$d/drover.yaml"
+}
+
+# droverd's monitoring of the lab (issue 4): every second, 3 failures to go down.
+# The primary's e-bank is judged from drover's host AND from the backup site (over SSH):
+# both must agree (quorum 2) before the primary site counts as down, so losing drover's
+# own link to the primary (fault partition) is not a site outage.
+#   DROVER_LAB_QUORUM=1      judge the primary from drover's host alone (a prober
+#                            without remote vantage points)
+#   DROVER_LAB_VENDOR_AUTO=1 replace a failing vendor without asking (default: propose)
+config_write_monitor() {
+        local vantage="[local, from-backup]" quorum=2 vendor_auto=false
+        if [ "${DROVER_LAB_QUORUM:-2}" = 1 ]; then
+                vantage="[local]"
+                quorum=1
+        fi
+        [ "${DROVER_LAB_VENDOR_AUTO:-0}" = 1 ] && vendor_auto=true
+        cat <<EOF
+monitor:
+  defaults: {interval: 1s, timeout: 600ms, jitter: 100ms, fall: 3, rise: 2}
+  vantage_points:
+    from-backup: {host: backup-db}
+  probes:
+    primary-app: {kind: http, endpoint: primary-app, path: /health, expect_status: [200], latency_threshold: 400ms,
+                  critical: true, vantage_points: $vantage, quorum: $quorum}
+    backup-app: {kind: http, endpoint: backup-app, path: /health, expect_status: [200, 503],
+                 body_matches: '"status": *"(ok|standby)"'}
+    primary-pg: {kind: tcp, host: primary-db, port: 5432}
+    backup-pg: {kind: tcp, host: backup-db, port: 5432}
+    vendor-a-success: {kind: vendor-metric, endpoint: vendor-a-api, path: /metrics, field: success_rate, min: 0.95}
+    vendor-b-success: {kind: vendor-metric, endpoint: vendor-b-api, path: /metrics, field: success_rate, min: 0.95}
+levels:
+  - {name: active-site-down, level: red, condition: site-down, subject: primary}
+  - {name: vendor-a-failing, level: orange, condition: metric-below, subject: vendor-a-success, threshold: 0.95, for: 2s}
+  - {name: primary-slow, level: yellow, condition: latency-over, subject: primary-app, for: 2s}
+  - {name: primary-probe-failing, level: blue, condition: probe-failing, subject: primary, for: 2s}
+  - {name: backup-probe-failing, level: blue, condition: probe-failing, subject: backup, for: 2s}
+  - {name: vendor-b-probe-failing, level: blue, condition: probe-failing, subject: vendor-b, for: 2s}
+roles:
+  duty-office: {endpoint: duty-office, path: /droverd}
+responses:
+  red: {notify: [duty-office], playbook: site-switchover, params: {reason: "automatic: primary site down"}, auto: true}
+  orange: {notify: [duty-office], playbook: vendor-replacement, params: {reason: "automatic: vendor-a success rate under 95%"},
+           auto: $vendor_auto}
+  yellow: {notify: [duty-office], raise_frequency: 2}
+  blue: {notify: [duty-office]}
+failover: {cooldown: 30m, active_site: primary}
+EOF
 }
 
 # Prints droverctl's verdict; fails only if droverctl exists and rejects the file.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drills without the lab (tests/lab/090-drill-switchover.sh runs one on it):
+# Drills without the lab (tests/lab/130-drill-switchover.sh runs one on it):
 #  - every shipped drill validates against the lab's inventory; a broken one is refused
 #    with path:line:col;
 #  - a tabletop drill of the shipped site switchover, driven from a script (ack and

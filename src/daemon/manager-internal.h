@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager-internal.h — the Manager's insides, shared by the daemon's own files only:
+ * manager.c (shell: config, journal, signals, notify protocol, the commander's site and
+ * incident calls), manager-run.c (runs in worker processes) and monitor.c (probes →
+ * detector → levels → incidents → policy → actions). Nothing outside src/daemon/
+ * includes it; the bus uses manager.h.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <sys/types.h>
+
+#include "manager.h"
+
+typedef struct WorkerRun WorkerRun;
+typedef struct Monitor Monitor;
+
+/* Where the worker binary is: $DROVER_DROVERCTL (tests) or the build-time path. */
+#define MANAGER_DROVERCTL_ENV "DROVER_DROVERCTL"
+/* How long manager_start_run() waits for the worker to journal its run (config and
+ * playbook load, journal open): the run id is returned synchronously. */
+#define MANAGER_WORKER_START_TIMEOUT (15 * USEC_PER_SEC)
+/* SIGTERM: workers get SIGINT (rollback runs), then SIGKILL after this. */
+#define MANAGER_WORKER_STOP_TIMEOUT (20 * USEC_PER_SEC)
+/* Ended runs are listed by manager_list_runs() for this long (the journal keeps all). */
+#define MANAGER_ENDED_RUN_KEEP (10 * USEC_PER_MINUTE)
+
+struct Manager {
+        char *config_path;
+        char *db_path;      /* --db, or NULL */
+        char *journal_path; /* resolved at start; a reload never moves the journal */
+
+        Config *config; /* the config in force; replaced only by a whole valid one */
+        Journal *journal;
+
+        sd_event *event;
+        sd_event_source *sigterm_source;
+        sd_event_source *sigint_source;
+        sd_event_source *sighup_source;
+        sd_event_source *watchdog_source;
+        sd_event_source *stop_timer; /* SIGTERM: the bound on waiting for workers */
+        usec_t watchdog_usec;        /* 0 = no watchdog asked for */
+
+        bool accepting; /* new work (runs, probes' consequences) is taken */
+        bool stopping;
+        char *stop_reason; /* the signal that stops us, for the journal */
+
+        ManagerObserver observer;
+        WorkerRun *runs;  /* newest first; ended ones are kept a while */
+        Monitor *monitor; /* NULL until started (or when the config has no monitoring) */
+
+        char *last_status; /* to send STATUS= only when it changed */
+};
+
+/* manager.c */
+void manager_journal_event(Manager *m, const char *kind, const char *message, json_t *data);
+/* Recompute the STATUS= line and send it when it changed. */
+void manager_update_status(Manager *m);
+/* The loop may exit once stopping and no worker is left. */
+void manager_maybe_exit(Manager *m);
+
+/* manager-run.c */
+ManagerRunState manager_run_state_from_string(const char *s);
+int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *actor, const char *comment);
+void manager_runs_free(Manager *m);
+/* Runs whose worker is still alive. */
+size_t manager_runs_n_active(const Manager *m);
+/* The newest run still active, for STATUS=; NULL if none. */
+const ManagerRun *manager_runs_current(const Manager *m);
+/* SIGINT to every live worker (rollback runs); returns how many. */
+size_t manager_runs_cancel_all(Manager *m, const char *why);
+void manager_runs_kill_all(Manager *m);
+/* An incident id → is a run for it active? */
+bool manager_runs_active_for_incident(const Manager *m, int64_t incident_id);
+
+/* monitor.c — the monitoring pipeline and the incidents. */
+int monitor_new(Monitor **ret, Manager *m);
+Monitor *monitor_free(Monitor *mon);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Monitor *, monitor_free);
+/* Restore from the journal (open incidents, the active site, the last automatic
+ * switchover), then build and start the probes from m->config. */
+int monitor_start(Monitor *mon);
+/* After a successful reload: rebuild probes, detector, levels, policy; keep incidents. */
+int monitor_reload(Monitor *mon);
+/* A worker run started / ended (for incidents, the active site, the cooldown). */
+void monitor_run_started(Monitor *mon, const ManagerRun *run, const char *playbook_kind);
+void monitor_run_ended(Monitor *mon, const ManagerRun *run, const char *playbook_kind);
+int monitor_answer_incident(Monitor *mon, int64_t id, bool approve, const char *actor, const char *comment);
+int monitor_ack_incident(Monitor *mon, int64_t id, const char *actor);
+int monitor_note_incident(Monitor *mon, int64_t id, const char *actor, const char *text);
+int monitor_set_maintenance(Monitor *mon, const char *site, bool on, const char *actor);
+int monitor_set_override(Monitor *mon, const char *site, bool on, const char *actor);
+int monitor_list_sites(Monitor *mon, ManagerSite **ret, size_t *ret_n);
+/* For STATUS=: probes, open incidents and the most severe level among them. */
+void monitor_status(const Monitor *mon, size_t *ret_probes, size_t *ret_open, int *ret_worst_level);

@@ -37,7 +37,6 @@ typedef struct RunCtx {
         unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
         const char *last_step; /* to print a step header once */
         StepPhase last_phase;
-        int64_t run_id;        /* the journal's, once run_started has run */
         int64_t incident_id;   /* --incident: the incident droverd started this run for */
 } RunCtx;
 

@@ -22,7 +22,9 @@
  *                  DOWN is included so the timer does not restart when degraded
  *                  worsens to down).
  *   PROBE_FAILING  the latest result of some (probe, vantage) of the target is
- *                  fail or timeout: one probe from one vantage is enough.
+ *                  fail or timeout: one probe from one vantage is enough. An
+ *                  `unavailable` result (the vantage point could not run the
+ *                  check) is not failing: it says nothing about the target.
  *
  * Durations and anti-flap: a rule becomes active once its condition has held
  * continuously for `for_duration`, and becomes inactive only once the condition

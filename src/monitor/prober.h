@@ -8,7 +8,8 @@
  * probes because curl ≤ 8.10 walks a multi's whole pool on every finished transfer —
  * see probe-http.c), the schedule (one sd-event timer over a heap of per-probe times:
  * own interval, uniform jitter, never lock-step), non-blocking TCP
- * connects, and a RealExecutor for SSH checks whose completion eventfd the loop
+ * connects, and a RealExecutor for SSH checks and for checks from remote vantage points
+ * (probe-remote.c: kept sessions per vantage host), whose completion eventfd the loop
  * watches (the executor's worker threads never touch sd-event). Does not own: the
  * config (the caller turns monitor.probes into ProbeSpecs), judging health (detector.h),
  * the event loop itself. Called by droverd's monitor and by tests/integration/test-prober.c.
@@ -46,8 +47,9 @@
  *     in the remote argv; the TLS file paths (ca_file, client cert/key) must exist on the
  *     vantage host.
  *   - tcp runs `timeout T bash -c '... /dev/tcp/$h/$p'` (coreutils timeout, bash with
- *     /dev/tcp): host and port arrive on stdin, the connect time is measured on the
- *     vantage host ($EPOCHREALTIME, bash >= 5).
+ *     /dev/tcp): host and port arrive on stdin (a name is resolved on the vantage host,
+ *     with its resolver: that is part of its point of view), the connect time is
+ *     measured there ($EPOCHREALTIME, bash >= 5).
  *   - the SSH action's deadline is the probe's timeout + PROBER_VANTAGE_GRACE: the remote
  *     command is bounded by the timeout itself, so an SSH leg that does not come back by
  *     the deadline is the vantage's fault, not the target's.

@@ -184,6 +184,14 @@ static const LScenario single_failing_probe_is_blue = {
           P("web", "tcp", "local", SLOW, 9, NONE) /* slow is not failing */ },
 };
 
+static const LScenario unavailable_vantage_is_not_failing = {
+        /* The remote vantage point could not run the check: that says nothing about web. */
+        "web", false,
+        { RULE(BLUE, PROBE_FAILING, 0, "web") },
+        { P("web", "http", "remote", UNAVAILABLE, 0, NONE), P("web", "http", "local", OK, 1, NONE),
+          P("web", "http", "remote", FAIL, 2, BLUE), P("web", "http", "remote", UNAVAILABLE, 3, NONE) },
+};
+
 /* ---- escalation, de-escalation, most severe wins ---- */
 
 static const LScenario escalation_4_to_1_and_back = {
@@ -420,6 +428,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 NAMED(site_down_30s_is_red),
+                NAMED(unavailable_vantage_is_not_failing),
                 NAMED(site_down_flap_restarts_timer),
                 NAMED(non_critical_target_is_not_site_down),
                 NAMED(vendor_under_95_for_2min_is_orange),

@@ -7,6 +7,10 @@
 # helpers and the faults; the python services (services/*.py) and nfq-delay are
 # started from here but written elsewhere.
 set -euo pipefail
+# The lab tests hold /run/drover-lab.lock on fd 8 (tests/lab/lab-test-lib.sh). Daemons
+# started from here must not inherit it: an orphaned one would hold the machine-wide
+# lock for good, and every other lab user would wait forever.
+exec 8>&-
 
 LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 # shellcheck source=lib/common.sh

@@ -4,7 +4,9 @@
 # with a command channel): manual override → the automatic playbook is only proposed;
 # maintenance → nothing at all (no incident, decision "silenced"); neither → the playbook
 # runs automatically and the other site becomes the active one; the old primary failing
-# again then changes nothing ("not the active site"). Roles are notified by JSON POST.
+# again then changes nothing ("not the active site"); a reload keeps that incident open,
+# nobody verifies it and its verify deadline is missed (escalated, the role notified
+# again). Roles are notified by JSON POST.
 source "$(dirname "$0")/lib.sh"
 DCONTROL="$DROVER_BUILD_ROOT/tests/test-droverd-control"
 WEB_PORT=$(lab_free_port)
@@ -54,6 +56,8 @@ responses:
   red: {notify: [duty], playbook: switch, params: {reason: "automatic: primary down"}, auto: true}
 failover: {cooldown: 30m, active_site: primary}
 YAML
+# Nobody verifies the incidents here: the last one lives long enough to miss this.
+echo "deadlines: {verify: 3s}" >>"$LAB/drover.yaml"
 
 wait_until() { # TRIES COMMAND...
         local n=$1 i
@@ -156,6 +160,17 @@ wait_until 50 sql_nonzero "select count(*) from incident_log where incident_id =
 assert_contains "no switchover for a site that is not active" \
         "$(sql "select text from incident_log where incident_id = 3 and kind = 'decision'")" "not the active site"
 assert_eq "still one run" 1 "$(sql "select count(*) from runs")"
+
+# --- a reload keeps the open incident, which then misses its verify deadline ---------------------
+assert_eq "reload: 0" 0 "$(r_of "$(dctl reload alice)")"
+check "reload journaled with its actor" sql_nonzero "select count(*) from events where kind = 'config-reload-requested' and message like '%alice%'"
+n_before=$(sink_count)
+wait_until 100 sql_nonzero "select count(*) from incident_log where incident_id = 3 and kind = 'deadline-missed'" &&
+        ok "the verify deadline of the kept incident was missed (journaled)" || not_ok "no deadline-missed"
+check "…and the incident went to the command centre (escalated)" \
+        wait_until 50 sql_nonzero "select count(*) from incidents where id = 3 and state = 'escalated'"
+check "…and the role was notified again" wait_until 50 sink_has $((n_before + 1))
+assert_eq "still one run after the reload" 1 "$(sql "select count(*) from runs")"
 kill -TERM "$DPID"
 wait "$DPID" && rc=0 || rc=$?
 assert_eq "SIGTERM: exit 0" 0 "$rc"

@@ -59,3 +59,35 @@ buildtype=$(meson introspect --buildoptions "$BUILD" 2>/dev/null |
 echo "droverd ($BUILD, buildtype $buildtype): $N HTTP targets on loopback, interval 1 s, after ${DURATION} s"
 echo "  targets judged up: $ups of $N"
 printf "  VmRSS %.1f MB (anonymous %.1f MB, file-backed: shared libraries %.1f MB), VmHWM %.1f MB\n" "$(echo "$rss / 1024" | bc -l)" "$(echo "$anon / 1024" | bc -l)" "$(echo "$file / 1024" | bc -l)" "$(echo "$hwm / 1024" | bc -l)"
+# The floor: a process that only loads and initialises droverd's libraries (libcurl with
+# OpenSSL, libssh2, SQLite, sd-event) and does nothing else.
+if [ -x "$BUILD/bench/lib-floor" ]; then
+        floor=$("$BUILD/bench/lib-floor")
+        frss=$(awk '/^VmRSS/ {print $2}' <<<"$floor")
+        fanon=$(awk '/^RssAnon/ {print $2}' <<<"$floor")
+        printf "  floor (libraries loaded and initialised, nothing else): VmRSS %.1f MB (anonymous %.1f MB)\n" \
+                "$(echo "$frss / 1024" | bc -l)" "$(echo "$fanon / 1024" | bc -l)"
+        printf "  droverd above the floor: %.1f MB for %s targets\n" "$(echo "($rss - $frss) / 1024" | bc -l)" "$N"
+fi
+# For comparison, what operators would otherwise run to watch the same targets.
+if command -v prometheus-blackbox-exporter >/dev/null 2>&1; then
+        bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        printf 'modules:\n  http_2xx: {prober: http, timeout: 1s}\n' >"$T/bb.yml"
+        prometheus-blackbox-exporter --config.file="$T/bb.yml" --web.listen-address="127.0.0.1:$bport" \
+                >"$T/bb.log" 2>&1 &
+        bpid=$!
+        pids+=("$bpid")
+        sleep 1
+        # One probe of each of the N targets, as one scrape a second would do, for a few seconds.
+        for s in 1 2 3 4 5; do
+                for i in $(seq 1 "$N"); do
+                        echo "url = \"http://127.0.0.1:$bport/probe?module=http_2xx&target=127.0.0.1:$port/health%3Ft%3D$i\""
+                        echo "output = /dev/null"
+                done >"$T/bb-urls"
+                curl -s --max-time 10 -K "$T/bb-urls" || true
+                sleep 1
+        done
+        brss=$(awk '/^VmRSS/ {print $2}' "/proc/$bpid/status")
+        printf "  prometheus-blackbox-exporter after probing the same %s targets: VmRSS %.1f MB\n" "$N" \
+                "$(echo "$brss / 1024" | bc -l)"
+fi

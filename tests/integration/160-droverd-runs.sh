@@ -15,6 +15,7 @@ lab_config
 mkdir -p "$LAB/playbooks"
 cat >>"$LAB/drover.yaml" <<YAML
 playbook_dir: $LAB/playbooks
+approvals: {four_eyes: true}
 YAML
 cat >"$LAB/playbooks/gated.yaml" <<YAML
 name: gated

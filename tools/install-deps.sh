@@ -13,7 +13,7 @@ pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsql
       curl
       # systemd-analyze (verify, security --offline) for droverd.service; not in a bare Debian 12 image
       systemd
-      # headless rendering check of the HTML reports (tests/integration/160-report.sh)
+      # headless rendering check of the HTML reports (tests/integration/210-report.sh)
       chromium
       # the two-site lab (drills/lab) and its end-to-end tests
       postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev)

@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsqlite3-dev libyaml-dev
       libsystemd-dev libjansson-dev libcmocka-dev openssh-server openssh-client sqlite3 python3 iproute2
-      procps ca-certificates openssl
+      procps ca-certificates openssl jq
       # the system-type dbus-daemon of the D-Bus API tests (tests/integration/180-dbus)
       dbus
       # curl on a remote vantage point runs the prober's http checks (the tests use loopback)

@@ -59,4 +59,21 @@ droverd_stop && rc=0 || rc=$?
 assert_eq "SIGTERM: exit 0" 0 "$rc"
 assert_eq "exactly one run" 1 "$(jsql "select count(*) from runs")"
 assert_eq "daemon-stopped journaled" 1 "$(jsql "select count(*) from events where kind = 'daemon-stopped'")"
+
+# The regulator's report of this real incident, and the journal droverd wrote is intact.
+md=$(ctl --db "$JDB" report incident "$inc" 2>&1) && rc=0 || rc=$?
+assert_eq "report incident (Markdown) exits 0" 0 "$rc"
+assert_contains "the report names the site" "$md" "primary"
+assert_contains "the report names the run it started" "$md" "site-switchover"
+assert_contains "the report says who acted: the policy" "$md" "policy"
+html=$(ctl --db "$JDB" report incident "$inc" --format html 2>&1)
+assert_contains "the HTML report has its timeline" "$html" "<svg"
+json=$(ctl --db "$JDB" report incident "$inc" --format json 2>&1)
+check "the JSON report's level history reaches level 1 (red)" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["incident"]["site"] == "primary"
+assert any(e["to"] == 1 for e in r["level_history"])
+' "$json"
+check "audit verify: the chain of everything droverd and its worker wrote is intact" ctl --db "$JDB" audit verify
 lab_done

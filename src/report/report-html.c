@@ -104,18 +104,6 @@ static void esc(StrBuf *b, const char *s)
         report_put_html_escaped(b, s);
 }
 
-static void ts(StrBuf *b, usec_t t)
-{
-        char buf[FORMAT_TIMESTAMP_MAX];
-        strbuf_puts(b, t ? format_timestamp(buf, t) : "unknown");
-}
-
-static void dur(StrBuf *b, usec_t u)
-{
-        char buf[FORMAT_DURATION_MAX];
-        strbuf_puts(b, format_duration(buf, u));
-}
-
 static const char *bar_class(const StepRecord *s)
 {
         if (report_outcome_failed(s->outcome))
@@ -216,7 +204,7 @@ static void svg_timeline(StrBuf *b, const Report *r, const char *id, usec_t t0, 
                 if (bar->end_unknown)
                         strbuf_puts(b, "end unknown");
                 else
-                        dur(b, bar->end - bar->start);
+                        report_put_duration(b, bar->end - bar->start);
                 strbuf_puts(b, "</title></rect>\n");
         }
 
@@ -308,7 +296,7 @@ static void kv_row(StrBuf *b, const char *k, const char *v)
 static void kv_time(StrBuf *b, const char *k, usec_t t)
 {
         strbuf_printf(b, "<tr><th>%s</th><td>", k);
-        ts(b, t);
+        report_put_timestamp(b, t);
         strbuf_puts(b, "</td></tr>\n");
 }
 
@@ -326,12 +314,12 @@ static void objectives(StrBuf *b, const Report *r)
                 b, "<table id=\"objectives\"><tr><th></th><th>Objective</th><th>Achieved</th><th>Result</th>"
                    "<th>How it was measured</th></tr>\n<tr><th>RTO</th><td>");
         if (o->known && o->has_rto)
-                dur(b, o->rto);
+                report_put_duration(b, o->rto);
         else
                 strbuf_puts(b, o->known ? "none set" : "unknown");
         strbuf_puts(b, "</td><td>");
         if (r->has_rto)
-                dur(b, r->rto);
+                report_put_duration(b, r->rto);
         else
                 strbuf_puts(b, "not measured");
         strbuf_puts(b, "</td>");
@@ -340,12 +328,12 @@ static void objectives(StrBuf *b, const Report *r)
         esc(b, r->rto_source);
         strbuf_puts(b, "</td></tr>\n<tr><th>RPO</th><td>");
         if (o->known && o->has_rpo)
-                dur(b, o->rpo);
+                report_put_duration(b, o->rpo);
         else
                 strbuf_puts(b, o->known ? "none set" : "unknown");
         strbuf_puts(b, "</td><td>");
         if (r->has_rpo)
-                dur(b, r->rpo);
+                report_put_duration(b, r->rpo);
         else
                 strbuf_puts(b, "not measured");
         strbuf_puts(b, "</td>");
@@ -412,12 +400,12 @@ static void steps_table(StrBuf *b, const Report *r)
                 strbuf_puts(b, "</td><td>");
                 esc(b, s->target);
                 strbuf_printf(b, "</td><td class=\"num\">%u</td><td class=\"num\">+", s->attempt);
-                dur(b, bar->start - r->t_start);
+                report_put_duration(b, bar->start - r->t_start);
                 strbuf_puts(b, "</td><td class=\"num\">");
                 if (bar->end_unknown)
                         strbuf_puts(b, "unknown");
                 else
-                        dur(b, s->duration ? s->duration : bar->end - bar->start);
+                        report_put_duration(b, s->duration ? s->duration : bar->end - bar->start);
                 strbuf_printf(b, "</td><td class=\"outcome-%s\">", outcome_class(s->outcome));
                 esc(b, s->outcome);
                 strbuf_puts(b, "</td><td class=\"num\">");
@@ -433,32 +421,9 @@ static void steps_table(StrBuf *b, const Report *r)
 
 static void outputs(StrBuf *b, const Report *r)
 {
-        for (size_t i = 0; i < r->n_bars; i++) {
-                const StepRecord *s = r->bars[i].step;
-                const char *parts[][2] = {
-                        {"command", s->detail},
-                        {"stdout", s->stdout_text},
-                        {"stderr", s->stderr_text},
-                        {"error", s->error},
-                };
-                bool header = false;
-                for (size_t k = 0; k < ELEMENTSOF(parts); k++) {
-                        if (!parts[k][1] || !*parts[k][1])
-                                continue;
-                        if (!header) {
-                                strbuf_printf(b, "<h3>Run %lld, step %d ",
-                                              (long long) r->bars[i].run->run.id, s->step_index + 1);
-                                esc(b, s->step_name);
-                                strbuf_puts(b, " @ ");
-                                esc(b, s->target);
-                                strbuf_printf(b, ", try %u</h3>\n", s->attempt);
-                                header = true;
-                        }
-                        strbuf_printf(b, "<p>%s:</p><pre>", parts[k][0]);
-                        esc(b, parts[k][1]);
-                        strbuf_puts(b, "</pre>\n");
-                }
-        }
+        static const ReportOutputStyle style = {esc,          "<h3>", "</h3>\n", "<p>",
+                                                ":</p><pre>", esc,    "</pre>\n"};
+        report_put_outputs(b, r, &style);
 }
 
 static void drill_tables(StrBuf *b, const Report *r, unsigned *sec)
@@ -504,7 +469,7 @@ static void drill_tables(StrBuf *b, const Report *r, unsigned *sec)
                 esc(b, w->who);
                 strbuf_puts(b, "</td><td class=\"num\">");
                 if (w->shown_at && w->answered_at >= w->shown_at)
-                        dur(b, w->answered_at - w->shown_at);
+                        report_put_duration(b, w->answered_at - w->shown_at);
                 strbuf_puts(b, "</td><td>");
                 esc(b, w->comment);
                 strbuf_puts(b, "</td></tr>\n");
@@ -531,7 +496,7 @@ static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
                         strbuf_puts(b, "</td><td>");
                         esc(b, e->evaluator);
                         strbuf_puts(b, "</td><td>");
-                        ts(b, e->at);
+                        report_put_timestamp(b, e->at);
                         strbuf_puts(b, "</td><td>");
                         esc(b, e->text);
                         strbuf_puts(b, "</td></tr>\n");
@@ -566,7 +531,7 @@ static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
                         strbuf_puts(b, ")");
                 }
                 strbuf_puts(b, "</td><td>");
-                ts(b, a->status_at);
+                report_put_timestamp(b, a->status_at);
                 strbuf_puts(b, "</td></tr>\n");
         }
         strbuf_puts(b, "</table>\n");
@@ -606,7 +571,7 @@ int report_render_html(const Report *r, char **ret)
                 strbuf_puts(&b, "</h1>\n");
         }
         strbuf_puts(&b, "<p class=\"meta\">Generated by drover " DROVER_VERSION " at ");
-        ts(&b, r->generated_at);
+        report_put_timestamp(&b, r->generated_at);
         strbuf_puts(&b, " from the journal. Times are UTC.</p>\n");
         if (r->drill)
                 strbuf_puts(&b,
@@ -647,7 +612,7 @@ int report_render_html(const Report *r, char **ret)
                             !streq(a->what, "milestone"))
                                 continue;
                         strbuf_puts(&b, "<li>");
-                        ts(&b, a->at);
+                        report_put_timestamp(&b, a->at);
                         strbuf_puts(&b, " — <b>");
                         esc(&b, a->actor);
                         strbuf_puts(&b, "</b>: ");
@@ -673,7 +638,7 @@ int report_render_html(const Report *r, char **ret)
                         const ReportLevelChange *l = &r->levels[i];
                         int to = l->to >= 0 && l->to <= 4 ? l->to : 0;
                         strbuf_puts(&b, "<tr><td>");
-                        ts(&b, l->at);
+                        report_put_timestamp(&b, l->at);
                         strbuf_printf(
                                 &b, "</td><td>%s</td><td><span class=\"level level-%d\">%s</span></td><td>",
                                 l->from >= 0 && l->from <= 4 ? colour[l->from] : "-", to, colour[to]);
@@ -712,9 +677,9 @@ int report_render_html(const Report *r, char **ret)
                     "<table id=\"milestones\"><tr><th>Time</th><th>Offset</th><th>Milestone</th></tr>\n");
         for (size_t i = 0; i < r->n_marks; i++) {
                 strbuf_puts(&b, "<tr><td>");
-                ts(&b, r->marks[i].at);
+                report_put_timestamp(&b, r->marks[i].at);
                 strbuf_puts(&b, "</td><td class=\"num\">+");
-                dur(&b, r->marks[i].at - r->t_start);
+                report_put_duration(&b, r->marks[i].at - r->t_start);
                 strbuf_puts(&b, "</td><td>");
                 esc(&b, r->marks[i].label);
                 strbuf_puts(&b, "</td></tr>\n");
@@ -757,7 +722,7 @@ int report_render_html(const Report *r, char **ret)
         for (size_t i = 0; i < r->n_actions; i++) {
                 const ReportAction *a = &r->actions[i];
                 strbuf_puts(&b, "<tr><td>");
-                ts(&b, a->at);
+                report_put_timestamp(&b, a->at);
                 strbuf_puts(&b, "</td><td>");
                 esc(&b, a->actor);
                 strbuf_puts(&b, "</td><td>");

@@ -21,23 +21,11 @@ static void md(StrBuf *b, const char *s)
         report_put_md_escaped(b, s);
 }
 
-static void ts(StrBuf *b, usec_t t)
-{
-        char buf[FORMAT_TIMESTAMP_MAX];
-        strbuf_puts(b, t ? format_timestamp(buf, t) : "unknown");
-}
-
-static void dur(StrBuf *b, usec_t u)
-{
-        char buf[FORMAT_DURATION_MAX];
-        strbuf_puts(b, format_duration(buf, u));
-}
-
 /* "+1.23s" from the start of the timeline. */
 static void rel(StrBuf *b, const Report *r, usec_t t)
 {
         strbuf_putc(b, '+');
-        dur(b, t >= r->t_start ? t - r->t_start : 0);
+        report_put_duration(b, t >= r->t_start ? t - r->t_start : 0);
 }
 
 /* A fenced block whose fence is longer than any backtick run inside. */
@@ -66,22 +54,22 @@ static void objectives(StrBuf *b, const Report *r)
 
         strbuf_puts(b, "| | Objective | Achieved | Result |\n|---|---|---|---|\n| RTO | ");
         if (r->objectives.known && r->objectives.has_rto)
-                dur(b, r->objectives.rto);
+                report_put_duration(b, r->objectives.rto);
         else
                 strbuf_puts(b, r->objectives.known ? "none set" : "unknown");
         strbuf_puts(b, " | ");
         if (r->has_rto)
-                dur(b, r->rto);
+                report_put_duration(b, r->rto);
         else
                 strbuf_puts(b, "not measured");
         strbuf_printf(b, " | %s |\n| RPO | ", r->rto_met >= 0 ? met[r->rto_met] : "unknown");
         if (r->objectives.known && r->objectives.has_rpo)
-                dur(b, r->objectives.rpo);
+                report_put_duration(b, r->objectives.rpo);
         else
                 strbuf_puts(b, r->objectives.known ? "none set" : "unknown");
         strbuf_puts(b, " | ");
         if (r->has_rpo)
-                dur(b, r->rpo);
+                report_put_duration(b, r->rpo);
         else
                 strbuf_puts(b, "not measured");
         strbuf_printf(b, " | %s |\n\n", r->rpo_met >= 0 ? met[r->rpo_met] : "unknown");
@@ -108,7 +96,7 @@ static void timeline(StrBuf *b, const Report *r)
         strbuf_puts(b, "| Time | Offset | Milestone |\n|---|---|---|\n");
         for (size_t i = 0; i < r->n_marks; i++) {
                 strbuf_puts(b, "| ");
-                ts(b, r->marks[i].at);
+                report_put_timestamp(b, r->marks[i].at);
                 strbuf_puts(b, " | ");
                 rel(b, r, r->marks[i].at);
                 strbuf_puts(b, " | ");
@@ -138,7 +126,7 @@ static void steps(StrBuf *b, const Report *r)
                 if (bar->end_unknown)
                         strbuf_puts(b, "unknown");
                 else
-                        dur(b, s->duration ? s->duration : bar->end - bar->start);
+                        report_put_duration(b, s->duration ? s->duration : bar->end - bar->start);
                 strbuf_puts(b, " | ");
                 if (report_outcome_failed(s->outcome))
                         strbuf_puts(b, "**");
@@ -189,7 +177,7 @@ static void actions(StrBuf *b, const Report *r)
         for (size_t i = 0; i < r->n_actions; i++) {
                 const ReportAction *a = &r->actions[i];
                 strbuf_puts(b, "| ");
-                ts(b, a->at);
+                report_put_timestamp(b, a->at);
                 strbuf_puts(b, " | ");
                 md(b, a->actor);
                 strbuf_puts(b, " | ");
@@ -203,32 +191,8 @@ static void actions(StrBuf *b, const Report *r)
 
 static void outputs(StrBuf *b, const Report *r)
 {
-        for (size_t i = 0; i < r->n_bars; i++) {
-                const StepRecord *s = r->bars[i].step;
-                const char *parts[][2] = {
-                        {"command", s->detail},
-                        {"stdout", s->stdout_text},
-                        {"stderr", s->stderr_text},
-                        {"error", s->error},
-                };
-                bool header = false;
-                for (size_t k = 0; k < ELEMENTSOF(parts); k++) {
-                        if (!parts[k][1] || !*parts[k][1])
-                                continue;
-                        if (!header) {
-                                strbuf_printf(b, "#### Run %lld, step %d ",
-                                              (long long) r->bars[i].run->run.id, s->step_index + 1);
-                                md(b, s->step_name);
-                                strbuf_puts(b, " @ ");
-                                md(b, s->target);
-                                strbuf_printf(b, ", try %u\n\n", s->attempt);
-                                header = true;
-                        }
-                        strbuf_printf(b, "%s:\n\n", parts[k][0]);
-                        fenced(b, parts[k][1]);
-                        strbuf_putc(b, '\n');
-                }
-        }
+        static const ReportOutputStyle style = {md, "#### ", "\n\n", "", ":\n\n", fenced, "\n"};
+        report_put_outputs(b, r, &style);
 }
 
 static void run_summary(StrBuf *b, const Report *r, const ReportRun *rr)
@@ -251,12 +215,12 @@ static void run_summary(StrBuf *b, const Report *r, const ReportRun *rr)
         strbuf_puts(b, " |\n| Parameters | ");
         md(b, run->params_json);
         strbuf_puts(b, " |\n| Started | ");
-        ts(b, run->started);
+        report_put_timestamp(b, run->started);
         strbuf_puts(b, " |\n| Ended | ");
-        ts(b, run->ended);
+        report_put_timestamp(b, run->ended);
         if (run->ended >= run->started && run->ended) {
                 strbuf_puts(b, " (");
-                dur(b, run->ended - run->started);
+                report_put_duration(b, run->ended - run->started);
                 strbuf_puts(b, ")");
         }
         strbuf_puts(b, " |\n| Outcome | ");
@@ -295,9 +259,9 @@ static void drill_summary(StrBuf *b, const Report *r, unsigned *sec)
         strbuf_puts(b, " |\n| Led by | ");
         md(b, d->actor);
         strbuf_puts(b, " |\n| Fault injected | ");
-        ts(b, d->fault_injected_at);
+        report_put_timestamp(b, d->fault_injected_at);
         strbuf_puts(b, " |\n| Fault cleared | ");
-        ts(b, d->fault_cleared_at);
+        report_put_timestamp(b, d->fault_cleared_at);
         strbuf_puts(b, " |\n| Outcome | ");
         md(b, d->outcome);
         if (d->error) {
@@ -325,7 +289,7 @@ static void drill_summary(StrBuf *b, const Report *r, unsigned *sec)
                 md(b, w->who);
                 strbuf_puts(b, " | ");
                 if (w->shown_at && w->answered_at >= w->shown_at)
-                        dur(b, w->answered_at - w->shown_at);
+                        report_put_duration(b, w->answered_at - w->shown_at);
                 else
                         strbuf_puts(b, "-");
                 strbuf_puts(b, " | ");
@@ -353,7 +317,7 @@ static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
                                 strbuf_puts(b, " | - | ");
                         md(b, e->evaluator);
                         strbuf_puts(b, " | ");
-                        ts(b, e->at);
+                        report_put_timestamp(b, e->at);
                         strbuf_puts(b, " | ");
                         md(b, e->text);
                         strbuf_puts(b, " |\n");
@@ -386,7 +350,7 @@ static void evaluation(StrBuf *b, const Report *r, unsigned *sec)
                         strbuf_puts(b, ")");
                 }
                 strbuf_puts(b, " | ");
-                ts(b, a->status_at);
+                report_put_timestamp(b, a->status_at);
                 strbuf_puts(b, " |\n");
         }
         strbuf_putc(b, '\n');
@@ -413,7 +377,7 @@ int report_render_markdown(const Report *r, char **ret)
                 strbuf_puts(&b, r->drill ? " — DRILL, not a real incident\n\n" : "\n\n");
         }
         strbuf_puts(&b, "Generated by drover at ");
-        ts(&b, r->generated_at);
+        report_put_timestamp(&b, r->generated_at);
         strbuf_puts(&b, " from the journal.\n\n");
 
         strbuf_printf(&b, "## %u. Overview\n\n", ++sec);
@@ -424,15 +388,15 @@ int report_render_markdown(const Report *r, char **ret)
                 const IncidentRecord *inc = &r->incident;
                 strbuf_printf(&b, "## %u. Time, site and phenomenon\n\n| | |\n|---|---|\n| Detected | ",
                               ++sec);
-                ts(&b, r->detected_at);
+                report_put_timestamp(&b, r->detected_at);
                 strbuf_puts(&b, " |\n| Fault began | ");
-                ts(&b, r->fault_at);
+                report_put_timestamp(&b, r->fault_at);
                 strbuf_puts(&b, " |\n| Decision | ");
-                ts(&b, r->decided_at);
+                report_put_timestamp(&b, r->decided_at);
                 strbuf_puts(&b, " |\n| Recovered | ");
-                ts(&b, r->recovered_at);
+                report_put_timestamp(&b, r->recovered_at);
                 strbuf_puts(&b, " |\n| Closed | ");
-                ts(&b, inc->closed_at);
+                report_put_timestamp(&b, inc->closed_at);
                 strbuf_puts(&b, " |\n| Site | ");
                 md(&b, inc->site ? inc->site : "unknown");
                 strbuf_puts(&b, " |\n| Subject | ");
@@ -456,7 +420,7 @@ int report_render_markdown(const Report *r, char **ret)
                             streq(a->what, "approval") || streq(a->what, "rollback-started") ||
                             streq(a->what, "milestone")) {
                                 strbuf_puts(&b, "- ");
-                                ts(&b, a->at);
+                                report_put_timestamp(&b, a->at);
                                 strbuf_puts(&b, " — ");
                                 md(&b, a->actor);
                                 strbuf_puts(&b, ": ");
@@ -482,7 +446,7 @@ int report_render_markdown(const Report *r, char **ret)
                 for (size_t i = 0; i < r->n_levels; i++) {
                         const ReportLevelChange *l = &r->levels[i];
                         strbuf_puts(&b, "| ");
-                        ts(&b, l->at);
+                        report_put_timestamp(&b, l->at);
                         strbuf_printf(&b, " | %s | %s | ", lvl(l->from), lvl(l->to));
                         md(&b, l->actor);
                         strbuf_puts(&b, " | ");

@@ -798,19 +798,31 @@ char *report_participants_text(const char *participants_json)
         return strbuf_steal(&b);
 }
 
+/* '<', '>' and '&' as HTML entities, the part both escapings share; false for any other
+ * character. */
+static bool put_entity(StrBuf *b, char c)
+{
+        switch (c) {
+        case '<':
+                strbuf_puts(b, "&lt;");
+                return true;
+        case '>':
+                strbuf_puts(b, "&gt;");
+                return true;
+        case '&':
+                strbuf_puts(b, "&amp;");
+                return true;
+        default:
+                return false;
+        }
+}
+
 void report_put_html_escaped(StrBuf *b, const char *s)
 {
-        for (; s && *s; s++)
+        for (; s && *s; s++) {
+                if (put_entity(b, *s))
+                        continue;
                 switch (*s) {
-                case '<':
-                        strbuf_puts(b, "&lt;");
-                        break;
-                case '>':
-                        strbuf_puts(b, "&gt;");
-                        break;
-                case '&':
-                        strbuf_puts(b, "&amp;");
-                        break;
                 case '"':
                         strbuf_puts(b, "&quot;");
                         break;
@@ -820,21 +832,15 @@ void report_put_html_escaped(StrBuf *b, const char *s)
                 default:
                         strbuf_putc(b, *s);
                 }
+        }
 }
 
 void report_put_md_escaped(StrBuf *b, const char *s)
 {
-        for (; s && *s; s++)
+        for (; s && *s; s++) {
+                if (put_entity(b, *s))
+                        continue;
                 switch (*s) {
-                case '<':
-                        strbuf_puts(b, "&lt;");
-                        break;
-                case '>':
-                        strbuf_puts(b, "&gt;");
-                        break;
-                case '&':
-                        strbuf_puts(b, "&amp;");
-                        break;
                 case '|':
                 case '\\':
                 case '`':
@@ -852,6 +858,49 @@ void report_put_md_escaped(StrBuf *b, const char *s)
                 default:
                         strbuf_putc(b, *s);
                 }
+        }
+}
+
+void report_put_timestamp(StrBuf *b, usec_t t)
+{
+        char buf[FORMAT_TIMESTAMP_MAX];
+        strbuf_puts(b, t ? format_timestamp(buf, t) : "unknown");
+}
+
+void report_put_duration(StrBuf *b, usec_t u)
+{
+        char buf[FORMAT_DURATION_MAX];
+        strbuf_puts(b, format_duration(buf, u));
+}
+
+void report_put_outputs(StrBuf *b, const Report *r, const ReportOutputStyle *st)
+{
+        for (size_t i = 0; i < r->n_bars; i++) {
+                const StepRecord *s = r->bars[i].step;
+                const char *parts[][2] = {
+                        {"command", s->detail},
+                        {"stdout", s->stdout_text},
+                        {"stderr", s->stderr_text},
+                        {"error", s->error},
+                };
+                bool header = false;
+                for (size_t k = 0; k < ELEMENTSOF(parts); k++) {
+                        if (!parts[k][1] || !*parts[k][1])
+                                continue;
+                        if (!header) {
+                                strbuf_printf(b, "%sRun %lld, step %d ", st->step_open,
+                                              (long long) r->bars[i].run->run.id, s->step_index + 1);
+                                st->escape(b, s->step_name);
+                                strbuf_puts(b, " @ ");
+                                st->escape(b, s->target);
+                                strbuf_printf(b, ", try %u%s", s->attempt, st->step_close);
+                                header = true;
+                        }
+                        strbuf_printf(b, "%s%s%s", st->label_open, parts[k][0], st->label_close);
+                        st->body(b, parts[k][1]);
+                        strbuf_puts(b, st->body_close);
+                }
+        }
 }
 
 int report_render(const Report *r, ReportFormat f, char **ret)

@@ -201,6 +201,21 @@ void report_put_html_escaped(StrBuf *b, const char *s);
 /* For Markdown prose and table cells: HTML-escaped, '|' and '\' and '`' escaped,
  * newlines as spaces. */
 void report_put_md_escaped(StrBuf *b, const char *s);
+/* A time as format_timestamp() writes it ("unknown" for 0); a duration as
+ * format_duration() writes it. */
+void report_put_timestamp(StrBuf *b, usec_t t);
+void report_put_duration(StrBuf *b, usec_t u);
+/* How report_put_outputs() marks up the steps' outputs. */
+typedef struct ReportOutputStyle {
+        void (*escape)(StrBuf *b, const char *s);  /* the step's name and target */
+        const char *step_open, *step_close;        /* around "Run 1, step 2 NAME @ TARGET, try 1" */
+        const char *label_open, *label_close;      /* around "command", "stdout", … */
+        void (*body)(StrBuf *b, const char *text); /* the output itself */
+        const char *body_close;
+} ReportOutputStyle;
+/* Each non-empty output of each step (command, stdout, stderr, error, in that order),
+ * under one heading a step. */
+void report_put_outputs(StrBuf *b, const Report *r, const ReportOutputStyle *st);
 
 /* The SVG timeline's geometry (pure; report-html.c draws it, tests check it). */
 typedef struct ReportRect {

@@ -114,15 +114,22 @@ static int open_drill_journal(CtlGlobals *g, const Config *config, Journal **ret
         return EXIT_OK;
 }
 
+/* For the verbs that write: drover.yaml is needed, then the journal it names. */
+static int open_drill_journal_with_config(CtlGlobals *g, Config **config, Journal **ret_j,
+                                          JournalDrill **ret_d)
+{
+        int r = ctl_load_config(g, config);
+        if (r != EXIT_OK)
+                return r;
+        return open_drill_journal(g, *config, ret_j, ret_d);
+}
+
 /* Like ctl-runs.c: the journal can be read without a valid drover.yaml via --db/$DROVER_DB. */
 static int open_drill_journal_for_reading(CtlGlobals *g, Config **config, Journal **ret_j,
                                           JournalDrill **ret_d)
 {
-        if (!g->db_path && !getenv(JOURNAL_ENV)) {
-                int r = ctl_load_config(g, config);
-                if (r != EXIT_OK)
-                        return r;
-        }
+        if (!g->db_path && !getenv(JOURNAL_ENV))
+                return open_drill_journal_with_config(g, config, ret_j, ret_d);
         return open_drill_journal(g, *config, ret_j, ret_d);
 }
 
@@ -1237,10 +1244,7 @@ static int drill_status(CtlGlobals *g, int argc, char **argv)
                                  "seconds)"),
                        EXIT_USAGE;
         year_ago = usec_minus_months(now, 12);
-        r = ctl_load_config(g, &config);
-        if (r != EXIT_OK)
-                return r;
-        r = open_drill_journal(g, config, &j, &jd);
+        r = open_drill_journal_with_config(g, &config, &j, &jd);
         if (r != EXIT_OK)
                 return r;
         r = journal_drill_last_per_playbook(jd, &last_pb, &n_last_pb);
@@ -1572,10 +1576,7 @@ static int drill_evaluate(CtlGlobals *g, int argc, char **argv)
         if (!evaluator)
                 evaluator = ctl_actor();
 
-        ret = ctl_load_config(g, &config);
-        if (ret != EXIT_OK)
-                goto finish;
-        ret = open_drill_journal(g, config, &j, &jd);
+        ret = open_drill_journal_with_config(g, &config, &j, &jd);
         if (ret != EXIT_OK)
                 goto finish;
         r = journal_drill_get_run(jd, id, &run);
@@ -1639,6 +1640,16 @@ finish:
 
 /* ---------------------------------------------------------------- actions */
 
+/* Open (or in progress) a day after its due date. */
+static bool action_overdue(const DrillActionRecord *a, usec_t now)
+{
+        usec_t due = 0;
+        bool open = streq(a->status, "open") || streq(a->status, "in-progress");
+
+        (void) parse_timestamp(a->due, &due);
+        return open && due + 24 * USEC_PER_HOUR <= now;
+}
+
 static int drill_actions(CtlGlobals *g, int argc, char **argv)
 {
         static const struct option options[] = {
@@ -1680,15 +1691,11 @@ static int drill_actions(CtlGlobals *g, int argc, char **argv)
         if (g->json) {
                 json_t *arr = json_array();
                 for (size_t i = 0; i < n; i++) {
-                        usec_t due = 0;
-                        bool open = streq(a[i].status, "open") || streq(a[i].status, "in-progress");
-                        (void) parse_timestamp(a[i].due, &due);
-                        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "id",
-                                              (json_int_t) a[i].id, "finding", a[i].finding, "action",
-                                              a[i].action, "owner", a[i].owner, "due", a[i].due, "status",
-                                              a[i].status, "created_by", a[i].created_by, "created_us",
-                                              (json_int_t) a[i].created_at, "overdue",
-                                              open && due + 24 * USEC_PER_HOUR <= now);
+                        json_t *o = json_pack(
+                                "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "id", (json_int_t) a[i].id,
+                                "finding", a[i].finding, "action", a[i].action, "owner", a[i].owner, "due",
+                                a[i].due, "status", a[i].status, "created_by", a[i].created_by, "created_us",
+                                (json_int_t) a[i].created_at, "overdue", action_overdue(&a[i], now));
                         json_object_set_new(o, "drill_run",
                                             a[i].drill_run_id ? json_integer(a[i].drill_run_id)
                                                               : json_null());
@@ -1701,16 +1708,13 @@ static int drill_actions(CtlGlobals *g, int argc, char **argv)
                 printf("%s%5s  %-5s  %-11s %-10s %-18s %s%s\n", ansi_bold(g), "ID", "DRILL", "STATUS", "DUE",
                        "OWNER", "ACTION (FINDING)", ansi_reset(g));
                 for (size_t i = 0; i < n; i++) {
-                        usec_t due = 0;
-                        bool open = streq(a[i].status, "open") || streq(a[i].status, "in-progress");
+                        bool overdue = action_overdue(&a[i], now);
                         char dr[24] = "-";
-                        (void) parse_timestamp(a[i].due, &due);
                         if (a[i].drill_run_id)
                                 snprintf(dr, sizeof dr, "%lld", (long long) a[i].drill_run_id);
                         printf("%5lld  %-5s  %-11s %-10s %-18s %s (%s)%s%s%s\n", (long long) a[i].id, dr,
                                a[i].status, a[i].due, a[i].owner, a[i].action, a[i].finding,
-                               open && due + 24 * USEC_PER_HOUR <= now ? ansi_red(g) : "",
-                               open && due + 24 * USEC_PER_HOUR <= now ? "  OVERDUE" : "", ansi_reset(g));
+                               overdue ? ansi_red(g) : "", overdue ? "  OVERDUE" : "", ansi_reset(g));
                 }
         }
         for (size_t i = 0; i < n; i++)
@@ -1817,10 +1821,7 @@ static int drill_action(CtlGlobals *g, int argc, char **argv)
         } else
                 return log_error("unknown 'drill action %s' (add, update or close)", sub), EXIT_USAGE;
 
-        r = ctl_load_config(g, &config);
-        if (r != EXIT_OK)
-                return r;
-        r = open_drill_journal(g, config, &j, &jd);
+        r = open_drill_journal_with_config(g, &config, &j, &jd);
         if (r != EXIT_OK)
                 return r;
 

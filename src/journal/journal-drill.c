@@ -402,6 +402,52 @@ static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *
         return 0;
 }
 
+/* Collect the rows of a SELECT whose one parameter is an id. */
+static int collect_by_id(JournalDrill *j, const char *sql, int64_t id, size_t elsz,
+                         void (*from_row)(sqlite3_stmt *, void *), void **ret, size_t *ret_n)
+{
+        _cleanup_finalize_ sqlite3_stmt *s = NULL;
+        int q;
+
+        q = prepare(j, sql, &s);
+        if (q < 0)
+                return q;
+        bind_i64(s, 1, id);
+        return collect(s, elsz, from_row, ret, ret_n);
+}
+
+/* Prepare a SELECT whose one parameter is an id and step to its first row: -ENOENT when
+ * there is none. The caller finalizes *s. */
+static int select_row(JournalDrill *j, const char *sql, int64_t id, sqlite3_stmt **s)
+{
+        int q, rc;
+
+        q = prepare(j, sql, s);
+        if (q < 0)
+                return q;
+        bind_i64(*s, 1, id);
+        rc = stmt_step(*s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return 0;
+}
+
+/* Begin a write and prepare its statement; on failure the write is ended already. */
+static int write_prepare(JournalDrill *j, const char *sql, bool *own, sqlite3_stmt **s)
+{
+        int q;
+
+        q = write_begin(j, own);
+        if (q < 0)
+                return q;
+        q = prepare(j, sql, s);
+        if (q < 0)
+                return write_end(j, *own, q);
+        return q;
+}
+
 /* ---- drill runs ---- */
 
 #define DRILL_RUN_COLUMNS                                                                                   \
@@ -453,17 +499,15 @@ int journal_drill_run_begin(JournalDrill *j, const DrillRunRecord *r, int64_t *r
         if (!j || !r || !r->drill || !r->mode)
                 return -EINVAL;
         (void) gethostname(host, sizeof host - 1);
-        q = write_begin(j, &own);
+        q = write_prepare(
+                j,
+                "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, "
+                "fault_subject, "
+                "participants_json, actor, hostname, pid, started, rto_objective_us, rpo_objective_us) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                &own, &s);
         if (q < 0)
                 return q;
-        q = prepare(j,
-                    "INSERT INTO drill_runs (drill, drill_path, drill_sha256, mode, purpose, fault, "
-                    "fault_subject, "
-                    "participants_json, actor, hostname, pid, started, rto_objective_us, rpo_objective_us) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    &s);
-        if (q < 0)
-                return write_end(j, own, q);
         bind_text(s, 1, r->drill);
         bind_text(s, 2, r->drill_path);
         bind_text(s, 3, r->drill_sha256);
@@ -490,13 +534,11 @@ int journal_drill_run_link(JournalDrill *j, int64_t drill_run_id, unsigned seq, 
 
         if (!j || !playbook)
                 return -EINVAL;
-        q = write_begin(j, &own);
+        q = write_prepare(
+                j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)", &own,
+                &s);
         if (q < 0)
                 return q;
-        q = prepare(j, "INSERT INTO drill_run_runs (drill_run_id, seq, run_id, playbook) VALUES (?,?,?,?)",
-                    &s);
-        if (q < 0)
-                return write_end(j, own, q);
         bind_i64(s, 1, drill_run_id);
         bind_i64(s, 2, seq);
         bind_i64(s, 3, run_id);
@@ -582,17 +624,11 @@ int journal_drill_run_end(JournalDrill *j, const DrillRunRecord *r)
 int journal_drill_get_run(JournalDrill *j, int64_t id, DrillRunRecord *ret)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q, rc;
+        int q;
 
-        q = prepare(j, "SELECT " DRILL_RUN_COLUMNS " FROM drill_runs WHERE id = ?", &s);
+        q = select_row(j, "SELECT " DRILL_RUN_COLUMNS " FROM drill_runs WHERE id = ?", id, &s);
         if (q < 0)
                 return q;
-        bind_i64(s, 1, id);
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         drill_run_from_row(s, ret);
         return 0;
 }
@@ -627,33 +663,21 @@ static void link_from_row(sqlite3_stmt *s, void *p)
 
 int journal_drill_list_links(JournalDrill *j, int64_t drill_run_id, DrillRunLink **ret, size_t *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q;
-
-        q = prepare(j,
-                    "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? "
-                    "ORDER BY seq",
-                    &s);
-        if (q < 0)
-                return q;
-        bind_i64(s, 1, drill_run_id);
-        return collect(s, sizeof(DrillRunLink), link_from_row, (void **) ret, ret_n);
+        return collect_by_id(
+                j,
+                "SELECT drill_run_id, seq, run_id, playbook FROM drill_run_runs WHERE drill_run_id = ? "
+                "ORDER BY seq",
+                drill_run_id, sizeof(DrillRunLink), link_from_row, (void **) ret, ret_n);
 }
 
 int journal_drill_find_by_run(JournalDrill *j, int64_t run_id, int64_t *ret_drill_run_id)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q, rc;
+        int q;
 
-        q = prepare(j, "SELECT drill_run_id FROM drill_run_runs WHERE run_id = ?", &s);
+        q = select_row(j, "SELECT drill_run_id FROM drill_run_runs WHERE run_id = ?", run_id, &s);
         if (q < 0)
                 return q;
-        bind_i64(s, 1, run_id);
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         *ret_drill_run_id = sqlite3_column_int64(s, 0);
         return 0;
 }
@@ -717,16 +741,13 @@ int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_
 
         if (!j || !r || !r->step_name || !r->verdict || !r->who)
                 return -EINVAL;
-        q = write_begin(j, &own);
-        if (q < 0)
-                return q;
-        q = prepare(
+        q = write_prepare(
                 j,
                 "INSERT INTO drill_reviews (drill_run_id, run_id, step_index, step_name, phase, shown_at, "
                 "answered_at, verdict, who, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                &s);
+                &own, &s);
         if (q < 0)
-                return write_end(j, own, q);
+                return q;
         bind_i64(s, 1, r->drill_run_id);
         if (r->run_id > 0)
                 bind_i64(s, 2, r->run_id);
@@ -761,18 +782,12 @@ static void review_from_row(sqlite3_stmt *s, void *p)
 
 int journal_drill_list_reviews(JournalDrill *j, int64_t drill_run_id, DrillReviewRecord **ret, size_t *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q;
-
-        q = prepare(j,
-                    "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, "
-                    "verdict, "
-                    "who, comment FROM drill_reviews WHERE drill_run_id = ? ORDER BY id",
-                    &s);
-        if (q < 0)
-                return q;
-        bind_i64(s, 1, drill_run_id);
-        return collect(s, sizeof(DrillReviewRecord), review_from_row, (void **) ret, ret_n);
+        return collect_by_id(
+                j,
+                "SELECT id, drill_run_id, run_id, step_index, step_name, phase, shown_at, answered_at, "
+                "verdict, "
+                "who, comment FROM drill_reviews WHERE drill_run_id = ? ORDER BY id",
+                drill_run_id, sizeof(DrillReviewRecord), review_from_row, (void **) ret, ret_n);
 }
 
 /* ---- evaluations ---- */
@@ -785,15 +800,13 @@ int journal_drill_evaluation_add(JournalDrill *j, const DrillEvaluationRecord *r
 
         if (!j || !r || !r->evaluator || !r->criterion)
                 return -EINVAL;
-        q = write_begin(j, &own);
+        q = write_prepare(
+                j,
+                "INSERT INTO drill_evaluations (drill_run_id, at, evaluator, criterion, score, text) "
+                "VALUES (?,?,?,?,?,?)",
+                &own, &s);
         if (q < 0)
                 return q;
-        q = prepare(j,
-                    "INSERT INTO drill_evaluations (drill_run_id, at, evaluator, criterion, score, text) "
-                    "VALUES (?,?,?,?,?,?)",
-                    &s);
-        if (q < 0)
-                return write_end(j, own, q);
         bind_i64(s, 1, r->drill_run_id);
         bind_i64(s, 2, (int64_t) now_or(r->at));
         bind_text(s, 3, r->evaluator);
@@ -820,17 +833,11 @@ static void evaluation_from_row(sqlite3_stmt *s, void *p)
 int journal_drill_list_evaluations(JournalDrill *j, int64_t drill_run_id, DrillEvaluationRecord **ret,
                                    size_t *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q;
-
-        q = prepare(j,
-                    "SELECT id, drill_run_id, at, evaluator, criterion, score, text FROM drill_evaluations "
-                    "WHERE drill_run_id = ? ORDER BY id",
-                    &s);
-        if (q < 0)
-                return q;
-        bind_i64(s, 1, drill_run_id);
-        return collect(s, sizeof(DrillEvaluationRecord), evaluation_from_row, (void **) ret, ret_n);
+        return collect_by_id(
+                j,
+                "SELECT id, drill_run_id, at, evaluator, criterion, score, text FROM drill_evaluations "
+                "WHERE drill_run_id = ? ORDER BY id",
+                drill_run_id, sizeof(DrillEvaluationRecord), evaluation_from_row, (void **) ret, ret_n);
 }
 
 /* ---- actions ---- */
@@ -863,16 +870,14 @@ int journal_drill_action_add(JournalDrill *j, const DrillActionRecord *r, int64_
 
         if (!j || !r || !r->created_by || !r->finding || !r->action || !r->owner || !r->due)
                 return -EINVAL;
-        q = write_begin(j, &own);
+        q = write_prepare(
+                j,
+                "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, "
+                "owner, due) "
+                "VALUES (?,?,?,?,?,?,?)",
+                &own, &s);
         if (q < 0)
                 return q;
-        q = prepare(j,
-                    "INSERT INTO drill_actions (drill_run_id, created_at, created_by, finding, action, "
-                    "owner, due) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    &s);
-        if (q < 0)
-                return write_end(j, own, q);
         if (r->drill_run_id > 0)
                 bind_i64(s, 1, r->drill_run_id);
         bind_i64(s, 2, (int64_t) now_or(r->created_at));
@@ -893,18 +898,12 @@ int journal_drill_action_add(JournalDrill *j, const DrillActionRecord *r, int64_
 static int action_current_status(JournalDrill *j, int64_t action_id, char **ret)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q, rc;
+        int q;
 
-        q = prepare(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1",
-                    &s);
+        q = select_row(j, "SELECT status FROM drill_action_log WHERE action_id = ? ORDER BY id DESC LIMIT 1",
+                       action_id, &s);
         if (q < 0)
                 return q;
-        bind_i64(s, 1, action_id);
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         *ret = col_str(s, 0);
         return 0;
 }
@@ -987,17 +986,11 @@ static void action_log_from_row(sqlite3_stmt *s, void *p)
 int journal_drill_list_action_log(JournalDrill *j, int64_t action_id, DrillActionLogRecord **ret,
                                   size_t *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q;
-
-        q = prepare(j,
-                    "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id "
-                    "= ? ORDER BY id",
-                    &s);
-        if (q < 0)
-                return q;
-        bind_i64(s, 1, action_id);
-        return collect(s, sizeof(DrillActionLogRecord), action_log_from_row, (void **) ret, ret_n);
+        return collect_by_id(
+                j,
+                "SELECT id, action_id, at, actor, status, comment FROM drill_action_log WHERE action_id "
+                "= ? ORDER BY id",
+                action_id, sizeof(DrillActionLogRecord), action_log_from_row, (void **) ret, ret_n);
 }
 
 /* ---- last drills ---- */
@@ -1014,36 +1007,36 @@ static void last_from_row(sqlite3_stmt *s, void *p)
         };
 }
 
-int journal_drill_last_per_drill(JournalDrill *j, DrillLast **ret, size_t *ret_n)
+static int list_last(JournalDrill *j, const char *sql, DrillLast **ret, size_t *ret_n)
 {
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        /* A drill that was carried out counts, whether or not it met its objectives: the
-         * plan was exercised. Aborted and interrupted ones do not. */
-        q = prepare(j,
-                    "SELECT d.drill, d.started, d.id, d.mode, d.outcome FROM drill_runs d "
-                    "WHERE d.id = (SELECT id FROM drill_runs x WHERE x.drill = d.drill "
-                    "AND x.outcome IN ('succeeded', 'failed') ORDER BY x.started DESC, x.id DESC LIMIT 1) "
-                    "ORDER BY d.drill",
-                    &s);
+        q = prepare(j, sql, &s);
         if (q < 0)
                 return q;
         return collect(s, sizeof(DrillLast), last_from_row, (void **) ret, ret_n);
 }
 
+int journal_drill_last_per_drill(JournalDrill *j, DrillLast **ret, size_t *ret_n)
+{
+        /* A drill that was carried out counts, whether or not it met its objectives: the
+         * plan was exercised. Aborted and interrupted ones do not. */
+        return list_last(
+                j,
+                "SELECT d.drill, d.started, d.id, d.mode, d.outcome FROM drill_runs d "
+                "WHERE d.id = (SELECT id FROM drill_runs x WHERE x.drill = d.drill "
+                "AND x.outcome IN ('succeeded', 'failed') ORDER BY x.started DESC, x.id DESC LIMIT 1) "
+                "ORDER BY d.drill",
+                ret, ret_n);
+}
+
 int journal_drill_last_per_playbook(JournalDrill *j, DrillLast **ret, size_t *ret_n)
 {
-        _cleanup_finalize_ sqlite3_stmt *s = NULL;
-        int q;
-
-        q = prepare(j,
-                    "SELECT r.playbook, r.started, r.id, r.mode, r.outcome FROM runs r "
-                    "WHERE r.id = (SELECT id FROM runs x WHERE x.playbook = r.playbook "
-                    "AND x.mode IN ('drill', 'tabletop') AND x.outcome IN ('succeeded', 'failed') "
-                    "ORDER BY x.started DESC, x.id DESC LIMIT 1) ORDER BY r.playbook",
-                    &s);
-        if (q < 0)
-                return q;
-        return collect(s, sizeof(DrillLast), last_from_row, (void **) ret, ret_n);
+        return list_last(j,
+                         "SELECT r.playbook, r.started, r.id, r.mode, r.outcome FROM runs r "
+                         "WHERE r.id = (SELECT id FROM runs x WHERE x.playbook = r.playbook "
+                         "AND x.mode IN ('drill', 'tabletop') AND x.outcome IN ('succeeded', 'failed') "
+                         "ORDER BY x.started DESC, x.id DESC LIMIT 1) ORDER BY r.playbook",
+                         ret, ret_n);
 }

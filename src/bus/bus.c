@@ -171,6 +171,17 @@ static int bus_finish(Bus *b, const Caller *c, const char *method, json_t *args,
         return r;
 }
 
+/* The end of a mutating method without out-arguments: the empty reply when r says it
+ * succeeded, then the audit; 1 for sd-bus when the reply went out. */
+static int bus_reply(sd_bus_message *msg, Bus *b, const Caller *c, const char *method, json_t *args,
+                     sd_bus_error *error, int r)
+{
+        if (r >= 0)
+                r = sd_bus_reply_method_return(msg, NULL);
+        r = bus_finish(b, c, method, args, error, r);
+        return r < 0 ? r : 1;
+}
+
 static _printf_(2, 3) int invalid_args(sd_bus_error *error, const char *fmt, ...)
 {
         va_list ap;
@@ -418,6 +429,27 @@ static int method_list_runs(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* The run a method's "x" argument names, from the journal. */
+static int read_run_arg(Bus *b, sd_bus_message *msg, int64_t *ret_id, RunRecord *ret, sd_bus_error *error)
+{
+        int r;
+
+        r = sd_bus_message_read(msg, "x", ret_id);
+        if (r < 0)
+                return r;
+        if (*ret_id <= 0)
+                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_INVALID_ARGS, "run id must be positive");
+        r = journal_get_run(b->journal, *ret_id, ret);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NO_SUCH_RUN, "no run %" PRId64, *ret_id);
+        if (r < 0) {
+                run_record_done(ret); /* as its caller's cleanup would: a partly read record */
+                return sd_bus_error_set_errnof(error, r, "cannot read run %" PRId64 ": %s", *ret_id,
+                                               strerror(-r));
+        }
+        return 0;
+}
+
 static int method_get_run(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -428,17 +460,9 @@ static int method_get_run(sd_bus_message *msg, void *userdata, sd_bus_error *err
         int64_t id;
         int r;
 
-        r = sd_bus_message_read(msg, "x", &id);
+        r = read_run_arg(b, msg, &id, &run, error);
         if (r < 0)
                 return r;
-        if (id <= 0)
-                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_INVALID_ARGS, "run id must be positive");
-        r = journal_get_run(b->journal, id, &run);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NO_SUCH_RUN, "no run %" PRId64, id);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "cannot read run %" PRId64 ": %s", id,
-                                               strerror(-r));
         live_runs_get(b, &live);
         lr = live_runs_find(&live, id);
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -467,16 +491,10 @@ static int method_get_run_steps(sd_bus_message *msg, void *userdata, sd_bus_erro
         int64_t id;
         int r;
 
-        r = sd_bus_message_read(msg, "x", &id);
+        r = read_run_arg(b, msg, &id, &run, error);
         if (r < 0)
                 return r;
-        if (id <= 0)
-                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_INVALID_ARGS, "run id must be positive");
-        r = journal_get_run(b->journal, id, &run);
-        if (r == -ENOENT)
-                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NO_SUCH_RUN, "no run %" PRId64, id);
-        if (r >= 0)
-                r = journal_list_steps(b->journal, id, &steps, &n_steps);
+        r = journal_list_steps(b->journal, id, &steps, &n_steps);
         if (r >= 0)
                 r = journal_list_events(b->journal, id, &events, &n_events);
         if (r < 0) {
@@ -673,10 +691,7 @@ static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error
                                                              : DROVER_DBUS_ERROR_NO_SUCH_INCIDENT,
                                           what, r == -EALREADY ? "no pending approval" : NULL);
         }
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, method, args, error, r);
-        return r < 0 ? r : 1;
+        return bus_reply(msg, b, &c, method, args, error, r);
 }
 
 static int method_approve(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -714,10 +729,7 @@ static int method_abort_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
                         r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_RUN, what,
                                           "the run has ended");
         }
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, DROVER_DBUS_METHOD_ABORT_RUN, args, error, r);
-        return r < 0 ? r : 1;
+        return bus_reply(msg, b, &c, DROVER_DBUS_METHOD_ABORT_RUN, args, error, r);
 }
 
 static int incident_call(sd_bus_message *msg, Bus *b, bool note, sd_bus_error *error)
@@ -750,10 +762,7 @@ static int incident_call(sd_bus_message *msg, Bus *b, bool note, sd_bus_error *e
                         r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_INCIDENT, what,
                                           "already acknowledged or closed");
         }
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, method, args, error, r);
-        return r < 0 ? r : 1;
+        return bus_reply(msg, b, &c, method, args, error, r);
 }
 
 static int method_ack_incident(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -766,12 +775,13 @@ static int method_add_note(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return incident_call(msg, userdata, true, error);
 }
 
-static int method_set_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* SetMaintenance and SetOverride: a site (for an override, "" is every site) and on or off. */
+static int site_switch(sd_bus_message *msg, Bus *b, bool override, sd_bus_error *error)
 {
+        const char *method = override ? DROVER_DBUS_METHOD_SET_OVERRIDE : DROVER_DBUS_METHOD_SET_MAINTENANCE;
         _cleanup_(json_decrefp) json_t *args = NULL;
         _cleanup_(caller_done) Caller c = {};
         _cleanup_free_ char *what = NULL;
-        Bus *b = userdata;
         const char *site;
         int on, r;
 
@@ -779,50 +789,33 @@ static int method_set_maintenance(sd_bus_message *msg, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
         args = json_pack("{s:s, s:b}", "site", site, "on", on);
-        r = bus_authorize(b, msg, DROVER_DBUS_METHOD_SET_MAINTENANCE, args, &c, error);
+        r = bus_authorize(b, msg, method, args, &c, error);
         if (r < 0)
                 return r;
-        if (!*site)
+        if (!override && !*site)
                 r = invalid_args(error, "site must not be empty");
         else {
                 what = xasprintf("no site '%s'", site);
-                r = manager_set_maintenance(b->manager, site, on, c.name);
+                /* "" is every site: the manager's NULL. */
+                r = override ? manager_set_override(b->manager, *site ? site : NULL, on, c.name)
+                             : manager_set_maintenance(b->manager, site, on, c.name);
                 if (r < 0)
-                        r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_SITE, what,
-                                          on ? "already in maintenance" : "not in maintenance");
+                        r = bus_map_error(
+                                error, r, DROVER_DBUS_ERROR_NO_SUCH_SITE, what,
+                                override ? (on ? "the override is already on" : "no override to clear")
+                                         : (on ? "already in maintenance" : "not in maintenance"));
         }
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, DROVER_DBUS_METHOD_SET_MAINTENANCE, args, error, r);
-        return r < 0 ? r : 1;
+        return bus_reply(msg, b, &c, method, args, error, r);
+}
+
+static int method_set_maintenance(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return site_switch(msg, userdata, false, error);
 }
 
 static int method_set_override(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_(json_decrefp) json_t *args = NULL;
-        _cleanup_(caller_done) Caller c = {};
-        _cleanup_free_ char *what = NULL;
-        Bus *b = userdata;
-        const char *site;
-        int on, r;
-
-        r = sd_bus_message_read(msg, "sb", &site, &on);
-        if (r < 0)
-                return r;
-        args = json_pack("{s:s, s:b}", "site", site, "on", on);
-        r = bus_authorize(b, msg, DROVER_DBUS_METHOD_SET_OVERRIDE, args, &c, error);
-        if (r < 0)
-                return r;
-        what = xasprintf("no site '%s'", site);
-        /* "" is every site: the manager's NULL. */
-        r = manager_set_override(b->manager, *site ? site : NULL, on, c.name);
-        if (r < 0)
-                r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_SITE, what,
-                                  on ? "the override is already on" : "no override to clear");
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, DROVER_DBUS_METHOD_SET_OVERRIDE, args, error, r);
-        return r < 0 ? r : 1;
+        return site_switch(msg, userdata, true, error);
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -839,10 +832,7 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                 r = bus_map_error(
                         error, r, DROVER_DBUS_ERROR_NO_SUCH_SITE, "reload",
                         "the new configuration is invalid; the old one is kept (see droverd's log)");
-        if (r >= 0)
-                r = sd_bus_reply_method_return(msg, NULL);
-        r = bus_finish(b, &c, DROVER_DBUS_METHOD_RELOAD, NULL, error, r);
-        return r < 0 ? r : 1;
+        return bus_reply(msg, b, &c, DROVER_DBUS_METHOD_RELOAD, NULL, error, r);
 }
 
 static int property_accepting(sd_bus *bus, const char *path, const char *interface, const char *property,

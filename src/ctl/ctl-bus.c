@@ -197,6 +197,57 @@ static int parse_options(CtlGlobals *g, int argc, char **argv, const char *usage
                         return _r;                                                                          \
         } while (0)
 
+/* A verb without arguments: check there are none, and open the bus. */
+static int no_args_bus(int argc, const char *verb, sd_bus **ret_bus)
+{
+        if (optind != argc) {
+                log_error("%s takes no arguments", verb);
+                return EXIT_USAGE;
+        }
+        if (ctl_bus_open(ret_bus, false) < 0)
+                return EXIT_INFRA;
+        return EXIT_OK;
+}
+
+/* A verb without arguments that begins with a method without arguments. */
+static int no_args_call(const CtlGlobals *g, int argc, const char *verb, const char *method,
+                        sd_bus **ret_bus, sd_bus_message **reply)
+{
+        int r;
+
+        r = no_args_bus(argc, verb, ret_bus);
+        if (r != EXIT_OK)
+                return r;
+        return call(g, *ret_bus, method, reply, verb, NULL);
+}
+
+/* A verb on one run or incident: its id, and the bus. */
+static int id_bus(const char *arg, const char *what, int64_t *ret_id, sd_bus **ret_bus)
+{
+        int r;
+
+        r = parse_id(arg, what, ret_id);
+        if (r != EXIT_OK)
+                return r;
+        if (ctl_bus_open(ret_bus, false) < 0)
+                return EXIT_INFRA;
+        return EXIT_OK;
+}
+
+/* on|off, for maintenance and override. */
+static int parse_on_off(const char *verb, const char *s, bool *ret)
+{
+        if (streq(s, "on"))
+                *ret = true;
+        else if (streq(s, "off"))
+                *ret = false;
+        else {
+                log_error("%s: '%s' is neither on nor off", verb, s);
+                return EXIT_USAGE;
+        }
+        return EXIT_OK;
+}
+
 /* ---- reading ------------------------------------------------------------------------- */
 
 typedef struct SiteRow {
@@ -314,13 +365,7 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
         PARSE_OPTIONS("Usage: droverctl status [--json]\n\n"
                       "Sites with health and level, open incidents, runs in progress, at a glance.\n",
                       NULL, NULL, NULL);
-        if (optind != argc) {
-                log_error("status takes no arguments");
-                return EXIT_USAGE;
-        }
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
-        r = call(g, bus, DROVER_DBUS_METHOD_LIST_SITES, &sites, "status", NULL);
+        r = no_args_call(g, argc, "status", DROVER_DBUS_METHOD_LIST_SITES, &bus, &sites);
         if (r == EXIT_OK)
                 r = call(g, bus, DROVER_DBUS_METHOD_LIST_INCIDENTS, &incidents, "status", "b", 1);
         if (r == EXIT_OK)
@@ -367,28 +412,16 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
         return EXIT_OK;
 }
 
-int verb_sites(CtlGlobals *g, int argc, char **argv)
+/* A list verb's answer: a JSON array with --json, else the reader prints it. */
+static int print_list(const CtlGlobals *g, sd_bus_message *reply,
+                      int (*read_list)(sd_bus_message *, json_t *, const CtlGlobals *, bool))
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         json_t *a = NULL;
         int r;
 
-        PARSE_OPTIONS("Usage: droverctl sites [--json]\n\nThe sites droverd watches: role, health, level, "
-                      "maintenance.\n",
-                      NULL, NULL, NULL);
-        if (optind != argc) {
-                log_error("sites takes no arguments");
-                return EXIT_USAGE;
-        }
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
-        r = call(g, bus, DROVER_DBUS_METHOD_LIST_SITES, &reply, "sites", NULL);
-        if (r != EXIT_OK)
-                return r;
         if (g->json)
                 a = json_array();
-        r = read_sites(reply, a, g, !g->json);
+        r = read_list(reply, a, g, !g->json);
         if (r < 0) {
                 json_decref(a);
                 return bad_reply(r);
@@ -398,36 +431,38 @@ int verb_sites(CtlGlobals *g, int argc, char **argv)
         return EXIT_OK;
 }
 
+int verb_sites(CtlGlobals *g, int argc, char **argv)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        PARSE_OPTIONS("Usage: droverctl sites [--json]\n\nThe sites droverd watches: role, health, level, "
+                      "maintenance.\n",
+                      NULL, NULL, NULL);
+        r = no_args_call(g, argc, "sites", DROVER_DBUS_METHOD_LIST_SITES, &bus, &reply);
+        if (r != EXIT_OK)
+                return r;
+        return print_list(g, reply, read_sites);
+}
+
 int verb_incidents(CtlGlobals *g, int argc, char **argv)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         bool all = false;
-        json_t *a = NULL;
         int r;
 
         PARSE_OPTIONS("Usage: droverctl incidents [--all] [--json]\n\nOpen incidents, newest first; --all "
                       "includes closed ones.\n",
                       NULL, &all, "all");
-        if (optind != argc) {
-                log_error("incidents takes no arguments");
-                return EXIT_USAGE;
-        }
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
+        r = no_args_bus(argc, "incidents", &bus);
+        if (r != EXIT_OK)
+                return r;
         r = call(g, bus, DROVER_DBUS_METHOD_LIST_INCIDENTS, &reply, "incidents", "b", (int) !all);
         if (r != EXIT_OK)
                 return r;
-        if (g->json)
-                a = json_array();
-        r = read_incidents(reply, a, g, !g->json);
-        if (r < 0) {
-                json_decref(a);
-                return bad_reply(r);
-        }
-        if (a)
-                ctl_print_json_line(a);
-        return EXIT_OK;
+        return print_list(g, reply, read_incidents);
 }
 
 int verb_incident(CtlGlobals *g, int argc, char **argv)
@@ -446,11 +481,9 @@ int verb_incident(CtlGlobals *g, int argc, char **argv)
                 log_error("incident wants one INCIDENT id");
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], "incident", &id);
+        r = id_bus(argv[optind], "incident", &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_GET_INCIDENT, &reply, "incident", "x", id);
         if (r != EXIT_OK)
                 return r;
@@ -545,11 +578,9 @@ static int answer(CtlGlobals *g, int argc, char **argv, bool approve)
                 log_error("%s wants [run|incident] ID; see 'droverctl %s --help'", verb, verb);
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], kind, &id);
+        r = id_bus(argv[optind], kind, &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         r = call(g, bus, approve ? DROVER_DBUS_METHOD_APPROVE : DROVER_DBUS_METHOD_DENY, NULL, verb, "sxs",
                  kind, id, comment);
         if (r != EXIT_OK)
@@ -583,11 +614,9 @@ int verb_abort(CtlGlobals *g, int argc, char **argv)
                 log_error("abort wants one RUN id");
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], "run", &id);
+        r = id_bus(argv[optind], "run", &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_ABORT_RUN, NULL, "abort", "x", id);
         if (r != EXIT_OK)
                 return r;
@@ -610,11 +639,9 @@ int verb_ack(CtlGlobals *g, int argc, char **argv)
                 log_error("ack wants one INCIDENT id");
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], "incident", &id);
+        r = id_bus(argv[optind], "incident", &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_ACK_INCIDENT, NULL, "ack", "x", id);
         if (r != EXIT_OK)
                 return r;
@@ -634,11 +661,9 @@ int verb_note(CtlGlobals *g, int argc, char **argv)
                 log_error("note wants INCIDENT and one TEXT argument (quote it)");
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], "incident", &id);
+        r = id_bus(argv[optind], "incident", &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_ADD_NOTE, NULL, "note", "xs", id, argv[optind + 1]);
         if (r != EXIT_OK)
                 return r;
@@ -662,14 +687,9 @@ int verb_maintenance(CtlGlobals *g, int argc, char **argv)
         }
         site = argv[optind];
         onoff = argv[optind + 1];
-        if (streq(onoff, "on"))
-                on = true;
-        else if (streq(onoff, "off"))
-                on = false;
-        else {
-                log_error("maintenance: '%s' is neither on nor off", onoff);
-                return EXIT_USAGE;
-        }
+        r = parse_on_off("maintenance", onoff, &on);
+        if (r != EXIT_OK)
+                return r;
         if (ctl_bus_open(&bus, false) < 0)
                 return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_SET_MAINTENANCE, NULL, "maintenance", "sb", site, (int) on);
@@ -698,14 +718,9 @@ int verb_override(CtlGlobals *g, int argc, char **argv)
         if (!all)
                 site = argv[optind++];
         onoff = argv[optind];
-        if (streq(onoff, "on"))
-                on = true;
-        else if (streq(onoff, "off"))
-                on = false;
-        else {
-                log_error("override: '%s' is neither on nor off", onoff);
-                return EXIT_USAGE;
-        }
+        r = parse_on_off("override", onoff, &on);
+        if (r != EXIT_OK)
+                return r;
         if (ctl_bus_open(&bus, false) < 0)
                 return EXIT_INFRA;
         r = call(g, bus, DROVER_DBUS_METHOD_SET_OVERRIDE, NULL, "override", "sb", site, (int) on);
@@ -725,13 +740,7 @@ int verb_reload(CtlGlobals *g, int argc, char **argv)
         PARSE_OPTIONS("Usage: droverctl reload [--json]\n\nReload droverd's inventory, as SIGHUP does: an "
                       "invalid one is refused and the old one kept.\n",
                       NULL, NULL, NULL);
-        if (optind != argc) {
-                log_error("reload takes no arguments");
-                return EXIT_USAGE;
-        }
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
-        r = call(g, bus, DROVER_DBUS_METHOD_RELOAD, NULL, "reload", NULL);
+        r = no_args_call(g, argc, "reload", DROVER_DBUS_METHOD_RELOAD, &bus, NULL);
         if (r != EXIT_OK)
                 return r;
         return done_ok(g, json_pack("{s:s}", "action", "reload"), "Reloaded");
@@ -918,11 +927,9 @@ int verb_attach(CtlGlobals *g, int argc, char **argv)
                 log_error("attach wants one RUN id");
                 return EXIT_USAGE;
         }
-        r = parse_id(argv[optind], "run", &id);
+        r = id_bus(argv[optind], "run", &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        if (ctl_bus_open(&bus, false) < 0)
-                return EXIT_INFRA;
         return follow(g, bus, id);
 }
 

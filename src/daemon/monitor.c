@@ -1434,21 +1434,29 @@ int monitor_answer_incident(Monitor *mon, int64_t id, bool approve, const char *
 int monitor_ack_incident(Monitor *mon, int64_t id, const char *actor)
 {
         MonIncident *mi = find_incident(mon, id);
+        const IncidentAction *log;
+        size_t n;
         int r;
 
         if (!mi)
                 return -ENOENT;
+        /* "Already" means already acknowledged. The verify milestone may have been met by
+         * something else (an approved run starting): the acknowledgement is still new. */
+        n = incident_get_log(mi->inc, &log);
+        for (size_t i = 0; i < n; i++)
+                if (log[i].kind == INCIDENT_ACTION_ACKNOWLEDGED)
+                        return -EALREADY;
         r = incident_log_action(mi->inc, INCIDENT_ACTION_ACKNOWLEDGED, actor, "verified by the duty office",
                                 now_rt());
         if (r < 0)
                 return r;
-        r = incident_record_milestone(mi->inc, INCIDENT_DEADLINE_VERIFY, actor, "acknowledged", now_rt());
+        (void) incident_record_milestone(mi->inc, INCIDENT_DEADLINE_VERIFY, actor, "acknowledged", now_rt());
         if (incident_get_state(mi->inc) == INCIDENT_DETECTED)
                 (void) incident_transition(mi->inc, INCIDENT_VERIFIED, actor,
                                            "acknowledged by the duty office", now_rt(), NULL);
         flush_incident(mon, mi, 0);
         arm_deadline_timer(mon);
-        return r == -EALREADY ? -EALREADY : 0;
+        return 0;
 }
 
 int monitor_note_incident(Monitor *mon, int64_t id, const char *actor, const char *text)

@@ -40,15 +40,6 @@ python3 "$DROVER_SOURCE_ROOT/tests/integration/notify-listen.py" "$LAB/notify.so
         >"$LAB/notify-listen.log" 2>&1 &
 LAB_PIDS+=($!)
 
-wait_until() { # TRIES COMMAND...
-        local n=$1 i
-        shift
-        for i in $(seq 1 "$n"); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
 start_control() {
         rm -f "$LAB/control.fifo"
         mkfifo "$LAB/control.fifo"

@@ -59,20 +59,6 @@ YAML
 # Nobody verifies the incidents here: the last one lives long enough to miss this.
 echo "deadlines: {verify: 3s}" >>"$LAB/drover.yaml"
 
-wait_until() { # TRIES COMMAND...
-        local n=$1 i
-        shift
-        for i in $(seq 1 "$n"); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
-sql_nonzero() {
-        local v
-        v=$(sql "$1" 2>/dev/null) || return 1
-        [ -n "$v" ] && [ "$v" != 0 ]
-}
 answers_more_than() { test "$(grep -c '"cmd"' "$LAB/control.out")" -gt "$1"; }
 dctl() {
         local n

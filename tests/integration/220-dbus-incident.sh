@@ -11,34 +11,9 @@
 # IncidentChanged and ApprovalRequested are asserted with their arguments.
 # Waits are bounded polls; nothing asserts how long anything took.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib-dbus.sh"
 DROVERD="$DROVER_BUILD_ROOT/src/daemon/droverd"
-POLICY="$DROVER_SOURCE_ROOT/units/org.drover1.conf"
 
-if [ "$(id -u)" -ne 0 ]; then
-        echo "not ok - 220-dbus-incident needs root (it creates users and groups, as CI runs it)"
-        exit 1
-fi
-
-# --- users and groups: created here, removed on exit (only what this test created) ------
-CREATED_GROUPS=()
-CREATED_USERS=()
-cleanup_users() {
-        local u g
-        for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
-        for g in "${CREATED_GROUPS[@]}"; do groupdel "$g" 2>/dev/null || true; done
-}
-trap 'cleanup_users; lab_cleanup' EXIT
-for g in drover drover-commanders; do
-        if ! getent group "$g" >/dev/null; then
-                groupadd --system "$g"
-                CREATED_GROUPS+=("$g")
-        fi
-done
-add_user() { # name [groups]
-        userdel "$1" 2>/dev/null || true
-        useradd --system --no-create-home --shell /usr/sbin/nologin ${2:+--groups "$2"} "$1"
-        CREATED_USERS+=("$1")
-}
 add_user drvi-reader drover
 add_user drvi-cmd1 drover,drover-commanders
 add_user drvi-cmd2 drover,drover-commanders
@@ -95,70 +70,11 @@ YAML
 chmod 755 "$LAB" "$LAB/playbooks" # the test users reach the bus socket through it
 chmod 644 "$LAB"/drover.yaml "$LAB"/playbooks/*.yaml
 
-# --- a private system-type bus with the real policy --------------------------------------
-mkdir -p "$LAB/bus"
-chmod 755 "$LAB/bus"
-cat >"$LAB/bus/strict.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$LAB/bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-  <!-- the signal recorder (busctl monitor as root) becomes a monitor -->
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>$POLICY</include>
-</busconfig>
-XML
+# --- a private system-type bus with the real policy; the signal recorder (busctl monitor
+# as root) may become a monitor --------------------------------------------------------------
+write_bus_conf "$LAB/bus/strict.conf" '<policy user="root"><allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/></policy>'
+start_bus "$LAB/bus/strict.conf" || exit 1
 
-dbus-daemon --config-file="$LAB/bus/strict.conf" --nofork --print-address=3 3>"$LAB/bus/address" \
-        >>"$LAB/bus/log" 2>&1 &
-BUS_PID=$!
-LAB_PIDS+=("$BUS_PID")
-for i in $(seq 1 100); do
-        [ -s "$LAB/bus/address" ] && break
-        sleep 0.05
-done
-BUS=$(head -n1 "$LAB/bus/address")
-[ -n "$BUS" ] || { echo "# dbus-daemon did not start:" >&2; cat "$LAB/bus/log" >&2; exit 1; }
-export DBUS_SYSTEM_BUS_ADDRESS="$BUS"
-
-wait_until() { # TRIES COMMAND...: poll in 0.1 s steps
-        local n=$1 i
-        shift
-        for i in $(seq 1 "$n"); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
-sql_nonzero() {
-        local v
-        v=$(sql "$1" 2>/dev/null) || return 1
-        [ -n "$v" ] && [ "$v" != 0 ]
-}
-as() { # USER droverctl args…
-        local u=$1
-        shift
-        runuser -u "$u" -- env DBUS_SYSTEM_BUS_ADDRESS="$BUS" NO_COLOR=1 "$DROVERCTL" "$@"
-}
 
 # --- the signal recorder: a bus monitor as root, before droverd takes its name ------------
 # (matching on the sender's unique name is impossible before droverd exists, so record every

@@ -182,6 +182,24 @@ sql() { # query against the test journal
         sqlite3 -batch -noheader "$LAB/drover.db" "$1"
 }
 
+# wait_until TRIES COMMAND...: poll COMMAND every 0.1 s, at most TRIES times.
+wait_until() { # TRIES COMMAND...
+        local n=$1 i
+        shift
+        for i in $(seq 1 "$n"); do
+                "$@" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# sql_nonzero QUERY: the test journal answers something other than "" or "0".
+sql_nonzero() {
+        local v
+        v=$(sql "$1" 2>/dev/null) || return 1
+        [ -n "$v" ] && [ "$v" != 0 ]
+}
+
 lab_done() {
         echo "# $N_PASS passed, $N_FAIL failed"
         [ "$N_FAIL" -eq 0 ] && [ "$N_PASS" -gt 0 ]

@@ -48,17 +48,6 @@ dctl() {
         grep '"cmd"' "$LAB/control.out" | tail -1
 }
 
-# wait_until TRIES COMMAND...: poll every 0.1 s.
-wait_until() {
-        local n=$1 i
-        shift
-        for i in $(seq 1 "$n"); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.1
-        done
-        return 1
-}
-
 # wait_sql TRIES QUERY: poll until QUERY prints something other than "" or "0".
 sql_nonzero() {
         local v

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "journal.h"
-#include "time-util.h"
+#include "journal/journal.h"
+#include "shared/time-util.h"
 
 static int write_steps(Journal *j, int64_t run_id, unsigned n, bool batch)
 {

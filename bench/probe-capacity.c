@@ -54,8 +54,8 @@
 #include <fcntl.h>
 #include <poll.h>
 
-#include "prober.h"
-#include "strbuf.h"
+#include "monitor/prober.h"
+#include "shared/strbuf.h"
 
 #define BLACKBOX_DEFAULT "/usr/bin/prometheus-blackbox-exporter"
 /* The scraper's bound: requests to the exporter in flight at once (and kept-alive

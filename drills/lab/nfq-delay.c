@@ -36,8 +36,8 @@
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#include "macros.h"
-#include "time-util.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define DEFAULT_MAX_HELD 10000U
 #define MAX_DELAY_MS     600000U

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
-#include "bus.h"
+#include "bus/bus.h"
 #include "drover/dbus-api.h"
-#include "log.h"
-#include "strbuf.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 /* Upper bound of rows a list method returns (ListRuns' limit, enumeration). */
 #define BUS_LIST_MAX 1000

@@ -12,8 +12,8 @@
  */
 #pragma once
 
-#include "macros.h"
-#include "manager.h"
+#include "daemon/manager.h"
+#include "shared/macros.h"
 
 typedef struct Bus Bus;
 

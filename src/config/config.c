@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
-#include "monitor-config.h"
-#include "strbuf.h"
-#include "yaml-node.h"
-#include "string-table.h"
+#include "config/config.h"
+#include "config/monitor-config.h"
+#include "config/yaml-node.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
 
 #define CONFIG_OUTPUT_CAP_MIN 1024
 #define CONFIG_OUTPUT_CAP_MAX (16 * 1024 * 1024)

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "macros.h"
-#include "time-util.h"
+#include "shared/diag.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/drover/drover.yaml"
 #define CONFIG_DEFAULT_JOURNAL "/var/lib/drover/drover.db"

@@ -17,9 +17,9 @@
 #include <regex.h>
 #include <string.h>
 
-#include "monitor-config.h"
-#include "strbuf.h"
-#include "yaml-node.h"
+#include "config/monitor-config.h"
+#include "config/yaml-node.h"
+#include "shared/strbuf.h"
 
 /* "did you mean" over thousands of names costs more than it helps (as config.c) */
 #define SUGGEST_MAX_CANDIDATES 512

@@ -28,14 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "detector.h"
-#include "diag.h"
-#include "incident.h"
-#include "levels.h"
-#include "policy.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "incident/incident.h"
+#include "incident/policy.h"
+#include "monitor/detector.h"
+#include "monitor/levels.h"
+#include "monitor/probe-result.h"
+#include "shared/diag.h"
+#include "shared/time-util.h"
 
 typedef struct YNode YNode;
 

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "strbuf.h"
-#include "yaml-node.h"
+#include "config/yaml-node.h"
+#include "shared/strbuf.h"
 
 typedef struct Frame {
         YNode *node; /* a sequence or mapping being filled */

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "time-util.h"
+#include "shared/diag.h"
+#include "shared/time-util.h"
 
 #define YNODE_MAX_FILE_SIZE (1024 * 1024) /* 1 MiB: no hand-written drover file is larger */
 #define YNODE_MAX_DEPTH 64

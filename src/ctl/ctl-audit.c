@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "strbuf.h"
+#include "ctl/ctl.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 static int open_journal_plain(CtlGlobals *g, Journal **ret)
 {

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
-#include "ctl.h"
+#include "ctl/ctl.h"
 #include "drover/dbus-api.h"
-#include "log.h"
-#include "strbuf.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 /* Every call has a deadline: droverd answers from its loop, which never blocks. */
 #define CTL_BUS_TIMEOUT (30 * USEC_PER_SEC)

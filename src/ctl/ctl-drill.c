@@ -23,13 +23,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "diag.h"
-#include "drill.h"
-#include "journal-drill.h"
-#include "log.h"
-#include "strbuf.h"
-#include "yaml-node.h"
+#include "config/yaml-node.h"
+#include "ctl/ctl.h"
+#include "drill/drill.h"
+#include "journal/journal-drill.h"
+#include "shared/diag.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 #ifndef DROVER_DRILL_DIR
 #define DROVER_DRILL_DIR "/usr/share/drover/drills"

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "diag.h"
-#include "log.h"
-#include "strbuf.h"
+#include "ctl/ctl.h"
+#include "shared/diag.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 int ctl_load_config(const CtlGlobals *g, Config **ret)
 {

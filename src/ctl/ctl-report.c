@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "report.h"
+#include "ctl/ctl.h"
+#include "report/report.h"
+#include "shared/log.h"
 
 /* As `runs`/`show`: the journal is readable without a valid drover.yaml when --db or
  * $DROVER_DB names it; a broken config must not hide the record. *ret_path is the

@@ -15,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "diag.h"
-#include "engine.h"
-#include "executor-real.h"
-#include "log.h"
-#include "playbook.h"
-#include "strbuf.h"
+#include "ctl/ctl.h"
+#include "engine/engine.h"
+#include "exec/executor-real.h"
+#include "playbook/playbook.h"
+#include "shared/diag.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 #define STR_IN_SET4(s, a, b, c, d) (streq(s, a) || streq(s, b) || streq(s, c) || streq(s, d))
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "log.h"
-#include "strbuf.h"
+#include "ctl/ctl.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 /* The journal can be read without a valid drover.yaml: --db, $DROVER_DB, or the config if
  * it loads. A broken config must not hide the record of what happened. */

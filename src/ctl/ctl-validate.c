@@ -9,13 +9,13 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "config.h"
-#include "ctl.h"
-#include "diag.h"
-#include "drill.h"
-#include "log.h"
-#include "playbook.h"
-#include "yaml-node.h"
+#include "config/config.h"
+#include "config/yaml-node.h"
+#include "ctl/ctl.h"
+#include "drill/drill.h"
+#include "playbook/playbook.h"
+#include "shared/diag.h"
+#include "shared/log.h"
 
 typedef enum FileType {
         FILE_CONFIG,

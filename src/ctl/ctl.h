@@ -15,9 +15,9 @@
 
 #include <systemd/sd-bus.h>
 
-#include "config.h"
-#include "engine.h"
-#include "journal.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "journal/journal.h"
 
 #include "drover/exit-status.h"
 

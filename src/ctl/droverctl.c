@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "log.h"
+#include "ctl/ctl.h"
+#include "shared/log.h"
 
 static const Verb verbs[] = {
         { "validate", "[--config FILE] FILE...", "check drover.yaml and playbooks; nothing runs", verb_validate },

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus.h"
+#include "bus/bus.h"
+#include "daemon/manager.h"
 #include "drover/exit-status.h"
-#include "log.h"
-#include "manager.h"
+#include "shared/log.h"
 
 static void help(FILE *f)
 {

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-#include "manager.h"
+#include "daemon/manager.h"
 
 typedef struct WorkerRun WorkerRun;
 typedef struct Monitor Monitor;

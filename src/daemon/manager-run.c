@@ -30,12 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "manager-internal.h"
-#include "run-progress.h"
-#include "strbuf.h"
-#include "string-table.h"
-#include "time-util.h"
+#include "daemon/manager-internal.h"
+#include "daemon/run-progress.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
+#include "shared/time-util.h"
 
 #ifndef DROVERCTL_PATH
 #define DROVERCTL_PATH "/usr/bin/droverctl"

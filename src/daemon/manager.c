@@ -14,11 +14,11 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "diag.h"
-#include "log.h"
-#include "manager-internal.h"
-#include "strbuf.h"
-#include "time-util.h"
+#include "daemon/manager-internal.h"
+#include "shared/diag.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
+#include "shared/time-util.h"
 
 
 static void log_diags(DiagList *diags)

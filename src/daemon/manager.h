@@ -16,10 +16,10 @@
 
 #include <systemd/sd-event.h>
 
-#include "config.h"
-#include "engine.h"
-#include "journal.h"
-#include "macros.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "journal/journal.h"
+#include "shared/macros.h"
 
 typedef struct Manager Manager;
 

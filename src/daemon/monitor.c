@@ -29,14 +29,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "diag.h"
-#include "log.h"
-#include "manager-internal.h"
-#include "monitor-config.h"
-#include "playbook.h"
-#include "prober.h"
-#include "strbuf.h"
-#include "template.h"
+#include "config/monitor-config.h"
+#include "daemon/manager-internal.h"
+#include "monitor/prober.h"
+#include "playbook/playbook.h"
+#include "playbook/template.h"
+#include "shared/diag.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 #define ACTOR_DAEMON           "droverd"
 #define NOTIFY_DEFAULT_TIMEOUT (5 * USEC_PER_SEC)

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run-progress.h"
-#include "strbuf.h"
-#include "string-table.h"
+#include "daemon/run-progress.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
 
 static const char *const run_progress_kind_table[_RUN_PROGRESS_KIND_MAX] = {
         [RUN_PROGRESS_NONE] = "none",

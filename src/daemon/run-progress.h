@@ -11,7 +11,7 @@
 
 #include <errno.h>
 
-#include "manager.h"
+#include "daemon/manager.h"
 
 typedef enum RunProgressKind {
         RUN_PROGRESS_NONE, /* a line that changes nothing (run-event, unknown event) */

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "drill.h"
-#include "sha256.h"
-#include "strbuf.h"
-#include "string-table.h"
-#include "yaml-node.h"
+#include "config/yaml-node.h"
+#include "drill/drill.h"
+#include "shared/sha256.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
 
 #define DRILL_NAME_MAX         64
 #define DRILL_MAX_EVERY_MONTHS 120

@@ -18,10 +18,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "diag.h"
-#include "playbook.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "playbook/playbook.h"
+#include "shared/diag.h"
+#include "shared/time-util.h"
 
 #define DRILL_MAX_PLAYBOOKS           16
 #define DRILL_MAX_PARTICIPANTS        256

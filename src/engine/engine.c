@@ -22,10 +22,10 @@
 #include <signal.h>
 #include <string.h>
 
-#include "engine.h"
-#include "strbuf.h"
-#include "time-util.h"
-#include "string-table.h"
+#include "engine/engine.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
+#include "shared/time-util.h"
 
 /* How long past an action's deadline we trust the executor to still report it. */
 #define EXECUTOR_GRACE_USEC (5 * USEC_PER_SEC)

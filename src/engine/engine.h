@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "executor.h"
-#include "playbook.h"
+#include "config/config.h"
+#include "engine/executor.h"
+#include "playbook/playbook.h"
 
 #define SECRET_MASK "********"
 

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "executor.h"
+#include "engine/executor.h"
 
 static const char *const action_status_table[_ACTION_STATUS_MAX] = {
         [ACTION_DONE] = "done",

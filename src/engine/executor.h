@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "shared/time-util.h"
 
 typedef enum ActionKind {
         ACTION_SSH,

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "fake-executor.h"
-#include "strbuf.h"
+#include "engine/fake-executor.h"
+#include "shared/strbuf.h"
 
 typedef struct FakeRule {
         ActionKind kind;

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "executor.h"
+#include "engine/executor.h"
 
 #define FAKE_EXECUTOR_EPOCH (1000 * USEC_PER_SEC)          /* the fake monotonic clock starts here */
 #define FAKE_EXECUTOR_REALTIME_BASE (1767225600ULL * USEC_PER_SEC) /* 2026-01-01T00:00:00Z */

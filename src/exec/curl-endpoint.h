@@ -8,7 +8,7 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* ep may be NULL (an absolute URL outside the inventory): verification stays on.
  * Returns 0 or -EINVAL when curl refuses an option. curl copies the strings. */

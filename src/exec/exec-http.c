@@ -14,8 +14,8 @@
 
 #include <curl/curl.h>
 
-#include "curl-endpoint.h"
-#include "exec-internal.h"
+#include "exec/curl-endpoint.h"
+#include "exec/exec-internal.h"
 
 #define HTTP_MAX_REDIRECTS 5L
 

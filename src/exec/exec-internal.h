@@ -11,8 +11,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "executor-real.h"
-#include "strbuf.h"
+#include "exec/executor-real.h"
+#include "shared/strbuf.h"
 
 typedef struct SshSession SshSession;
 

@@ -17,7 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "exec-internal.h"
+#include "exec/exec-internal.h"
 
 #define LOCAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define KILL_GRACE (2 * USEC_PER_SEC)

@@ -26,7 +26,7 @@
 
 #include <libssh2.h>
 
-#include "exec-internal.h"
+#include "exec/exec-internal.h"
 
 struct SshSession {
         const Host *host;

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include "exec-internal.h"
+#include "exec/exec-internal.h"
 
 #define DEFAULT_MAX_WORKERS 256U
 /* Workers only need a little stack (libssh2, libcurl and OpenSSL keep their state on the heap). */

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "executor.h"
+#include "engine/executor.h"
 
 typedef struct RealExecutorOptions {
         bool accept_new_host_keys; /* add unknown (never changed) host keys to known_hosts */

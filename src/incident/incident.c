@@ -6,9 +6,9 @@
  */
 #include <string.h>
 
-#include "incident.h"
-#include "strbuf.h"
-#include "string-table.h"
+#include "incident/incident.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
 
 struct Incident {
         char *id, *site, *subject, *phenomenon, *impact;

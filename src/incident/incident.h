@@ -24,9 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macros.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "monitor/probe-result.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 /* The actor of everything drover does by itself. */
 #define INCIDENT_ACTOR_POLICY "policy"

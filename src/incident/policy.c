@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
-#include "string-table.h"
+#include "incident/policy.h"
+#include "shared/string-table.h"
 
 static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
         [DECISION_NONE] = "none",

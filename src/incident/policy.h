@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "playbook.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "monitor/probe-result.h"
+#include "playbook/playbook.h"
+#include "shared/time-util.h"
 
 #define POLICY_REASON_MAX 256
 #define DECISION_ACTIONS_MAX 4

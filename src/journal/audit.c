@@ -71,13 +71,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal-internal.h"
-#include "journal.h"
-#include "macros.h"
-#include "sha256.h"
-#include "strbuf.h"
-#include "string-table.h"
-#include "time-util.h"
+#include "journal/journal-internal.h"
+#include "journal/journal.h"
+#include "shared/macros.h"
+#include "shared/sha256.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
+#include "shared/time-util.h"
 
 #define AUDIT_ZERO_HASH     "0000000000000000000000000000000000000000000000000000000000000000"
 #define AUDIT_TABLE_JOURNAL "journal"

@@ -17,9 +17,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "journal-drill.h"
-#include "journal-internal.h"
-#include "strbuf.h"
+#include "journal/journal-drill.h"
+#include "journal/journal-internal.h"
+#include "shared/strbuf.h"
 
 /* Entry k-1 brings the drill tables from version k-1 to k. Never edit a released entry. */
 static const char *const drill_migrations[] = {

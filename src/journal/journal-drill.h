@@ -31,9 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "journal.h"
-#include "macros.h"
-#include "time-util.h"
+#include "journal/journal.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define JOURNAL_DRILL_SCHEMA_VERSION 1
 

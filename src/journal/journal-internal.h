@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "journal.h"
-#include "time-util.h"
+#include "journal/journal.h"
+#include "shared/time-util.h"
 
 /* Every statement is prepared once, on first use, and kept until journal_close(). */
 typedef enum Stmt {

@@ -38,12 +38,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "journal-drill.h"
-#include "journal-internal.h"
-#include "journal.h"
-#include "macros.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "journal/journal-drill.h"
+#include "journal/journal-internal.h"
+#include "journal/journal.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define JOURNAL_DEFAULT_PATH CONFIG_DEFAULT_JOURNAL
 /* How long a writer waits for another process's write lock before giving up. Generous:

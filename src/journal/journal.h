@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "macros.h"
-#include "time-util.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_ENV "DROVER_DB"

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detector.h"
-#include "macros.h"
+#include "monitor/detector.h"
+#include "shared/macros.h"
 
 #define DEFAULT_FALL 3U
 #define DEFAULT_RISE 2U

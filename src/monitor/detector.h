@@ -48,9 +48,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macros.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "monitor/probe-result.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define DETECTOR_VANTAGE_LOCAL "local"
 /* A vantage is stale when its last result is older than this many intervals. */

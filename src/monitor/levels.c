@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "levels.h"
-#include "string-table.h"
+#include "monitor/levels.h"
+#include "shared/string-table.h"
 
 #define DETAIL_MAX 128
 

@@ -50,9 +50,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macros.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "monitor/probe-result.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 typedef enum LevelCondition {
         LEVEL_COND_TARGET_DOWN,

@@ -32,8 +32,8 @@
 
 #include <jansson.h>
 
-#include "prober-internal.h"
-#include "curl-endpoint.h"
+#include "exec/curl-endpoint.h"
+#include "monitor/prober-internal.h"
 
 /* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */
 #define PROBER_SHARD_PROBES 256U

@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prober-internal.h"
+#include "monitor/prober-internal.h"
 
 #define RESULT_MARKER "drover-probe-result "
 /* stdout/stderr kept when no body is wanted: enough for error messages and the marker. */

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "macros.h"
-#include "probe-result.h"
-#include "string-table.h"
+#include "monitor/probe-result.h"
+#include "shared/macros.h"
+#include "shared/string-table.h"
 
 static const char *const probe_kind_table[_PROBE_KIND_MAX] = {
         [PROBE_KIND_HTTP] = "http",

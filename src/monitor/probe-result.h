@@ -23,7 +23,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "time-util.h"
+#include "shared/time-util.h"
 
 typedef enum ProbeKind {
         PROBE_KIND_HTTP,

@@ -11,9 +11,9 @@
 
 #include <curl/curl.h>
 
-#include "executor-real.h"
-#include "prober.h"
-#include "strbuf.h"
+#include "exec/executor-real.h"
+#include "monitor/prober.h"
+#include "shared/strbuf.h"
 
 typedef struct CurlSock CurlSock;
 typedef struct CurlShard CurlShard;

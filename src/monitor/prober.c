@@ -19,7 +19,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "prober-internal.h"
+#include "monitor/prober-internal.h"
 
 /* The schedule timer may be late by up to this much, so that one wake-up starts every
  * probe that fell due meanwhile: cheap wake-ups, still no lock-step (each probe keeps

@@ -70,10 +70,10 @@
 
 #include <systemd/sd-event.h>
 
-#include "config.h"
-#include "macros.h"
-#include "probe-result.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "monitor/probe-result.h"
+#include "shared/macros.h"
+#include "shared/time-util.h"
 
 #define PROBER_VANTAGE_LOCAL "local"
 /* Response bytes kept for body_regex / the JSON field; a longer body is judged on

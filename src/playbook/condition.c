@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "condition.h"
-#include "strbuf.h"
+#include "playbook/condition.h"
+#include "shared/strbuf.h"
 
 typedef enum CondNodeType {
         COND_OR,

@@ -18,8 +18,8 @@
 
 #include <stdbool.h>
 
-#include "diag.h"
-#include "template.h"
+#include "playbook/template.h"
+#include "shared/diag.h"
 
 typedef struct CondNode CondNode;
 

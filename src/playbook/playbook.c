@@ -21,11 +21,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "playbook.h"
-#include "sha256.h"
-#include "strbuf.h"
-#include "yaml-node.h"
-#include "string-table.h"
+#include "config/yaml-node.h"
+#include "playbook/playbook.h"
+#include "shared/sha256.h"
+#include "shared/strbuf.h"
+#include "shared/string-table.h"
 
 #define PLAYBOOK_NAME_MAX 64
 #define PLAYBOOK_MAX_PARALLEL 1024

@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "condition.h"
-#include "config.h"
-#include "diag.h"
-#include "template.h"
-#include "time-util.h"
+#include "config/config.h"
+#include "playbook/condition.h"
+#include "playbook/template.h"
+#include "shared/diag.h"
+#include "shared/time-util.h"
 
 #define PLAYBOOK_MAX_STEPS 256
 #define PLAYBOOK_MAX_RETRIES 100

@@ -11,8 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "strbuf.h"
-#include "template.h"
+#include "playbook/template.h"
+#include "shared/strbuf.h"
 
 bool template_ref_is_valid(const char *s, size_t n)
 {

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "diag.h"
+#include "shared/diag.h"
 
 typedef struct TemplatePart {
         bool is_ref;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "report/report.h"
 
 #define SVG_WIDTH      1000.0
 #define SVG_LABEL_W    300.0 /* step names on the left */

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "report.h"
-#include "sha256.h"
-#include "yaml-node.h"
+#include "config/yaml-node.h"
+#include "report/report.h"
+#include "shared/diag.h"
+#include "shared/sha256.h"
 
 static char *read_small_file(const char *path, size_t *ret_len, int *ret_errno)
 {

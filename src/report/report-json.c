@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "report.h"
+#include "report/report.h"
 
 static json_t *str_or_null(const char *s)
 {

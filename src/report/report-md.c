@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "report.h"
+#include "report/report.h"
 
 static const char *const colour[] = {"none", "red", "orange", "yellow", "blue"};
 

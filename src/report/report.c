@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
-#include "string-table.h"
+#include "report/report.h"
+#include "shared/string-table.h"
 
 static const char *const report_kind_table[_REPORT_KIND_MAX] = {
         [REPORT_RUN] = "run",

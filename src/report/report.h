@@ -25,11 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "journal-drill.h"
-#include "journal.h"
-#include "macros.h"
-#include "strbuf.h"
-#include "time-util.h"
+#include "journal/journal-drill.h"
+#include "journal/journal.h"
+#include "shared/macros.h"
+#include "shared/strbuf.h"
+#include "shared/time-util.h"
 
 typedef enum ReportKind {
         REPORT_RUN,      /* any run, live or drill */

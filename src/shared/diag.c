@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "strbuf.h"
+#include "shared/diag.h"
+#include "shared/strbuf.h"
 
 void diag_list_init(DiagList *l)
 {

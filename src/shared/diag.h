@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "macros.h"
+#include "shared/macros.h"
 
 typedef enum DiagSeverity {
         DIAG_ERROR,

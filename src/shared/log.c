@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
-#include "strbuf.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 static int max_level = LOG_INFO;
 static const char *program = "drover";

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-#include "macros.h"
+#include "shared/macros.h"
 
 void log_set_max_level(int level);
 int log_get_max_level(void);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
+#include "shared/strbuf.h"
 
 void *xmalloc(size_t n)
 {

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "macros.h"
+#include "shared/macros.h"
 
 typedef struct StrBuf {
         char *data;      /* always NUL-terminated once anything was appended */

@@ -2,7 +2,7 @@
 /* string-table.c — see string-table.h. */
 #include <string.h>
 
-#include "string-table.h"
+#include "shared/string-table.h"
 
 int string_table_lookup(const char *const *table, size_t n, const char *s)
 {

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "macros.h"
+#include "shared/macros.h"
 
 /* Index of s in table[0..n), or -EINVAL (also for NULL). NULL entries never match. */
 int string_table_lookup(const char *const *table, size_t n, const char *s);

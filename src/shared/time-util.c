@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "time-util.h"
+#include "shared/time-util.h"
 
 usec_t now_usec(clockid_t clock)
 {

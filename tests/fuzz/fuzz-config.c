@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
-#include "yaml-node.h"
+#include "config/config.h"
+#include "config/yaml-node.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

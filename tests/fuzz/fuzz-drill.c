@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drill.h"
+#include "drill/drill.h"
 
 static const char inventory[] = "defaults:\n"
                                 "  ssh: {user: drover, key: /dev/null, known_hosts: /dev/null}\n"

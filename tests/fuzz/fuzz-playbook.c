@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "playbook.h"
+#include "playbook/playbook.h"
 
 static const char inventory[] = "defaults:\n"
                                 "  ssh: {user: drover, key: /dev/null, known_hosts: /dev/null}\n"

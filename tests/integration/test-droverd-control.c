@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "manager.h"
-#include "strbuf.h"
+#include "daemon/manager.h"
+#include "shared/log.h"
+#include "shared/strbuf.h"
 
 typedef struct Ctl {
         Manager *m;

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "executor-real.h"
-#include "strbuf.h"
+#include "exec/executor-real.h"
+#include "shared/strbuf.h"
 
 static const char *lab;
 static uint16_t sshd2_port, sshd_port, http_port, blackhole_port, free_port;

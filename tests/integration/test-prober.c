@@ -22,9 +22,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 
-#include "detector.h"
-#include "prober.h"
-#include "strbuf.h"
+#include "monitor/detector.h"
+#include "monitor/prober.h"
+#include "shared/strbuf.h"
 
 static const char *lab;
 static uint16_t sshd_port, http_port, free_port, blackhole_port;

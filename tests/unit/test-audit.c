@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal.h"
-#include "sha256.h"
+#include "journal/journal.h"
+#include "shared/sha256.h"
 
 #define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
 

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "drill.h"
-#include "playbook.h"
-#include "strbuf.h"
+#include "config/config.h"
+#include "drill/drill.h"
+#include "playbook/playbook.h"
+#include "shared/strbuf.h"
 
 #define MIN_CONFIG_CASES 15
 #define MIN_PLAYBOOK_CASES 30

@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "condition.h"
-#include "strbuf.h"
+#include "playbook/condition.h"
+#include "shared/strbuf.h"
 
 static const char *const values[][2] = {
         { "params.force", "true" },       { "params.off", "false" },     { "steps.lag.stdout", " 42\n" },

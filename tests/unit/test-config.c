@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "strbuf.h"
+#include "config/config.h"
+#include "shared/strbuf.h"
 
 static char tmpdir[] = "/tmp/test-config-XXXXXX";
 

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "detector.h"
+#include "monitor/detector.h"
 
 #define SEC(s) ((usec_t) (s) * USEC_PER_SEC)
 

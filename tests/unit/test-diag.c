@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
+#include "shared/diag.h"
 
 static char *print_to_string(DiagList *l)
 {

@@ -23,10 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drill.h"
-#include "journal-drill.h"
-#include "journal.h"
-#include "strbuf.h"
+#include "drill/drill.h"
+#include "journal/journal-drill.h"
+#include "journal/journal.h"
+#include "shared/strbuf.h"
 
 static const char *data_dir;
 static char tmpdir[256];

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine.h"
-#include "fake-executor.h"
-#include "strbuf.h"
+#include "engine/engine.h"
+#include "engine/fake-executor.h"
+#include "shared/strbuf.h"
 
 #include <jansson.h>
 

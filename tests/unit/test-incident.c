@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "incident.h"
+#include "incident/incident.h"
 
 #define T0 ((usec_t) 1700000000ULL * USEC_PER_SEC) /* the fake clock's start */
 #define MIN_ USEC_PER_MINUTE

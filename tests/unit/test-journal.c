@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "journal/journal.h"
 
 static char tmpdir[256]; /* short, so that every path built below fits PATH_MAX */
 static unsigned counter;

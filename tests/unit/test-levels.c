@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "levels.h"
+#include "monitor/levels.h"
 
 #define SEC(s) ((usec_t) (s) * USEC_PER_SEC)
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "monitor-config.h"
-#include "strbuf.h"
+#include "config/config.h"
+#include "config/monitor-config.h"
+#include "shared/strbuf.h"
 
 /* The inventory every case builds on: INV_LINES lines, so snippet line k is file line INV_LINES + k. */
 #define INV_LINES 15

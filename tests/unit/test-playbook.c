@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "playbook.h"
-#include "sha256.h"
-#include "strbuf.h"
+#include "playbook/playbook.h"
+#include "shared/sha256.h"
+#include "shared/strbuf.h"
 
 static char tmpdir[] = "/tmp/test-playbook-XXXXXX";
 static Config *config;

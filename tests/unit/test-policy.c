@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "policy.h"
+#include "incident/policy.h"
 
 #define T0 ((usec_t) 1700000000ULL * USEC_PER_SEC)
 #define MIN_ USEC_PER_MINUTE

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report.h"
-#include "sha256.h"
+#include "report/report.h"
+#include "shared/sha256.h"
 
 #define T0  ((usec_t) 1796000000 * USEC_PER_SEC) /* the fault, 2026-11-30 */
 #define SEC USEC_PER_SEC

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run-progress.h"
+#include "daemon/run-progress.h"
 
 static void run_done(ManagerRun *r)
 {

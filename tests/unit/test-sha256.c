@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "sha256.h"
+#include "shared/sha256.h"
 
 static void test_vectors(void **state)
 {

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "strbuf.h"
+#include "shared/strbuf.h"
 
 static void test_empty(void **state)
 {

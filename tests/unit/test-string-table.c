@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "string-table.h"
+#include "shared/string-table.h"
 
 typedef enum Colour {
         COLOUR_RED,

@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "strbuf.h"
-#include "template.h"
+#include "playbook/template.h"
+#include "shared/strbuf.h"
 
 static int lookup(void *userdata, const char *ref, char **ret, bool *ret_secret)
 {

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "time-util.h"
+#include "shared/time-util.h"
 
 static usec_t dur(const char *s)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "strbuf.h"
-#include "yaml-node.h"
+#include "config/yaml-node.h"
+#include "shared/strbuf.h"
 
 /* Load `text`; return the document or NULL with the diagnostics in *l. */
 static YDocument *load(const char *text, DiagList *l)

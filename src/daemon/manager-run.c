@@ -2,12 +2,12 @@
 /*
  * manager-run.c — playbook runs in worker processes, for the commander (manager.h:
  * manager_start_run, abort_run, answer "run", list_runs) and for the policy's automatic
- * runs (monitor.c).
+ * runs (watch*.c).
  *
  * Owns: spawning the worker (`droverctl run PLAYBOOK --json --approver worker` with
  * hidden --trigger/--actor/--incident options), its pipes and its exit on the loop,
  * the WorkerRun list. Does not own: the run itself (the worker's engine runs it and
- * journals every step crash-safely, src/ctl/ctl-run.c), incidents (monitor.c).
+ * journals every step crash-safely, src/ctl/ctl-run.c), incidents (watch*.c).
  *
  * The worker: a clean environment (PATH, LANG, and only the variables the config's env
  * secrets name, plus CREDENTIALS_DIRECTORY), PR_SET_PDEATHSIG(SIGKILL) so that it never
@@ -206,8 +206,8 @@ static void worker_ended(WorkerRun *w)
         w->run.current_step = NULL;
         free(w->run.pending_prompt);
         w->run.pending_prompt = NULL;
-        if (m->monitor)
-                monitor_run_ended(m->monitor, &w->run, w->playbook_kind);
+        if (m->watch)
+                watch_run_ended(m->watch, &w->run, w->playbook_kind);
         notify_run_changed(m, w);
 }
 
@@ -676,8 +676,8 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         log_info("run %lld: %s started by %s (trigger %s%s%.0lld), worker pid %d", (long long) w->run.id,
                  w->run.playbook, w->run.actor, w->run.trigger, w->run.incident_id > 0 ? ", incident " : "",
                  (long long) (w->run.incident_id > 0 ? w->run.incident_id : 0), (int) w->pid);
-        if (m->monitor)
-                monitor_run_started(m->monitor, &w->run, w->playbook_kind);
+        if (m->watch)
+                watch_run_started(m->watch, &w->run, w->playbook_kind);
         if (ret_run_id)
                 *ret_run_id = w->run.id;
         notify_run_changed(m, w);

@@ -268,7 +268,7 @@ static int manager_reload(Manager *m)
                 log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
                             c->journal_path, m->journal_path);
 
-        /* The monitor is rebuilt from the new config (open incidents are kept); if that
+        /* The watch is rebuilt from the new config (open incidents are kept); if that
          * fails (a response's playbook cannot be loaded), the old config stays. */
         Config *old = m->config;
         m->config = c;

@@ -152,8 +152,8 @@ void watch_flush_incident(Watch *w, WatchIncident *wi, int64_t run_id)
 
 /* A journal line of an incident that the pure Incident does not model (decisions,
  * frequency changes, restores). */
-void watch_journal_line(Watch *w, int64_t id, const char *actor, const char *kind,
-                                  const char *text, int64_t run_id)
+void watch_journal_line(Watch *w, int64_t id, const char *actor, const char *kind, const char *text,
+                        int64_t run_id)
 {
         IncidentLogRecord rec = {
                 .incident_id = id,
@@ -253,7 +253,7 @@ void watch_propose(Watch *w, WatchIncident *wi, const DecisionAction *a, const c
 }
 
 int watch_start_incident_run(Watch *w, WatchIncident *wi, const char *playbook, const ParamValue *params,
-                              size_t n_params, const char *trigger, const char *actor, int64_t *ret_run)
+                             size_t n_params, const char *trigger, const char *actor, int64_t *ret_run)
 {
         _cleanup_free_ char *error = NULL;
         int64_t run_id = 0;
@@ -358,10 +358,11 @@ static void restore_incident(Watch *w, const IncidentRecord *rec)
                 return;
         }
         if (st != INCIDENT_DETECTED)
-                (void) incident_transition(wi->inc, st, WATCH_ACTOR_DAEMON, "restored from the journal", watch_now_rt(),
-                                           NULL);
+                (void) incident_transition(wi->inc, st, WATCH_ACTOR_DAEMON, "restored from the journal",
+                                           watch_now_rt(), NULL);
         if (rec->level == 0)
-                (void) incident_set_level(wi->inc, LEVEL_NONE, WATCH_ACTOR_DAEMON, "restored", watch_now_rt());
+                (void) incident_set_level(wi->inc, LEVEL_NONE, WATCH_ACTOR_DAEMON, "restored",
+                                          watch_now_rt());
         /* What the restore itself logged is bookkeeping, not news for the journal. */
         wi->n_journaled = incident_get_log(wi->inc, &(const IncidentAction *){NULL});
         *(WatchIncident **) array_push(&w->incidents, &w->n_incidents, sizeof(WatchIncident *)) = wi;
@@ -390,7 +391,7 @@ static void restore_incident(Watch *w, const IncidentRecord *rec)
                                                           (long long) run.id, run.playbook);
                                         log_warning("incident %lld: %s", (long long) rec->id, t);
                                         watch_journal_line(w, rec->id, WATCH_ACTOR_DAEMON, "run-interrupted",
-                                                              t, run.id);
+                                                           t, run.id);
                                 }
                         }
                         run_record_done(&run);
@@ -425,7 +426,6 @@ void watch_restore(Watch *w)
         restore_last_auto(w);
         restore_incidents(w);
 }
-
 
 /* What a run's start or end means, as policy_step() decides it; kind is the run's
  * playbook kind ("switchover" …) or NULL. */
@@ -492,8 +492,8 @@ void watch_run_ended(Watch *w, const ManagerRun *run, const char *playbook_kind)
         if (run_step(w, POLICY_EVENT_RUN_ENDED, run, playbook_kind, ok, &s) < 0 || !s.new_active_site)
                 return;
         _cleanup_free_ char *to = xstrdup(s.new_active_site);
-        _cleanup_free_ char *msg = xasprintf("active site: %s → %s after run %lld (%s)", strna(w->active_site),
-                                             to, (long long) run->id, run->playbook);
+        _cleanup_free_ char *msg = xasprintf("active site: %s → %s after run %lld (%s)",
+                                             strna(w->active_site), to, (long long) run->id, run->playbook);
         log_notice("%s", msg);
         manager_journal_event(w->m, "active-site-changed", msg,
                               json_pack("{s:s?, s:s, s:I, s:s}", "from", w->active_site, "to", to, "run",
@@ -527,7 +527,7 @@ int watch_answer_incident(Watch *w, int64_t id, bool approve, const char *actor,
                 return -EBUSY;
         playbook = xstrdup(wi->proposed_playbook);
         r = watch_start_incident_run(w, wi, playbook, wi->proposed_params, wi->n_proposed_params, "approved",
-                               actor, NULL);
+                                     actor, NULL);
         if (r < 0)
                 return r;
         clear_proposal(wi);
@@ -553,7 +553,8 @@ int watch_ack_incident(Watch *w, int64_t id, const char *actor)
                                 watch_now_rt());
         if (r < 0)
                 return r;
-        (void) incident_record_milestone(wi->inc, INCIDENT_DEADLINE_VERIFY, actor, "acknowledged", watch_now_rt());
+        (void) incident_record_milestone(wi->inc, INCIDENT_DEADLINE_VERIFY, actor, "acknowledged",
+                                         watch_now_rt());
         if (incident_get_state(wi->inc) == INCIDENT_DETECTED)
                 (void) incident_transition(wi->inc, INCIDENT_VERIFIED, actor,
                                            "acknowledged by the duty office", watch_now_rt(), NULL);

@@ -120,7 +120,8 @@ static void on_notify_done(CurlEvent *ce, CURL *easy, CURLcode code, void *userd
                         xasprintf("notification of role %s (%s) failed: %s", nt->role, nt->url, failure);
                 log_warning("%s", msg);
                 if (nt->incident_id > 0)
-                        watch_journal_line(w, nt->incident_id, INCIDENT_ACTOR_POLICY, "notify-failed", msg, 0);
+                        watch_journal_line(w, nt->incident_id, INCIDENT_ACTOR_POLICY, "notify-failed", msg,
+                                           0);
                 else
                         manager_journal_event(w->m, "notify-failed", msg,
                                               json_pack("{s:s, s:s}", "role", nt->role, "url", nt->url));

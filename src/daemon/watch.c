@@ -54,8 +54,8 @@ static void execute_decision(Watch *w, WatchIncident *wi, const PolicyStep *s, c
                                       json_pack("{s:s, s:i}", "site", site, "level", (int) d->level));
         log_info("policy for %s: %s", site, d->reason);
         if (wi && d->held_back) {
-                (void) incident_log_action(wi->inc, INCIDENT_ACTION_OVERRIDE, INCIDENT_ACTOR_POLICY, d->reason,
-                                           watch_now_rt());
+                (void) incident_log_action(wi->inc, INCIDENT_ACTION_OVERRIDE, INCIDENT_ACTOR_POLICY,
+                                           d->reason, watch_now_rt());
                 watch_flush_incident(w, wi, 0);
         }
 
@@ -85,13 +85,15 @@ static void execute_decision(Watch *w, WatchIncident *wi, const PolicyStep *s, c
                         break;
                 }
                 case DECISION_RAISE_FREQUENCY: {
-                        int r = w->prober ? prober_set_interval_factor(w->prober, NULL, a->frequency_factor) : 0;
+                        int r = w->prober ? prober_set_interval_factor(w->prober, NULL, a->frequency_factor)
+                                          : 0;
                         if (r >= 0)
                                 w->frequency_raised = true;
                         _cleanup_free_ char *t = xasprintf("probe frequency ×%g%s: %s", a->frequency_factor,
                                                            r < 0 ? " (failed)" : "", a->reason);
                         if (wi)
-                                watch_journal_line(w, wi->id, INCIDENT_ACTOR_POLICY, "raise-frequency", t, 0);
+                                watch_journal_line(w, wi->id, INCIDENT_ACTOR_POLICY, "raise-frequency", t,
+                                                   0);
                         log_info("%s", t);
                         break;
                 }
@@ -135,7 +137,7 @@ static usec_t settle_window(const Watch *w)
         }
         for (size_t i = 0; mc && i < mc->n_level_rules; i++)
                 longest_for = MAX(longest_for, mc->level_rules[i].for_duration);
-        return w + longest_for + USEC_PER_SEC;
+        return win + longest_for + USEC_PER_SEC;
 }
 
 static void settle_all(Watch *w)
@@ -144,7 +146,6 @@ static void settle_all(Watch *w)
         for (size_t i = 0; i < w->n_incidents; i++)
                 w->incidents[i]->settle_until = until;
 }
-
 
 /* One site's level moved. */
 static void handle_site_level(Watch *w, const LevelChange *lc)
@@ -193,8 +194,8 @@ static void handle_site_level(Watch *w, const LevelChange *lc)
 
         if (s.resolve_incident && wi) {
                 _cleanup_free_ char *why = xasprintf("condition cleared: %s", lc->reason);
-                r = incident_transition(wi->inc, INCIDENT_RESOLVED, INCIDENT_ACTOR_POLICY, why, watch_now_rt(),
-                                        NULL);
+                r = incident_transition(wi->inc, INCIDENT_RESOLVED, INCIDENT_ACTOR_POLICY, why,
+                                        watch_now_rt(), NULL);
                 watch_flush_incident(w, wi, 0);
                 if (r >= 0) {
                         log_info("incident %lld resolved: %s", (long long) wi->id, why);
@@ -202,9 +203,10 @@ static void handle_site_level(Watch *w, const LevelChange *lc)
                         if (s.reset_frequency && w->prober) {
                                 w->frequency_raised = false;
                                 (void) prober_set_interval_factor(w->prober, NULL, 1.0);
-                                manager_journal_event(m, "probe-frequency",
-                                                      "no incident open: probes at their configured interval",
-                                                      json_pack("{s:f}", "factor", 1.0));
+                                manager_journal_event(
+                                        m, "probe-frequency",
+                                        "no incident open: probes at their configured interval",
+                                        json_pack("{s:f}", "factor", 1.0));
                         }
                 }
         }
@@ -302,7 +304,6 @@ static void arm_level_timer(Watch *w)
         (void) sd_event_source_set_enabled(w->level_timer, SD_EVENT_ONESHOT);
 }
 
-
 /* Incidents whose settling window ended: the tick feeds the level the evaluator holds
  * now, if policy_step() says so (a higher one was applied when it came). */
 static void settle_check(Watch *w, usec_t now)
@@ -347,7 +348,6 @@ static void settle_check(Watch *w, usec_t now)
                 return; /* the array may have changed; the next tick does the rest */
         }
 }
-
 
 /* Staleness: a vantage that went silent is noticed without a new result. */
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
@@ -589,8 +589,8 @@ static int build(Watch *w, const Config *c)
         if (r >= 0)
                 r = sd_event_source_set_enabled(w->level_timer, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_time_relative(w->m->event, &w->tick_timer, CLOCK_MONOTONIC,
-                                               USEC_PER_SEC, 100 * USEC_PER_MSEC, on_tick, w);
+                r = sd_event_add_time_relative(w->m->event, &w->tick_timer, CLOCK_MONOTONIC, USEC_PER_SEC,
+                                               100 * USEC_PER_MSEC, on_tick, w);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the watch's timers: %s", strerror(-r));
         return 0;
@@ -637,8 +637,8 @@ int watch_start(Watch *w)
         r = watch_notify_init(w);
         if (r < 0)
                 return log_error_errno(r, "cannot set up notifications: %s", strerror(-r));
-        r = sd_event_add_time(w->m->event, &w->deadline_timer, CLOCK_REALTIME, USEC_INFINITY,
-                              USEC_PER_SEC, on_deadline_timer, w);
+        r = sd_event_add_time(w->m->event, &w->deadline_timer, CLOCK_REALTIME, USEC_INFINITY, USEC_PER_SEC,
+                              on_deadline_timer, w);
         if (r < 0)
                 return log_error_errno(r, "cannot arm the deadline timer: %s", strerror(-r));
         r = build(w, w->m->config);
@@ -691,6 +691,7 @@ void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
         msg = xasprintf("cluster role: %s%s%s", cluster_role_to_string(role), leader ? ", leader " : "",
                         strempty(leader));
         log_notice("%s", msg);
-        manager_journal_event(w->m, "cluster-role", msg,
-                              json_pack("{s:s, s:s?}", "role", cluster_role_to_string(role), "leader", leader));
+        manager_journal_event(
+                w->m, "cluster-role", msg,
+                json_pack("{s:s, s:s?}", "role", cluster_role_to_string(role), "leader", leader));
 }

@@ -378,7 +378,8 @@ static int step_level(const PolicyConfig *cfg, const PolicyState *state, const P
                         s->hold = true;
                         snprintf(s->reason, sizeof(s->reason),
                                  "%s still settling after a restart or reload; %s -> %s not applied yet",
-                                 ev->site, warning_level_to_string(ev->from), warning_level_to_string(ev->to));
+                                 ev->site, warning_level_to_string(ev->from),
+                                 warning_level_to_string(ev->to));
                         s->decision.level = ev->to;
                         snprintf(s->decision.reason, sizeof(s->decision.reason), "%s", s->reason);
                         return 0;

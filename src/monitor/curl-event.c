@@ -138,8 +138,8 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
         if (!ce->timer) {
                 /* 1 ms accuracy: curl's deadlines are in ms anyway, and a coarser one keeps
                  * sd-event from re-programming its timerfd on every tiny change. */
-                r = sd_event_add_time(ce->event, &ce->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC, timer_fire,
-                                      ce);
+                r = sd_event_add_time(ce->event, &ce->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
+                                      timer_fire, ce);
                 return r < 0 ? -1 : 0;
         }
         r = sd_event_source_set_time(ce->timer, when);

@@ -190,7 +190,8 @@ int probe_http_setup(Probe *pr, const ProbeSpec *spec)
          * this): one idle connection per probe, since curl's default pool is 4 × the
          * handles currently added, which are only the few in flight. */
         pr->shard->n_probes++;
-        (void) curl_multi_setopt(curl_event_get_multi(pr->shard->ce), CURLMOPT_MAXCONNECTS, (long) pr->shard->n_probes + POOL_SLACK);
+        (void) curl_multi_setopt(curl_event_get_multi(pr->shard->ce), CURLMOPT_MAXCONNECTS,
+                                 (long) pr->shard->n_probes + POOL_SLACK);
         return 0;
 }
 

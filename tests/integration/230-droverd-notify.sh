@@ -5,7 +5,8 @@
 # "notify-failed … the endpoint refused it"; a role whose endpoint does not answer within
 # the endpoint's timeout is journaled "… no answer before the deadline". The secret is
 # never in the journal or the log. droverd never has a child process for a
-# notification (it starts no run here).
+# notification (it starts no run here). After a reload, the kept incident's level settles
+# and the site back resolves it.
 source "$(dirname "$0")/lib.sh"
 DCONTROL="$DROVER_BUILD_ROOT/tests/test-droverd-control"
 WEB_PORT=$(lab_free_port)
@@ -94,6 +95,23 @@ assert_eq "the duty notification did not fail" 0 \
         "$(sql "select count(*) from incident_log where kind = 'notify-failed' and text like '%role duty%'")"
 check "the incident says who was notified" sql_nonzero \
         "select count(*) from incident_log where kind = 'notify' and text like 'notified duty, refuses, sleeps%'"
+
+# A reload keeps the incident open and settles it: the site back, the lower level is held
+# for the settle window ((fall + 2) × (interval + timeout) + 1 s here), then applied.
+answers_more_than() { test "$(grep -c '"cmd"' "$LAB/control.out")" -gt "$1"; }
+n=$(grep -c '"cmd"' "$LAB/control.out" 2>/dev/null || true)
+echo "reload alice" >&7
+wait_until 200 answers_more_than "${n:-0}"
+assert_contains "reload: 0" "$(grep '"cmd"' "$LAB/control.out" | tail -1)" '"r":0'
+python3 "$DROVER_SOURCE_ROOT/tests/integration/http-server.py" --port "$WEB_PORT" --state-dir "$LAB/web" \
+        >>"$LAB/web/log" 2>&1 &
+WEB_PID=$!
+LAB_PIDS+=("$WEB_PID")
+lab_wait_port 127.0.0.1 "$WEB_PORT"
+check "after the settle window the incident is resolved" wait_until 150 sql_nonzero \
+        "select count(*) from incidents where state = 'resolved'"
+check "…with the reason the checks gave after the reload" sql_nonzero \
+        "select count(*) from incident_log where kind = 'level-change' and level_to = 0 and text like '%after a restart or reload%'"
 
 kill -TERM "$DPID"
 wait "$DPID" && rc=0 || rc=$?

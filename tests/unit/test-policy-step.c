@@ -99,7 +99,8 @@ static const Case cases[] = {
         { "a: interrupted run, a deadline miss escalating to red: PROPOSE", MISS, "primary", LEVEL_ORANGE,
           LEVEL_RED, .inc = { .open = true, .level = LEVEL_ORANGE, .hold_auto = true }, .decided = true,
           .kinds = { NOTIFY, FREQ, PROPOSE }, .action_reason = "interrupted when droverd died" },
-        { "a: interrupted run, orange still proposes for approval", LC, "primary", LEVEL_YELLOW, LEVEL_ORANGE,
+        { "a: interrupted run, orange still proposes for approval", LC, "primary", LEVEL_YELLOW,
+          LEVEL_ORANGE,
           .inc = { .open = true, .level = LEVEL_YELLOW, .hold_auto = true }, .set_level = true,
           .decided = true, .kinds = { NOTIFY, PROPOSE }, .action_reason = "approval required" },
         /* (b) a run active for the incident */
@@ -107,7 +108,8 @@ static const Case cases[] = {
           .inc = { .open = true, .level = LEVEL_ORANGE, .run_active = true }, .set_level = true,
           .decided = true, .kinds = { NOTIFY, FREQ }, .note = "already active: nothing started" },
         { "b: run active, de-escalation: notify only, no note", LC, "primary", LEVEL_RED, LEVEL_YELLOW,
-          .inc = { .open = true, .level = LEVEL_RED, .run_active = true }, .set_level = true, .decided = true,
+          .inc = { .open = true, .level = LEVEL_RED, .run_active = true }, .set_level = true,
+          .decided = true,
           .kinds = { NOTIFY }, .reason = "de-escalated from red to yellow" },
         { "b: run active, a proposal is still made", LC, "primary", LEVEL_YELLOW, LEVEL_ORANGE,
           .inc = { .open = true, .level = LEVEL_YELLOW, .run_active = true }, .set_level = true,
@@ -123,7 +125,8 @@ static const Case cases[] = {
           .decided = true, .kinds = { NOTIFY, FREQ, AUTO }, .action_reason = "automatic at this level" },
         /* (d) the maintenance gate */
         { "d: maintenance: no incident opened, silenced", LC, "primary", LEVEL_NONE, LEVEL_RED,
-          .maintenance = maint_primary, .decided = true, .kinds = { N }, .reason = "silenced by maintenance" },
+          .maintenance = maint_primary, .decided = true, .kinds = { N },
+          .reason = "silenced by maintenance" },
         { "d: maintenance, incident already open: its level is applied, silenced", LC, "primary",
           LEVEL_ORANGE, LEVEL_RED, .inc = { .open = true, .level = LEVEL_ORANGE },
           .maintenance = maint_primary, .set_level = true, .decided = true, .kinds = { N },
@@ -194,7 +197,8 @@ static const Case cases[] = {
           .pb_kind = PLAYBOOK_SWITCHOVER, .kinds = { N }, .new_active = "backup" },
         { "run ended: switchover from the backup: primary serves", ENDED, NULL, .succeeded = true,
           .pb_kind = PLAYBOOK_SWITCHOVER, .active = "backup", .kinds = { N }, .new_active = "primary" },
-        { "run ended: failback: primary serves", ENDED, NULL, .succeeded = true, .pb_kind = PLAYBOOK_FAILBACK,
+        { "run ended: failback: primary serves", ENDED, NULL, .succeeded = true,
+          .pb_kind = PLAYBOOK_FAILBACK,
           .active = "backup", .kinds = { N }, .new_active = "primary" },
         { "run ended: switchover, active site unknown: backup", ENDED, NULL, .succeeded = true,
           .pb_kind = PLAYBOOK_SWITCHOVER, .active = "-", .kinds = { N }, .new_active = "backup" },
@@ -213,10 +217,12 @@ static const Case cases[] = {
         { "follower: no proposal at orange", LC, "primary", LEVEL_YELLOW, LEVEL_ORANGE,
           .inc = { .open = true, .level = LEVEL_YELLOW }, .role = CLUSTER_ROLE_FOLLOWER, .leader = "backup",
           .set_level = true, .decided = true, .kinds = { N }, .reason = "follower: node backup leads" },
-        { "follower: a deadline miss notifies nobody", MISS, "primary", LEVEL_RED, LEVEL_RED, .inc = RED_OPEN,
+        { "follower: a deadline miss notifies nobody", MISS, "primary", LEVEL_RED, LEVEL_RED,
+          .inc = RED_OPEN,
           .role = CLUSTER_ROLE_FOLLOWER, .leader = "backup", .decided = true, .kinds = { N },
           .reason = "follower" },
-        { "follower: its local incident still resolves", LC, "primary", LEVEL_RED, LEVEL_NONE, .inc = RED_OPEN,
+        { "follower: its local incident still resolves", LC, "primary", LEVEL_RED, LEVEL_NONE,
+          .inc = RED_OPEN,
           .n_open = 1, .freq_raised = true, .role = CLUSTER_ROLE_FOLLOWER, .leader = "backup",
           .set_level = true, .decided = true, .resolve = true, .reset_freq = true, .kinds = { N } },
         { "no quorum: AUTO becomes PROPOSE, notifications go on", LC, "primary", LEVEL_NONE, LEVEL_RED,
@@ -300,7 +306,8 @@ static void run_case(void **state)
         if (c->action_reason) {
                 assert_non_null(pb);
                 if (!strstr(pb->reason, c->action_reason))
-                        fail_msg("%s: action reason \"%s\" lacks \"%s\"", c->name, pb->reason, c->action_reason);
+                        fail_msg("%s: action reason \"%s\" lacks \"%s\"", c->name, pb->reason,
+                                 c->action_reason);
         }
         if (c->reason && !strstr(d->reason, c->reason) && !strstr(s.reason, c->reason))
                 fail_msg("%s: reason \"%s\" / \"%s\" lacks \"%s\"", c->name, d->reason, s.reason, c->reason);
@@ -315,8 +322,8 @@ static void run_case(void **state)
         }
         /* Nothing is ever started while held, stopping, a run active, interrupted, a
          * follower or without quorum. */
-        if (c->hold || c->stopping || c->inc.run_active || c->inc.hold_auto || c->role == CLUSTER_ROLE_FOLLOWER ||
-            c->role == CLUSTER_ROLE_NO_QUORUM)
+        if (c->hold || c->stopping || c->inc.run_active || c->inc.hold_auto ||
+            c->role == CLUSTER_ROLE_FOLLOWER || c->role == CLUSTER_ROLE_NO_QUORUM)
                 assert_null(decision_find(d, AUTO));
         if (c->role == CLUSTER_ROLE_FOLLOWER) {
                 assert_null(decision_find(d, NOTIFY));
@@ -369,7 +376,8 @@ static void test_restart_sequence(void **state)
 static void test_cooldown_sequence(void **state)
 {
         PolicyState ps = { .active_site = "primary" };
-        PolicyEvent red = { .kind = LC, .site = "primary", .from = LEVEL_NONE, .to = LEVEL_RED, .now_mono = M0 };
+        PolicyEvent red = { .kind = LC, .site = "primary", .from = LEVEL_NONE, .to = LEVEL_RED,
+                            .now_mono = M0 };
         PolicyEvent started = { .kind = STARTED, .trigger = "auto", .playbook_kind = PLAYBOOK_SWITCHOVER };
         PolicyEvent ended = { .kind = ENDED, .succeeded = true, .playbook_kind = PLAYBOOK_SWITCHOVER,
                               .sites = sites, .n_sites = ELEMENTSOF(sites) };

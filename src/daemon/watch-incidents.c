@@ -376,7 +376,7 @@ static void restore_incident(Watch *w, const IncidentRecord *rec)
                                 continue;
                         if (journal_get_run(w->m->journal, log[i].run_id, &run) < 0)
                                 continue;
-                        if (streq_ptr(run.outcome, "interrupted")) {
+                        if (run.outcome == RUN_INTERRUPTED) {
                                 bool said = false;
                                 for (size_t k = 0; k < n; k++)
                                         if (streq_ptr(log[k].kind, "run-interrupted") &&
@@ -479,12 +479,12 @@ void watch_run_started(Watch *w, const ManagerRun *run, const char *playbook_kin
 void watch_run_ended(Watch *w, const ManagerRun *run, const char *playbook_kind)
 {
         WatchIncident *wi = run->incident_id > 0 ? watch_find_incident(w, run->incident_id) : NULL;
-        bool ok = streq_ptr(run->outcome, "succeeded");
+        bool ok = run->outcome == RUN_SUCCEEDED;
         PolicyStep s;
 
         if (wi) {
                 _cleanup_free_ char *t = xasprintf("run %lld: %s %s", (long long) run->id, run->playbook,
-                                                   strna(run->outcome));
+                                                   run_outcome_to_string(run->outcome));
                 (void) incident_log_action(wi->inc, INCIDENT_ACTION_PLAYBOOK_FINISHED, INCIDENT_ACTOR_POLICY,
                                            t, watch_now_rt());
                 watch_flush_incident(w, wi, run->id);

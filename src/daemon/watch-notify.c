@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/curl-endpoint.h"
 #include "daemon/watch-internal.h"
-#include "exec/curl-endpoint.h"
 #include "playbook/template.h"
 #include "shared/diag.h"
 #include "shared/log.h"

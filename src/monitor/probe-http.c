@@ -34,7 +34,7 @@
 
 #include <jansson.h>
 
-#include "exec/curl-endpoint.h"
+#include "config/curl-endpoint.h"
 #include "monitor/curl-event.h"
 #include "monitor/prober-internal.h"
 

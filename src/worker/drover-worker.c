@@ -249,7 +249,7 @@ static int open_journal(const WorkerArgs *args, const Config *config, Journal **
         }
         if (n_runs > 0)
                 log_warning("journal: %u run(s) were left running by a process that died; marked interrupted "
-                            "(%u step(s) in flight, outcome unknown).",
+                            "(%u step(s) in flight, outcome unknown). See 'droverctl runs'.",
                             n_runs, n_steps);
         *ret = j;
         return 0;

@@ -56,7 +56,8 @@ void worker_message_done(WorkerMessage *m);
 
 /* The line, without its newline (allocated). -EINVAL for an unknown type. */
 int worker_message_format(const WorkerMessage *m, char **ret);
-/* Parses one line (without newline) into *ret (reset first; _done() it even on error).
+/* Parses one line (without newline) into *ret, which holds WORKER_MESSAGE_INIT() or an
+ * earlier parse (released first); on error *ret holds nothing to release.
  * -EBADMSG: not a JSON object, no string "event", or a known field of the wrong type;
  * -EOPNOTSUPP: a well-formed line of an event this version does not know (skip it). */
 int worker_message_parse(const char *line, WorkerMessage *ret);
@@ -88,15 +89,16 @@ typedef struct WorkerArgs {
         const char *actor;
         int64_t incident_id; /* 0: none */
         bool dry_run;
-        ParamValue *params;  /* parsed: allocated (worker_args_done()) */
+        ParamValue *params;  /* parsed: allocated (worker_args_done()); building: borrowed */
         size_t n_params;
 } WorkerArgs;
 
 void worker_args_done(WorkerArgs *a);
 /* argv for spawning `program`, NULL-terminated, allocated (strv_free()). */
 char **worker_args_to_argv(const char *program, const WorkerArgs *a);
-/* Parses argv (argv[0] the program). -EINVAL with *ret_error (allocated) on a bad or
- * missing option; -EPROTONOSUPPORT when --protocol is not ours. */
+/* Parses argv (argv[0] the program) into *ret ({} or an earlier parse, released first).
+ * -EINVAL with *ret_error (allocated) on a bad or missing option; -EPROTONOSUPPORT when
+ * --protocol is not ours. */
 int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_error);
 /* Whether s is a trigger a worker accepts. */
 bool worker_trigger_valid(const char *s);

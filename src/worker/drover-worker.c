@@ -31,8 +31,7 @@
 
 typedef struct Worker {
         RunJournal rj;
-        Engine *engine;
-        usec_t started_mono;
+        usec_t started_mono; /* for run-finished's duration_ms */
 } Worker;
 
 /* A signal handler can reach nothing else; engine_request_cancel() is async-signal-safe. */
@@ -303,7 +302,6 @@ static int run(const WorkerArgs *args)
                 log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
                 return DROVER_WORKER_EXIT_REFUSED;
         }
-        w.engine = engine;
 
         /* Only once everything droverd handed us is known to be good: a refusal leaves no
          * trace, a dry run never writes. */

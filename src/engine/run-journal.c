@@ -33,11 +33,13 @@ int run_journal_run_started(RunJournal *rj, RunInfo *info)
                 return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
         rj->run_id = info->journal_id;
         if (rj->incident_id > 0) {
-                _cleanup_free_ char *msg = xasprintf("started for incident %lld", (long long) rj->incident_id);
+                _cleanup_free_ char *msg =
+                        xasprintf("started for incident %lld", (long long) rj->incident_id);
                 _cleanup_free_ char *data = xasprintf("{\"incident\":%lld}", (long long) rj->incident_id);
                 r = journal_event(rj->journal, info->journal_id, 0, "incident-link", msg, data);
                 if (r < 0)
-                        log_warning_errno(r, "journal: cannot link the run to its incident: %s", strerror(-r));
+                        log_warning_errno(r, "journal: cannot link the run to its incident: %s",
+                                          strerror(-r));
         }
         return 0;
 }

@@ -75,7 +75,8 @@ int worker_message_format(const WorkerMessage *m, char **ret)
                 set_str(o, WORKER_FIELD_ACTOR, m->actor);
                 set_int(o, WORKER_FIELD_STEPS, m->steps);
                 json_object_set_new(o, WORKER_FIELD_PARAMS,
-                                    (m->params_json ? json_loads(m->params_json, 0, NULL) : NULL) ?: json_null());
+                                    (m->params_json ? json_loads(m->params_json, 0, NULL) : NULL)
+                                            ?: json_null());
                 break;
         case WORKER_MESSAGE_STEP_STARTED:
         case WORKER_MESSAGE_STEP_FINISHED:
@@ -310,7 +311,8 @@ int worker_answer_format(const WorkerAnswer *a, char **ret)
 {
         if (!a->actor || !*a->actor)
                 return -EINVAL;
-        json_t *o = json_pack("{s:b, s:s}", WORKER_ANSWER_APPROVE, a->approve, WORKER_ANSWER_ACTOR, a->actor);
+        json_t *o =
+                json_pack("{s:b, s:s}", WORKER_ANSWER_APPROVE, a->approve, WORKER_ANSWER_ACTOR, a->actor);
         if (o && a->comment)
                 set_str(o, WORKER_ANSWER_COMMENT, a->comment);
         return dump(o, 0, ret);
@@ -325,8 +327,9 @@ int worker_answer_parse(const char *line, WorkerAnswer *ret)
         o = line ? json_loads(line, JSON_REJECT_DUPLICATES, NULL) : NULL;
         a.json_ = o;
         approve = json_object_get(o, WORKER_ANSWER_APPROVE);
-        if (!json_is_object(o) || !json_is_boolean(approve) || get_str(o, WORKER_ANSWER_ACTOR, &a.actor) < 0 ||
-            !a.actor || !*a.actor || get_str(o, WORKER_ANSWER_COMMENT, &a.comment) < 0) {
+        if (!json_is_object(o) || !json_is_boolean(approve) ||
+            get_str(o, WORKER_ANSWER_ACTOR, &a.actor) < 0 || !a.actor || !*a.actor ||
+            get_str(o, WORKER_ANSWER_COMMENT, &a.comment) < 0) {
                 worker_answer_done(&a);
                 return -EBADMSG;
         }
@@ -370,7 +373,8 @@ char **worker_args_to_argv(const char *program, const WorkerArgs *a)
         if (a->dry_run)
                 ARG(xstrdup("--" WORKER_OPT_DRY_RUN));
         for (size_t i = 0; i < a->n_params; i++)
-                ARG(xasprintf("--" WORKER_OPT_PARAM "=%s=%s", a->params[i].name, strempty(a->params[i].value)));
+                ARG(xasprintf("--" WORKER_OPT_PARAM "=%s=%s", a->params[i].name,
+                              strempty(a->params[i].value)));
         ARG(xstrdup("--")); /* a playbook name can never be taken for an option */
         ARG(xstrdup(strempty(a->playbook)));
         ARG(NULL);
@@ -414,7 +418,8 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
 
                 if (!options || arg[0] != '-') {
                         if (a.playbook) {
-                                *ret_error = xasprintf("one playbook only, got '%s' and '%s'", a.playbook, arg);
+                                *ret_error =
+                                        xasprintf("one playbook only, got '%s' and '%s'", a.playbook, arg);
                                 goto fail;
                         }
                         a.playbook = arg;
@@ -422,14 +427,16 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
                         options = false;
                 else if ((v = opt_value(arg, WORKER_OPT_PROTOCOL))) {
                         if (parse_int(v, 1, UINT32_MAX, &n) < 0) {
-                                *ret_error = xasprintf("--" WORKER_OPT_PROTOCOL " wants a version, got '%s'", v);
+                                *ret_error =
+                                        xasprintf("--" WORKER_OPT_PROTOCOL " wants a version, got '%s'", v);
                                 goto fail;
                         }
                         a.protocol = (unsigned) n;
                         have_protocol = true;
                 } else if ((v = opt_value(arg, WORKER_OPT_PARENT_PID))) {
                         if (parse_int(v, 1, INT32_MAX, &n) < 0) {
-                                *ret_error = xasprintf("--" WORKER_OPT_PARENT_PID " wants a pid, got '%s'", v);
+                                *ret_error =
+                                        xasprintf("--" WORKER_OPT_PARENT_PID " wants a pid, got '%s'", v);
                                 goto fail;
                         }
                         a.parent_pid = (pid_t) n;
@@ -454,7 +461,8 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
                         a.actor = v;
                 } else if ((v = opt_value(arg, WORKER_OPT_INCIDENT))) {
                         if (parse_int(v, 0, INT64_MAX, &n) < 0) {
-                                *ret_error = xasprintf("--" WORKER_OPT_INCIDENT " wants an incident id, got '%s'", v);
+                                *ret_error = xasprintf(
+                                        "--" WORKER_OPT_INCIDENT " wants an incident id, got '%s'", v);
                                 goto fail;
                         }
                         a.incident_id = n;
@@ -463,7 +471,8 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
                 else if ((v = opt_value(arg, WORKER_OPT_PARAM))) {
                         const char *eq = strchr(v, '=');
                         if (!eq || eq == v) {
-                                *ret_error = xasprintf("--" WORKER_OPT_PARAM " wants NAME=VALUE, got '%s'", v);
+                                *ret_error =
+                                        xasprintf("--" WORKER_OPT_PARAM " wants NAME=VALUE, got '%s'", v);
                                 goto fail;
                         }
                         ParamValue *pv = array_push(&a.params, &a.n_params, sizeof(ParamValue));
@@ -476,9 +485,10 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
         }
 
         if (!have_protocol || a.protocol != DROVER_WORKER_PROTOCOL_VERSION) {
-                *ret_error = have_protocol ? xasprintf("protocol %u is not spoken here (this worker speaks %u)",
-                                                       a.protocol, DROVER_WORKER_PROTOCOL_VERSION)
-                                           : xstrdup("--" WORKER_OPT_PROTOCOL " is missing");
+                *ret_error = have_protocol
+                                     ? xasprintf("protocol %u is not spoken here (this worker speaks %u)",
+                                                 a.protocol, DROVER_WORKER_PROTOCOL_VERSION)
+                                     : xstrdup("--" WORKER_OPT_PROTOCOL " is missing");
                 r = have_protocol ? -EPROTONOSUPPORT : -EINVAL;
                 goto fail;
         }

@@ -25,9 +25,9 @@ WorkerMessageType worker_message_type_from_string(const char *s);
  * from the caller when encoding, from the message itself when decoded (until _done()). */
 typedef struct WorkerMessage {
         WorkerMessageType type;
-        int64_t run;             /* the journal's run id, 0 in a dry run */
-        const char *playbook;    /* run-started */
-        const char *kind;        /* playbook kind, step kind, or run-event kind */
+        int64_t run;          /* the journal's run id, 0 in a dry run */
+        const char *playbook; /* run-started */
+        const char *kind;     /* playbook kind, step kind, or run-event kind */
         const char *mode, *trigger, *actor;
         unsigned steps;
         const char *params_json; /* an object, secrets masked; NULL = null */
@@ -36,21 +36,21 @@ typedef struct WorkerMessage {
         const char *phase, *target;
         unsigned attempt;
         const char *detail;
-        const char *outcome;     /* step-finished, run-finished */
+        const char *outcome; /* step-finished, run-finished */
         int64_t duration_ms;
-        int exit_status;         /* -1: none */
-        long http_status;        /* 0: none */
-        const char *error;       /* NULL: none */
-        const char *message;     /* run-event */
-        const char *prompt;      /* approval-requested */
+        int exit_status;     /* -1: none */
+        long http_status;    /* 0: none */
+        const char *error;   /* NULL: none */
+        const char *message; /* run-event */
+        const char *prompt;  /* approval-requested */
         int64_t expires_in_ms;
         unsigned ok, failed, skipped, rollback_ok, rollback_failed; /* run-finished */
 
-        void *json_;        /* decoded: the parsed line the strings point into */
+        void *json_;         /* decoded: the parsed line the strings point into */
         char *params_owned_; /* decoded: params_json */
 } WorkerMessage;
 
-#define WORKER_MESSAGE_INIT(t) ((WorkerMessage){ .type = (t), .exit_status = -1 })
+#define WORKER_MESSAGE_INIT(t) ((WorkerMessage){.type = (t), .exit_status = -1})
 
 void worker_message_done(WorkerMessage *m);
 
@@ -89,7 +89,7 @@ typedef struct WorkerArgs {
         const char *actor;
         int64_t incident_id; /* 0: none */
         bool dry_run;
-        ParamValue *params;  /* parsed: allocated (worker_args_done()); building: borrowed */
+        ParamValue *params; /* parsed: allocated (worker_args_done()); building: borrowed */
         size_t n_params;
 } WorkerArgs;
 

@@ -25,12 +25,12 @@
 #define SPAWN_FD_DEVNULL (-1)
 
 typedef struct SpawnOptions {
-        const char *path;     /* the program: absolute, or a name looked up in search_path */
-        char *const *argv;    /* argv[0] included, NULL-terminated */
-        char *const *envp;    /* the whole environment, NULL-terminated; NULL = empty */
-        const int *fds;       /* fds[i] → descriptor i in the child (SPAWN_FD_DEVNULL allowed) */
-        size_t n_fds;         /* descriptors >= n_fds are closed in the child */
-        bool new_process_group; /* the child leads its own group (kill(-pid) reaches its children) */
+        const char *path;        /* the program: absolute, or a name looked up in search_path */
+        char *const *argv;       /* argv[0] included, NULL-terminated */
+        char *const *envp;       /* the whole environment, NULL-terminated; NULL = empty */
+        const int *fds;          /* fds[i] → descriptor i in the child (SPAWN_FD_DEVNULL allowed) */
+        size_t n_fds;            /* descriptors >= n_fds are closed in the child */
+        bool new_process_group;  /* the child leads its own group (kill(-pid) reaches its children) */
         const char *search_path; /* when path has no '/': a PATH to look it up in (NULL: refuse) */
 } SpawnOptions;
 

@@ -143,7 +143,8 @@ static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer
         m.run = w->rj.run_id;
         m.step = req->step->name;
         m.prompt = req->prompt;
-        m.expires_in_ms = (int64_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) / USEC_PER_MSEC);
+        m.expires_in_ms =
+                (int64_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) / USEC_PER_MSEC);
         send_message(&m);
 
         for (;;) {
@@ -247,9 +248,10 @@ static int open_journal(const WorkerArgs *args, const Config *config, Journal **
                 return log_error_errno(r, "cannot recover journal %s: %s", path, strerror(-r));
         }
         if (n_runs > 0)
-                log_warning("journal: %u run(s) were left running by a process that died; marked interrupted "
-                            "(%u step(s) in flight, outcome unknown). See 'droverctl runs'.",
-                            n_runs, n_steps);
+                log_warning(
+                        "journal: %u run(s) were left running by a process that died; marked interrupted "
+                        "(%u step(s) in flight, outcome unknown). See 'droverctl runs'.",
+                        n_runs, n_steps);
         *ret = j;
         return 0;
 }
@@ -287,14 +289,15 @@ static int run(const WorkerArgs *args)
                 .trigger = args->trigger,
                 .actor = args->actor,
                 .executor = real_executor_get(executor),
-                .observer = {
-                        .userdata = &w,
-                        .run_started = obs_run_started,
-                        .steps_started = obs_steps_started,
-                        .steps_finished = obs_steps_finished,
-                        .event = obs_event,
-                        .run_finished = obs_run_finished,
-                },
+                .observer =
+                        {
+                                .userdata = &w,
+                                .run_started = obs_run_started,
+                                .steps_started = obs_steps_started,
+                                .steps_finished = obs_steps_finished,
+                                .event = obs_event,
+                                .run_finished = obs_run_finished,
+                        },
                 .approver = {.userdata = &w, .ask = worker_ask},
         };
         r = engine_new(&engine, &opts, &error);

@@ -74,8 +74,9 @@ static void test_fds_and_env(void **state)
 
         assert_true(leak >= 3);
         setenv("DROVER_TEST_SECRET", "hunter2", 1);
-        out = run_sh("ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; env | grep -v '^PWD=' | sort | tr '\\n' ' '", envp, NULL, 0,
-                     false, &status, NULL);
+        out = run_sh("ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; env | grep -v '^PWD=' | sort | tr "
+                     "'\\n' ' '",
+                     envp, NULL, 0, false, &status, NULL);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         /* 0, 1, 2 and ls's own directory descriptor (3); never `leak` beyond. */
         assert_string_equal(out, "0 1 2 3 \nONLY=this PATH=/usr/bin:/bin ");
@@ -146,19 +147,22 @@ static void test_failures(void **state)
         pid_t pid = 0;
         int pidfd = -1;
 
-        assert_int_equal(spawn(&(SpawnOptions){.path = "/nonexistent/drover-test", .argv = argv}, &pid, &pidfd),
-                         -ENOENT);
+        assert_int_equal(
+                spawn(&(SpawnOptions){.path = "/nonexistent/drover-test", .argv = argv}, &pid, &pidfd),
+                -ENOENT);
         assert_int_equal(pid, 0);
         assert_int_equal(spawn(&(SpawnOptions){.path = "/tmp", .argv = argv}, &pid, &pidfd), -EACCES);
         /* A bare name: only with a search path. */
         assert_int_equal(spawn(&(SpawnOptions){.path = "true", .argv = argv}, &pid, &pidfd), -EINVAL);
-        assert_int_equal(spawn(&(SpawnOptions){.path = "no-such-drover-tool", .argv = argv,
+        assert_int_equal(spawn(&(SpawnOptions){.path = "no-such-drover-tool",
+                                               .argv = argv,
                                                .search_path = "/usr/bin:/bin"},
                                &pid, &pidfd),
                          -ENOENT);
-        assert_int_equal(spawn(&(SpawnOptions){.path = "true", .argv = argv, .search_path = "/nonexistent:/bin"},
-                               &pid, NULL),
-                         0);
+        assert_int_equal(
+                spawn(&(SpawnOptions){.path = "true", .argv = argv, .search_path = "/nonexistent:/bin"},
+                      &pid, NULL),
+                0);
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -185,10 +189,8 @@ static void test_pidfd_kill(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_fds_and_env),
-                cmocka_unit_test(test_fd_shuffle),
-                cmocka_unit_test(test_signals_and_group),
-                cmocka_unit_test(test_failures),
+                cmocka_unit_test(test_fds_and_env),       cmocka_unit_test(test_fd_shuffle),
+                cmocka_unit_test(test_signals_and_group), cmocka_unit_test(test_failures),
                 cmocka_unit_test(test_pidfd_kill),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

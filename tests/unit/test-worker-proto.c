@@ -43,7 +43,8 @@ static void test_run_started(void **state)
         m.steps = 9;
         m.params_json = "{\"reason\":\"drill\",\"token\":\"********\"}";
         round_trip(&m, &d,
-                   "{\"event\":\"run-started\",\"run\":42,\"playbook\":\"site-switchover\",\"kind\":\"switchover\","
+                   "{\"event\":\"run-started\",\"run\":42,\"playbook\":\"site-switchover\",\"kind\":"
+                   "\"switchover\","
                    "\"mode\":\"live\",\"trigger\":\"auto\",\"actor\":\"policy\",\"steps\":9,"
                    "\"params\":{\"reason\":\"drill\",\"token\":\"********\"}}");
         assert_string_equal(d.playbook, "site-switchover");
@@ -95,11 +96,13 @@ static void test_steps(void **state)
         m.exit_status = 3;
         m.http_status = 503;
         m.error = "exit status 3";
-        round_trip(&m, &d,
-                   "{\"event\":\"step-finished\",\"run\":7,\"step\":\"promote\",\"index\":3,\"kind\":\"ssh\","
-                   "\"phase\":\"forward\",\"target\":\"backup-db\",\"attempt\":2,"
-                   "\"detail\":\"pg_ctl promote -D /srv/pg \\u2014 now\",\"outcome\":\"failed\",\"duration_ms\":1534,"
-                   "\"exit_status\":3,\"http_status\":503,\"error\":\"exit status 3\"}");
+        round_trip(
+                &m, &d,
+                "{\"event\":\"step-finished\",\"run\":7,\"step\":\"promote\",\"index\":3,\"kind\":\"ssh\","
+                "\"phase\":\"forward\",\"target\":\"backup-db\",\"attempt\":2,"
+                "\"detail\":\"pg_ctl promote -D /srv/pg \\u2014 "
+                "now\",\"outcome\":\"failed\",\"duration_ms\":1534,"
+                "\"exit_status\":3,\"http_status\":503,\"error\":\"exit status 3\"}");
         assert_string_equal(d.detail, m.detail);
         assert_string_equal(d.outcome, "failed");
         assert_int_equal(d.duration_ms, 1534);
@@ -156,10 +159,11 @@ static void test_event_approval_finished(void **state)
         m.rollback_ok = 4;
         m.rollback_failed = 5;
         m.error = "step promote failed";
-        round_trip(&m, &d,
-                   "{\"event\":\"run-finished\",\"run\":5,\"outcome\":\"failed\",\"duration_ms\":12,\"ok\":3,"
-                   "\"failed\":1,\"skipped\":2,\"rollback_ok\":4,\"rollback_failed\":5,"
-                   "\"error\":\"step promote failed\"}");
+        round_trip(
+                &m, &d,
+                "{\"event\":\"run-finished\",\"run\":5,\"outcome\":\"failed\",\"duration_ms\":12,\"ok\":3,"
+                "\"failed\":1,\"skipped\":2,\"rollback_ok\":4,\"rollback_failed\":5,"
+                "\"error\":\"step promote failed\"}");
         assert_string_equal(d.outcome, "failed");
         assert_int_equal(d.ok, 3);
         assert_int_equal(d.failed, 1);
@@ -215,7 +219,8 @@ static void test_malformed(void **state)
         /* A newer worker's event: well-formed, not ours. */
         assert_int_equal(worker_message_parse("{\"event\":\"run-paused\",\"run\":1}", &d), -EOPNOTSUPP);
         /* Unknown fields and null are ignored. */
-        assert_int_equal(worker_message_parse("{\"event\":\"run-finished\",\"run\":1,\"outcome\":null,\"x\":[1]}", &d),
+        assert_int_equal(worker_message_parse(
+                                 "{\"event\":\"run-finished\",\"run\":1,\"outcome\":null,\"x\":[1]}", &d),
                          0);
         assert_int_equal(d.type, WORKER_MESSAGE_RUN_FINISHED);
         assert_null(d.outcome);
@@ -228,7 +233,8 @@ static void test_answers(void **state)
         WorkerAnswer d = {};
         char *line = NULL;
 
-        assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = true, .actor = "bob", .comment = "go"}, &line),
+        assert_int_equal(worker_answer_format(
+                                 &(WorkerAnswer){.approve = true, .actor = "bob", .comment = "go"}, &line),
                          0);
         assert_string_equal(line, "{\"approve\":true,\"actor\":\"bob\",\"comment\":\"go\"}");
         assert_int_equal(worker_answer_parse(line, &d), 0);
@@ -237,7 +243,8 @@ static void test_answers(void **state)
         assert_string_equal(d.comment, "go");
         free(line);
 
-        assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = false, .actor = "carol"}, &line), 0);
+        assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = false, .actor = "carol"}, &line),
+                         0);
         assert_string_equal(line, "{\"approve\":false,\"actor\":\"carol\"}");
         assert_int_equal(worker_answer_parse(line, &d), 0);
         assert_false(d.approve);
@@ -246,7 +253,8 @@ static void test_answers(void **state)
         free(line);
         worker_answer_done(&d);
 
-        assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = true, .actor = ""}, &line), -EINVAL);
+        assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = true, .actor = ""}, &line),
+                         -EINVAL);
         static const char *const bad[] = {
                 "yes",
                 "{}",
@@ -341,13 +349,19 @@ static void test_argv_refused(void **state)
                 {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=cron", "--actor=x", "p"}},
                 {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=", "p"}},
                 {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "p"}}, /* no actor */
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x"}}, /* no playbook */
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x"}}, /* no playbook */
                 {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "p", "q"}},
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--approver=tty", "p"}},
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--param=x", "p"}},
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--param==v", "p"}},
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--incident=-3", "p"}},
-                {-EINVAL, {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--dry-run=yes", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--approver=tty", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--param=x", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--param==v", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--incident=-3", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--dry-run=yes", "p"}},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -217,7 +217,7 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
                 if (ctx->plan_only)
                         continue;
                 print_step_header(ctx, info, ev);
-                printf("    %s%s%s%-14s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
+                printf("    %s%s%s%-14s %-11s%s %8s", step_outcome_color(g, ev->outcome),
                        g->color ? mark(g, ev->outcome) : "", g->color ? " " : "", strempty(ev->target),
                        step_outcome_to_string(ev->outcome), ansi_reset(g), format_duration(d, ev->duration));
                 if (ev->attempt > 1)
@@ -281,7 +281,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         }
         if (info->mode == RUN_MODE_TABLETOP) {
                 printf("%sRun %lld %s%s%s: the plan was walked (%zu steps); nothing was executed.%s\n", ansi_bold(g),
-                       (long long) info->journal_id, outcome_color(g, run_outcome_to_string(outcome)),
+                       (long long) info->journal_id, run_outcome_color(g, outcome),
                        run_outcome_to_string(outcome), ansi_reset(g), info->playbook->n_steps, ansi_reset(g));
                 if (error)
                         printf("Reason: %s\n", error);
@@ -289,7 +289,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
                 return 0;
         }
         printf("%sRun %lld %s%s%s in %s: %u ok, %u failed, %u skipped", ansi_bold(g), (long long) info->journal_id,
-               outcome_color(g, run_outcome_to_string(outcome)), run_outcome_to_string(outcome), ansi_reset(g),
+               run_outcome_color(g, outcome), run_outcome_to_string(outcome), ansi_reset(g),
                format_duration(d, took), c->ok, c->failed, c->skipped);
         if (c->rollback_ok + c->rollback_failed > 0)
                 printf("; rollback: %u ok, %u failed", c->rollback_ok, c->rollback_failed);

@@ -73,7 +73,7 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                         run->state = MANAGER_RUN_RUNNING;
                 set_str(&run->pending_prompt, NULL);
                 set_str(&run->current_step, finished ? NULL : p.step);
-                if (finished && streq_ptr(p.phase, "forward") && m.index > run->steps_done)
+                if (finished && step_phase_from_string(p.phase) == STEP_PHASE_FORWARD && m.index > run->steps_done)
                         run->steps_done = m.index;
                 break;
         }
@@ -88,7 +88,9 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                 p.kind = RUN_PROGRESS_FINISHED;
                 p.outcome = xstrdup(m.outcome);
                 run->state = MANAGER_RUN_ENDED;
-                set_str(&run->outcome, p.outcome ?: "failed");
+                run->outcome = run_outcome_from_string(p.outcome);
+                if (!run_outcome_is_final(run->outcome))
+                        run->outcome = RUN_FAILED; /* a worker that cannot say how it ended failed */
                 set_str(&run->current_step, NULL);
                 set_str(&run->pending_prompt, NULL);
                 break;

@@ -24,9 +24,9 @@ int run_journal_run_started(RunJournal *rj, RunInfo *info)
                 .params_json = (char *) info->params_json,
                 .trigger = (char *) info->trigger,
                 .actor = (char *) info->actor,
-                .mode = (char *) run_mode_to_string(info->mode),
+                .mode = info->mode,
                 .started = info->started,
-                .outcome = (char *) "running",
+                .outcome = RUN_RUNNING,
         };
         r = journal_run_begin(rj->journal, &rec, &info->journal_id);
         if (r < 0)
@@ -54,13 +54,13 @@ static int journal_one_start(Journal *j, const RunInfo *info, StepEvent *ev)
                 .step_index = (int) ev->step_index,
                 .step_name = ev->step->name,
                 .kind = (char *) step_kind_to_string(ev->step->kind),
-                .phase = (char *) step_phase_to_string(ev->phase),
+                .phase = ev->phase,
                 .target = (char *) ev->target,
                 .attempt = ev->attempt,
                 .idempotent = ev->step->idempotent,
                 .detail = (char *) ev->detail,
                 .started = ev->started,
-                .outcome = (char *) "running",
+                .outcome = STEP_RUNNING,
                 .exit_status = -1,
         };
         return journal_step_begin(j, &rec, &ev->journal_id);
@@ -73,7 +73,7 @@ static int journal_one_end(Journal *j, const RunInfo *info, StepEvent *ev)
                 .run_id = info->journal_id,
                 .ended = ev->finished,
                 .duration = ev->duration,
-                .outcome = (char *) step_outcome_to_string(ev->outcome),
+                .outcome = ev->outcome,
                 .exit_status = ev->exit_status,
                 .http_status = ev->http_status,
                 .stdout_text = (char *) ev->out,
@@ -150,8 +150,7 @@ int run_journal_run_finished(RunJournal *rj, const RunInfo *info, RunOutcome out
 
         if (!rj->journal)
                 return 0;
-        r = journal_run_end(rj->journal, info->journal_id, run_outcome_to_string(outcome), error,
-                            now_usec(CLOCK_REALTIME));
+        r = journal_run_end(rj->journal, info->journal_id, outcome, error, now_usec(CLOCK_REALTIME));
         if (r < 0)
                 return log_error_errno(r, "journal: cannot record the end of the run: %s", strerror(-r));
         return 0;

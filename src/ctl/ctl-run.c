@@ -263,7 +263,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         if (g->json) {
                 WorkerMessage m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_FINISHED);
                 m.run = info->journal_id;
-                m.outcome = run_outcome_to_string(outcome);
+                m.run_outcome = outcome;
                 m.duration_ms = (int64_t) (took / 1000);
                 m.ok = c->ok;
                 m.failed = c->failed;

@@ -67,13 +67,13 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                 p.kind = finished ? RUN_PROGRESS_STEP_FINISHED : RUN_PROGRESS_STEP_STARTED;
                 p.step = xstrdup(m.step);
                 p.target = xstrdup(m.target);
-                p.phase = xstrdup(m.phase);
-                p.outcome = xstrdup(m.outcome);
+                p.phase = xstrdup(step_phase_to_string(m.phase));
+                p.outcome = xstrdup(step_outcome_to_string(m.step_outcome));
                 if (run->state != MANAGER_RUN_ENDED)
                         run->state = MANAGER_RUN_RUNNING;
                 set_str(&run->pending_prompt, NULL);
                 set_str(&run->current_step, finished ? NULL : p.step);
-                if (finished && step_phase_from_string(p.phase) == STEP_PHASE_FORWARD && m.index > run->steps_done)
+                if (finished && m.phase == STEP_PHASE_FORWARD && m.index > run->steps_done)
                         run->steps_done = m.index;
                 break;
         }
@@ -86,9 +86,9 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                 break;
         case WORKER_MESSAGE_RUN_FINISHED:
                 p.kind = RUN_PROGRESS_FINISHED;
-                p.outcome = xstrdup(m.outcome);
+                p.outcome = xstrdup(run_outcome_to_string(m.run_outcome));
                 run->state = MANAGER_RUN_ENDED;
-                run->outcome = run_outcome_from_string(p.outcome);
+                run->outcome = m.run_outcome;
                 if (!run_outcome_is_final(run->outcome))
                         run->outcome = RUN_FAILED; /* a worker that cannot say how it ended failed */
                 set_str(&run->current_step, NULL);

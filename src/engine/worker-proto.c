@@ -53,12 +53,29 @@ static void set_int(json_t *o, const char *key, json_int_t v)
         json_object_set_new(o, key, json_integer(v));
 }
 
+/* The names a type needs, or NULL when one is missing. */
+static bool names_present(const WorkerMessage *m)
+{
+        switch (m->type) {
+        case WORKER_MESSAGE_RUN_STARTED:
+                return run_mode_to_string(m->mode);
+        case WORKER_MESSAGE_STEP_STARTED:
+                return step_phase_to_string(m->phase);
+        case WORKER_MESSAGE_STEP_FINISHED:
+                return step_phase_to_string(m->phase) && step_outcome_to_string(m->step_outcome);
+        case WORKER_MESSAGE_RUN_FINISHED:
+                return run_outcome_to_string(m->run_outcome);
+        default:
+                return true;
+        }
+}
+
 int worker_message_format(const WorkerMessage *m, char **ret)
 {
         const char *event = worker_message_type_to_string(m->type);
         json_t *o;
 
-        if (!event)
+        if (!event || !names_present(m))
                 return -EINVAL;
         o = json_object();
         if (!o)
@@ -70,7 +87,7 @@ int worker_message_format(const WorkerMessage *m, char **ret)
         case WORKER_MESSAGE_RUN_STARTED:
                 set_str(o, WORKER_FIELD_PLAYBOOK, m->playbook);
                 set_str(o, WORKER_FIELD_KIND, m->kind);
-                set_str(o, WORKER_FIELD_MODE, m->mode);
+                set_str(o, WORKER_FIELD_MODE, run_mode_to_string(m->mode));
                 set_str(o, WORKER_FIELD_TRIGGER, m->trigger);
                 set_str(o, WORKER_FIELD_ACTOR, m->actor);
                 set_int(o, WORKER_FIELD_STEPS, m->steps);
@@ -83,14 +100,14 @@ int worker_message_format(const WorkerMessage *m, char **ret)
                 set_str(o, WORKER_FIELD_STEP, m->step);
                 set_int(o, WORKER_FIELD_INDEX, m->index);
                 set_str(o, WORKER_FIELD_KIND, m->kind);
-                set_str(o, WORKER_FIELD_PHASE, m->phase);
+                set_str(o, WORKER_FIELD_PHASE, step_phase_to_string(m->phase));
                 set_str(o, WORKER_FIELD_TARGET, m->target);
                 set_int(o, WORKER_FIELD_ATTEMPT, m->attempt);
                 if (m->detail)
                         set_str(o, WORKER_FIELD_DETAIL, m->detail);
                 if (m->type == WORKER_MESSAGE_STEP_STARTED)
                         break;
-                set_str(o, WORKER_FIELD_OUTCOME, m->outcome);
+                set_str(o, WORKER_FIELD_OUTCOME, step_outcome_to_string(m->step_outcome));
                 set_int(o, WORKER_FIELD_DURATION_MS, m->duration_ms);
                 if (m->exit_status >= 0)
                         set_int(o, WORKER_FIELD_EXIT_STATUS, m->exit_status);
@@ -109,7 +126,7 @@ int worker_message_format(const WorkerMessage *m, char **ret)
                 set_int(o, WORKER_FIELD_EXPIRES_IN_MS, m->expires_in_ms);
                 break;
         case WORKER_MESSAGE_RUN_FINISHED:
-                set_str(o, WORKER_FIELD_OUTCOME, m->outcome);
+                set_str(o, WORKER_FIELD_OUTCOME, run_outcome_to_string(m->run_outcome));
                 set_int(o, WORKER_FIELD_DURATION_MS, m->duration_ms);
                 set_int(o, WORKER_FIELD_OK, m->ok);
                 set_int(o, WORKER_FIELD_FAILED, m->failed);
@@ -166,7 +183,7 @@ static int get_unsigned(json_t *o, const char *key, unsigned *ret)
 int worker_message_parse(const char *line, WorkerMessage *ret)
 {
         WorkerMessage m = WORKER_MESSAGE_INIT(_WORKER_MESSAGE_TYPE_INVALID);
-        const char *event = NULL;
+        const char *event = NULL, *mode = NULL, *phase = NULL, *outcome = NULL;
         int64_t v;
         json_t *o;
         int r = 0;
@@ -196,7 +213,7 @@ int worker_message_parse(const char *line, WorkerMessage *ret)
         if (r >= 0)
                 r = get_str(o, WORKER_FIELD_KIND, &m.kind);
         if (r >= 0)
-                r = get_str(o, WORKER_FIELD_MODE, &m.mode);
+                r = get_str(o, WORKER_FIELD_MODE, &mode);
         if (r >= 0)
                 r = get_str(o, WORKER_FIELD_TRIGGER, &m.trigger);
         if (r >= 0)
@@ -208,7 +225,7 @@ int worker_message_parse(const char *line, WorkerMessage *ret)
         if (r >= 0)
                 r = get_unsigned(o, WORKER_FIELD_INDEX, &m.index);
         if (r >= 0)
-                r = get_str(o, WORKER_FIELD_PHASE, &m.phase);
+                r = get_str(o, WORKER_FIELD_PHASE, &phase);
         if (r >= 0)
                 r = get_str(o, WORKER_FIELD_TARGET, &m.target);
         if (r >= 0)
@@ -216,7 +233,7 @@ int worker_message_parse(const char *line, WorkerMessage *ret)
         if (r >= 0)
                 r = get_str(o, WORKER_FIELD_DETAIL, &m.detail);
         if (r >= 0)
-                r = get_str(o, WORKER_FIELD_OUTCOME, &m.outcome);
+                r = get_str(o, WORKER_FIELD_OUTCOME, &outcome);
         if (r >= 0)
                 r = get_int(o, WORKER_FIELD_DURATION_MS, 0, &m.duration_ms);
         if (r >= 0) {
@@ -260,6 +277,12 @@ int worker_message_parse(const char *line, WorkerMessage *ret)
                 worker_message_done(&m);
                 return r;
         }
+        m.mode = mode ? run_mode_from_string(mode) : _RUN_MODE_INVALID;
+        m.phase = phase ? step_phase_from_string(phase) : _STEP_PHASE_INVALID;
+        if (outcome && m.type == WORKER_MESSAGE_RUN_FINISHED)
+                m.run_outcome = run_outcome_from_string(outcome);
+        else if (outcome)
+                m.step_outcome = step_outcome_from_string(outcome);
         *ret = m;
         return 0;
 }
@@ -271,7 +294,7 @@ WorkerMessage worker_message_run_started(const RunInfo *info)
         m.run = info->journal_id;
         m.playbook = info->playbook->name;
         m.kind = playbook_kind_to_string(info->playbook->kind);
-        m.mode = run_mode_to_string(info->mode);
+        m.mode = info->mode;
         m.trigger = info->trigger;
         m.actor = info->actor;
         m.steps = (unsigned) info->playbook->n_steps;
@@ -287,12 +310,12 @@ WorkerMessage worker_message_step(WorkerMessageType type, const RunInfo *info, c
         m.step = ev->step->name;
         m.index = (unsigned) ev->step_index + 1;
         m.kind = step_kind_to_string(ev->step->kind);
-        m.phase = step_phase_to_string(ev->phase);
+        m.phase = ev->phase;
         m.target = ev->target;
         m.attempt = ev->attempt;
         m.detail = ev->detail;
         if (type == WORKER_MESSAGE_STEP_FINISHED) {
-                m.outcome = step_outcome_to_string(ev->outcome);
+                m.step_outcome = ev->outcome;
                 m.duration_ms = (int64_t) (ev->duration / 1000);
                 m.exit_status = ev->exit_status;
                 m.http_status = ev->http_status;

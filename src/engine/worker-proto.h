@@ -22,21 +22,26 @@ const char *worker_message_type_to_string(WorkerMessageType t);
 WorkerMessageType worker_message_type_from_string(const char *s);
 
 /* One progress line. Which fields a type carries: worker-protocol.h. Strings are borrowed:
- * from the caller when encoding, from the message itself when decoded (until _done()). */
+ * from the caller when encoding, from the message itself when decoded (until _done()).
+ * Modes, phases and outcomes are the enums: their names exist only on the wire (a name this
+ * version does not know decodes as _INVALID, and the line is still good). */
 typedef struct WorkerMessage {
         WorkerMessageType type;
         int64_t run;          /* the journal's run id, 0 in a dry run */
         const char *playbook; /* run-started */
         const char *kind;     /* playbook kind, step kind, or run-event kind */
-        const char *mode, *trigger, *actor;
+        RunMode mode;
+        const char *trigger, *actor;
         unsigned steps;
         const char *params_json; /* an object, secrets masked; NULL = null */
         const char *step;        /* step-*, approval-requested */
         unsigned index;          /* 1-based */
-        const char *phase, *target;
+        StepPhase phase;
+        const char *target;
         unsigned attempt;
         const char *detail;
-        const char *outcome; /* step-finished, run-finished */
+        StepOutcome step_outcome; /* step-finished */
+        RunOutcome run_outcome;   /* run-finished */
         int64_t duration_ms;
         int exit_status;     /* -1: none */
         long http_status;    /* 0: none */
@@ -50,11 +55,18 @@ typedef struct WorkerMessage {
         char *params_owned_; /* decoded: params_json */
 } WorkerMessage;
 
-#define WORKER_MESSAGE_INIT(t) ((WorkerMessage){.type = (t), .exit_status = -1})
+#define WORKER_MESSAGE_INIT(t)                                                                             \
+        ((WorkerMessage){.type = (t),                                                                      \
+                         .mode = _RUN_MODE_INVALID,                                                        \
+                         .phase = _STEP_PHASE_INVALID,                                                     \
+                         .step_outcome = _STEP_OUTCOME_INVALID,                                            \
+                         .run_outcome = _RUN_OUTCOME_INVALID,                                              \
+                         .exit_status = -1})
 
 void worker_message_done(WorkerMessage *m);
 
-/* The line, without its newline (allocated). -EINVAL for an unknown type. */
+/* The line, without its newline (allocated). -EINVAL for an unknown type, or a mode, phase
+ * or outcome the type needs left _INVALID. */
 int worker_message_format(const WorkerMessage *m, char **ret);
 /* Parses one line (without newline) into *ret, which holds WORKER_MESSAGE_INIT() or an
  * earlier parse (released first); on error *ret holds nothing to release.

@@ -117,7 +117,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         if (r < 0)
                 return r;
         m.run = info->journal_id;
-        m.outcome = run_outcome_to_string(outcome);
+        m.run_outcome = outcome;
         m.duration_ms = (int64_t) (usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), w->started_mono) / 1000);
         m.ok = c->ok;
         m.failed = c->failed;

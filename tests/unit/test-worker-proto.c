@@ -37,7 +37,7 @@ static void test_run_started(void **state)
         m.run = 42;
         m.playbook = "site-switchover";
         m.kind = "switchover";
-        m.mode = "live";
+        m.mode = RUN_MODE_LIVE;
         m.trigger = "auto";
         m.actor = "policy";
         m.steps = 9;
@@ -49,7 +49,7 @@ static void test_run_started(void **state)
                    "\"params\":{\"reason\":\"drill\",\"token\":\"********\"}}");
         assert_string_equal(d.playbook, "site-switchover");
         assert_string_equal(d.kind, "switchover");
-        assert_string_equal(d.mode, "live");
+        assert_int_equal(d.mode, RUN_MODE_LIVE);
         assert_string_equal(d.trigger, "auto");
         assert_string_equal(d.actor, "policy");
         assert_int_equal(d.steps, 9);
@@ -73,7 +73,7 @@ static void test_steps(void **state)
         m.step = "promote";
         m.index = 3;
         m.kind = "ssh";
-        m.phase = "forward";
+        m.phase = STEP_PHASE_FORWARD;
         m.target = "backup-db";
         m.attempt = 2;
         round_trip(&m, &d,
@@ -84,14 +84,15 @@ static void test_steps(void **state)
         assert_string_equal(d.target, "backup-db");
         assert_int_equal(d.attempt, 2);
         assert_null(d.detail);
-        assert_null(d.outcome);
+        assert_int_equal(d.phase, STEP_PHASE_FORWARD);
+        assert_int_equal(d.step_outcome, _STEP_OUTCOME_INVALID);
         assert_int_equal(d.exit_status, -1);
         worker_message_done(&d);
 
         /* Finished, with every optional field; non-ASCII is escaped (a line is pure ASCII). */
         m.type = WORKER_MESSAGE_STEP_FINISHED;
         m.detail = "pg_ctl promote -D /srv/pg — now";
-        m.outcome = "failed";
+        m.step_outcome = STEP_FAILED;
         m.duration_ms = 1534;
         m.exit_status = 3;
         m.http_status = 503;
@@ -104,7 +105,7 @@ static void test_steps(void **state)
                 "now\",\"outcome\":\"failed\",\"duration_ms\":1534,"
                 "\"exit_status\":3,\"http_status\":503,\"error\":\"exit status 3\"}");
         assert_string_equal(d.detail, m.detail);
-        assert_string_equal(d.outcome, "failed");
+        assert_int_equal(d.step_outcome, STEP_FAILED);
         assert_int_equal(d.duration_ms, 1534);
         assert_int_equal(d.exit_status, 3);
         assert_int_equal(d.http_status, 503);
@@ -115,12 +116,25 @@ static void test_steps(void **state)
         m.detail = m.error = NULL;
         m.exit_status = -1;
         m.http_status = 0;
-        m.outcome = "ok";
+        m.step_outcome = STEP_OK;
+        m.phase = STEP_PHASE_ROLLBACK;
         round_trip(&m, &d, NULL);
         assert_int_equal(d.exit_status, -1);
         assert_int_equal(d.http_status, 0);
         assert_null(d.error);
+        assert_int_equal(d.step_outcome, STEP_OK);
+        assert_int_equal(d.phase, STEP_PHASE_ROLLBACK);
         worker_message_done(&d);
+
+        /* A step line needs its phase, a finished one its outcome. */
+        char *line = NULL;
+        m.step_outcome = _STEP_OUTCOME_INVALID;
+        assert_int_equal(worker_message_format(&m, &line), -EINVAL);
+        m.type = WORKER_MESSAGE_STEP_STARTED;
+        assert_int_equal(worker_message_format(&m, &line), 0);
+        free(line);
+        m.phase = _STEP_PHASE_INVALID;
+        assert_int_equal(worker_message_format(&m, &line), -EINVAL);
 }
 
 static void test_event_approval_finished(void **state)
@@ -151,7 +165,7 @@ static void test_event_approval_finished(void **state)
 
         m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_FINISHED);
         m.run = 5;
-        m.outcome = "failed";
+        m.run_outcome = RUN_FAILED;
         m.duration_ms = 12;
         m.ok = 3;
         m.failed = 1;
@@ -164,7 +178,7 @@ static void test_event_approval_finished(void **state)
                 "{\"event\":\"run-finished\",\"run\":5,\"outcome\":\"failed\",\"duration_ms\":12,\"ok\":3,"
                 "\"failed\":1,\"skipped\":2,\"rollback_ok\":4,\"rollback_failed\":5,"
                 "\"error\":\"step promote failed\"}");
-        assert_string_equal(d.outcome, "failed");
+        assert_int_equal(d.run_outcome, RUN_FAILED);
         assert_int_equal(d.ok, 3);
         assert_int_equal(d.failed, 1);
         assert_int_equal(d.skipped, 2);
@@ -223,7 +237,18 @@ static void test_malformed(void **state)
                                  "{\"event\":\"run-finished\",\"run\":1,\"outcome\":null,\"x\":[1]}", &d),
                          0);
         assert_int_equal(d.type, WORKER_MESSAGE_RUN_FINISHED);
-        assert_null(d.outcome);
+        assert_int_equal(d.run_outcome, _RUN_OUTCOME_INVALID);
+        worker_message_done(&d);
+        /* A name this version does not know: _INVALID, the line still good. */
+        assert_int_equal(worker_message_parse("{\"event\":\"step-finished\",\"phase\":\"sideways\","
+                                              "\"outcome\":\"exploded\"}",
+                                              &d),
+                         0);
+        assert_int_equal(d.phase, _STEP_PHASE_INVALID);
+        assert_int_equal(d.step_outcome, _STEP_OUTCOME_INVALID);
+        worker_message_done(&d);
+        assert_int_equal(worker_message_parse("{\"event\":\"run-started\",\"mode\":\"drill\"}", &d), 0);
+        assert_int_equal(d.mode, RUN_MODE_DRILL);
         worker_message_done(&d);
 }
 

@@ -15,10 +15,11 @@
  * unblocked and at their defaults; it sets PR_SET_PDEATHSIG(SIGKILL) itself so that it
  * never outlives a killed daemon. Its stdout is the progress (run-progress.c), its
  * stderr is logged line by line, its stdin carries the answers to approve steps.
- * manager_abort_run() is SIGINT: Ctrl-C semantics, the rollback runs. A hung host delays only the worker's step; the loop never waits on
- * SSH or HTTP. The one synchronous wait is in manager_start_run(): the worker's
- * "run-started" line (bounded by MANAGER_WORKER_START_TIMEOUT), so that the run id
- * is journaled and known when it returns, and a bad parameter is a synchronous error.
+ * manager_abort_run() is SIGINT: Ctrl-C semantics, the rollback runs. A hung host
+ * delays only the worker's step; the loop never waits on SSH or HTTP. The one
+ * synchronous wait is in manager_start_run(): the worker's "run-started" line (bounded
+ * by MANAGER_WORKER_START_TIMEOUT), so that the run id is journaled and known when it
+ * returns, and a bad parameter is a synchronous error.
  */
 #include <fcntl.h>
 #include <poll.h>

@@ -321,7 +321,6 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
 
         /* sd-event has reaped it (WEXITED). Read what is left on the pipes first. */
         w->pid = 0;
-        safe_close(&w->pidfd);
         w->exited = true;
         w->exit_status = si->si_status;
         drain_fd(w, w->stdout_fd);
@@ -349,6 +348,8 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         worker_ended(w);
         sd_event_source_disable_unref(w->child_source);
         w->child_source = NULL;
+        /* Only now: the source watched this descriptor, and its number may be reused. */
+        safe_close(&w->pidfd);
         manager_maybe_exit(m);
         return 0;
 }

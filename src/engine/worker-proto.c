@@ -5,6 +5,8 @@
  * text); ASCII-only output so that a line never splits inside a multi-byte sequence.
  */
 #include <jansson.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,8 +144,7 @@ int worker_message_format(const WorkerMessage *m, char **ret)
         return dump(o, JSON_ENSURE_ASCII, ret);
 }
 
-/* Typed getters: a missing field (or null) leaves the default; a present field of another
- * type is a malformed line. */
+/* A string field: a missing field (or null) leaves *ret; another type is a malformed line. */
 static int get_str(json_t *o, const char *key, const char **ret)
 {
         json_t *v = json_object_get(o, key);
@@ -156,37 +157,112 @@ static int get_str(json_t *o, const char *key, const char **ret)
         return 0;
 }
 
-static int get_int(json_t *o, const char *key, int64_t min, int64_t *ret)
+/* The fields of a progress line, one row each: what the decoder accepts. The names of modes,
+ * phases and outcomes are read as strings and turned into enums afterwards. */
+typedef enum FieldType {
+        FIELD_STRING,
+        FIELD_UNSIGNED, /* unsigned: 0 … UINT32_MAX */
+        FIELD_INT64,    /* int64_t: 0 … */
+        FIELD_EXIT,     /* int: -1 … INT32_MAX */
+        FIELD_LONG,     /* long: 0 … */
+} FieldType;
+
+typedef struct Names {
+        const char *mode, *phase, *outcome;
+} Names;
+
+typedef struct Field {
+        const char *key;
+        FieldType type;
+        bool in_names; /* offset into Names, not WorkerMessage */
+        size_t offset;
+} Field;
+
+#define F(key, type, member)                                                                                \
+        {                                                                                                   \
+                key, type, false, offsetof(WorkerMessage, member)                                           \
+        }
+#define N(key, member)                                                                                      \
+        {                                                                                                   \
+                key, FIELD_STRING, true, offsetof(Names, member)                                            \
+        }
+static const Field fields[] = {
+        F(WORKER_FIELD_RUN, FIELD_INT64, run),
+        F(WORKER_FIELD_PLAYBOOK, FIELD_STRING, playbook),
+        F(WORKER_FIELD_KIND, FIELD_STRING, kind),
+        N(WORKER_FIELD_MODE, mode),
+        F(WORKER_FIELD_TRIGGER, FIELD_STRING, trigger),
+        F(WORKER_FIELD_ACTOR, FIELD_STRING, actor),
+        F(WORKER_FIELD_STEPS, FIELD_UNSIGNED, steps),
+        F(WORKER_FIELD_STEP, FIELD_STRING, step),
+        F(WORKER_FIELD_INDEX, FIELD_UNSIGNED, index),
+        N(WORKER_FIELD_PHASE, phase),
+        F(WORKER_FIELD_TARGET, FIELD_STRING, target),
+        F(WORKER_FIELD_ATTEMPT, FIELD_UNSIGNED, attempt),
+        F(WORKER_FIELD_DETAIL, FIELD_STRING, detail),
+        N(WORKER_FIELD_OUTCOME, outcome),
+        F(WORKER_FIELD_DURATION_MS, FIELD_INT64, duration_ms),
+        F(WORKER_FIELD_EXIT_STATUS, FIELD_EXIT, exit_status),
+        F(WORKER_FIELD_HTTP_STATUS, FIELD_LONG, http_status),
+        F(WORKER_FIELD_ERROR, FIELD_STRING, error),
+        F(WORKER_FIELD_MESSAGE, FIELD_STRING, message),
+        F(WORKER_FIELD_PROMPT, FIELD_STRING, prompt),
+        F(WORKER_FIELD_EXPIRES_IN_MS, FIELD_INT64, expires_in_ms),
+        F(WORKER_FIELD_OK, FIELD_UNSIGNED, ok),
+        F(WORKER_FIELD_FAILED, FIELD_UNSIGNED, failed),
+        F(WORKER_FIELD_SKIPPED, FIELD_UNSIGNED, skipped),
+        F(WORKER_FIELD_ROLLBACK_OK, FIELD_UNSIGNED, rollback_ok),
+        F(WORKER_FIELD_ROLLBACK_FAILED, FIELD_UNSIGNED, rollback_failed),
+};
+#undef F
+#undef N
+
+static int get_field(json_t *o, const Field *f, void *base)
 {
-        json_t *v = json_object_get(o, key);
+        json_t *v = json_object_get(o, f->key);
+        void *p = (char *) base + f->offset;
+        json_int_t i;
 
         if (!v || json_is_null(v))
+                return 0; /* absent: the default stays */
+        if (f->type == FIELD_STRING)
+                return get_str(o, f->key, p);
+        if (!json_is_integer(v))
+                return -EBADMSG;
+        i = json_integer_value(v);
+        switch (f->type) {
+        case FIELD_UNSIGNED:
+                if (i < 0 || i > (json_int_t) UINT32_MAX)
+                        return -EBADMSG;
+                *(unsigned *) p = (unsigned) i;
                 return 0;
-        if (!json_is_integer(v) || json_integer_value(v) < min)
-                return -EBADMSG;
-        *ret = json_integer_value(v);
-        return 0;
-}
-
-static int get_unsigned(json_t *o, const char *key, unsigned *ret)
-{
-        int64_t v = *ret;
-        int r = get_int(o, key, 0, &v);
-        if (r < 0)
-                return r;
-        if (v > (int64_t) UINT32_MAX)
-                return -EBADMSG;
-        *ret = (unsigned) v;
-        return 0;
+        case FIELD_INT64:
+                if (i < 0)
+                        return -EBADMSG;
+                *(int64_t *) p = i;
+                return 0;
+        case FIELD_EXIT:
+                if (i < -1 || i > INT32_MAX)
+                        return -EBADMSG;
+                *(int *) p = (int) i;
+                return 0;
+        case FIELD_LONG:
+                if (i < 0 || i > LONG_MAX)
+                        return -EBADMSG;
+                *(long *) p = (long) i;
+                return 0;
+        default:
+                return -EINVAL;
+        }
 }
 
 int worker_message_parse(const char *line, WorkerMessage *ret)
 {
         WorkerMessage m = WORKER_MESSAGE_INIT(_WORKER_MESSAGE_TYPE_INVALID);
-        const char *event = NULL, *mode = NULL, *phase = NULL, *outcome = NULL;
-        int64_t v;
-        json_t *o;
-        int r = 0;
+        const char *event = NULL;
+        Names names = {};
+        json_t *o, *params;
+        int r;
 
         worker_message_done(ret);
         *ret = WORKER_MESSAGE_INIT(_WORKER_MESSAGE_TYPE_INVALID);
@@ -206,83 +282,28 @@ int worker_message_parse(const char *line, WorkerMessage *ret)
                 return -EOPNOTSUPP;
         }
 
-        r = get_int(o, WORKER_FIELD_RUN, 0, &m.run);
         /* Every field a known event may carry; those it does not carry are simply absent. */
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_PLAYBOOK, &m.playbook);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_KIND, &m.kind);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_MODE, &mode);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_TRIGGER, &m.trigger);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_ACTOR, &m.actor);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_STEPS, &m.steps);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_STEP, &m.step);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_INDEX, &m.index);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_PHASE, &phase);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_TARGET, &m.target);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_ATTEMPT, &m.attempt);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_DETAIL, &m.detail);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_OUTCOME, &outcome);
-        if (r >= 0)
-                r = get_int(o, WORKER_FIELD_DURATION_MS, 0, &m.duration_ms);
-        if (r >= 0) {
-                v = m.exit_status;
-                r = get_int(o, WORKER_FIELD_EXIT_STATUS, -1, &v);
-                if (r >= 0 && v > INT32_MAX)
-                        r = -EBADMSG;
-                m.exit_status = (int) v;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                r = get_field(o, &fields[i], fields[i].in_names ? (void *) &names : (void *) &m);
+                if (r < 0) {
+                        worker_message_done(&m);
+                        return r;
+                }
         }
-        if (r >= 0) {
-                v = m.http_status;
-                r = get_int(o, WORKER_FIELD_HTTP_STATUS, 0, &v);
-                m.http_status = (long) v;
-        }
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_ERROR, &m.error);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_MESSAGE, &m.message);
-        if (r >= 0)
-                r = get_str(o, WORKER_FIELD_PROMPT, &m.prompt);
-        if (r >= 0)
-                r = get_int(o, WORKER_FIELD_EXPIRES_IN_MS, 0, &m.expires_in_ms);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_OK, &m.ok);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_FAILED, &m.failed);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_SKIPPED, &m.skipped);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_ROLLBACK_OK, &m.rollback_ok);
-        if (r >= 0)
-                r = get_unsigned(o, WORKER_FIELD_ROLLBACK_FAILED, &m.rollback_failed);
-        if (r >= 0) {
-                json_t *p = json_object_get(o, WORKER_FIELD_PARAMS);
-                if (json_is_object(p))
-                        m.params_json = m.params_owned_ = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII);
-                else if (p && !json_is_null(p))
-                        r = -EBADMSG;
-        }
-        if (r < 0) {
+        params = json_object_get(o, WORKER_FIELD_PARAMS);
+        if (json_is_object(params))
+                m.params_json = m.params_owned_ = json_dumps(params, JSON_COMPACT | JSON_ENSURE_ASCII);
+        else if (params && !json_is_null(params)) {
                 worker_message_done(&m);
-                return r;
+                return -EBADMSG;
         }
-        m.mode = mode ? run_mode_from_string(mode) : _RUN_MODE_INVALID;
-        m.phase = phase ? step_phase_from_string(phase) : _STEP_PHASE_INVALID;
-        if (outcome && m.type == WORKER_MESSAGE_RUN_FINISHED)
-                m.run_outcome = run_outcome_from_string(outcome);
-        else if (outcome)
-                m.step_outcome = step_outcome_from_string(outcome);
+
+        m.mode = names.mode ? run_mode_from_string(names.mode) : _RUN_MODE_INVALID;
+        m.phase = names.phase ? step_phase_from_string(names.phase) : _STEP_PHASE_INVALID;
+        if (names.outcome && m.type == WORKER_MESSAGE_RUN_FINISHED)
+                m.run_outcome = run_outcome_from_string(names.outcome);
+        else if (names.outcome)
+                m.step_outcome = step_outcome_from_string(names.outcome);
         *ret = m;
         return 0;
 }

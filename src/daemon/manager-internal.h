@@ -17,8 +17,6 @@
 typedef struct WorkerRun WorkerRun;
 typedef struct Watch Watch;
 
-/* Where the worker binary is: $DROVER_DROVERCTL (tests) or the build-time path. */
-#define MANAGER_DROVERCTL_ENV "DROVER_DROVERCTL"
 /* How long manager_start_run() waits for the worker to journal its run (config and
  * playbook load, journal open): the run id is returned synchronously. */
 #define MANAGER_WORKER_START_TIMEOUT (15 * USEC_PER_SEC)

@@ -151,19 +151,21 @@ static void settle_all(Watch *w)
 static void handle_site_level(Watch *w, const LevelChange *lc)
 {
         Manager *m = w->m;
-        WatchIncident *wi = watch_find_site_incident(w, lc->site);
+        /* lc->site may point into the incident that a resolution below frees. */
+        _cleanup_free_ char *site = xstrdup(lc->site);
+        WatchIncident *wi = watch_find_site_incident(w, site);
         usec_t at = mono_to_rt(lc->at);
         PolicyState st;
         PolicyStep s;
         int r;
 
-        log_info("level of %s: %s → %s (%s)", lc->site, warning_level_to_string(lc->from),
+        log_info("level of %s: %s → %s (%s)", site, warning_level_to_string(lc->from),
                  warning_level_to_string(lc->to), lc->reason);
         watch_fill_policy_state(w, &st);
         r = policy_step(&w->policy, &st,
                         &(PolicyEvent){
                                 .kind = POLICY_EVENT_LEVEL_CHANGE,
-                                .site = lc->site,
+                                .site = site,
                                 .from = lc->from,
                                 .to = lc->to,
                                 .reason = lc->reason,
@@ -172,7 +174,7 @@ static void handle_site_level(Watch *w, const LevelChange *lc)
                         },
                         watch_now_rt(), &s);
         if (r < 0) {
-                log_warning_errno(r, "policy: cannot decide for %s: %s", lc->site, strerror(-r));
+                log_warning_errno(r, "policy: cannot decide for %s: %s", site, strerror(-r));
                 return;
         }
         if (s.hold) {
@@ -190,7 +192,7 @@ static void handle_site_level(Watch *w, const LevelChange *lc)
                 watch_flush_incident(w, wi, 0);
         }
         if (s.decided)
-                execute_decision(w, wi, &s, lc->site);
+                execute_decision(w, wi, &s, site);
 
         if (s.resolve_incident && wi) {
                 _cleanup_free_ char *why = xasprintf("condition cleared: %s", lc->reason);
@@ -215,7 +217,7 @@ static void handle_site_level(Watch *w, const LevelChange *lc)
                 size_t n = 0;
                 if (watch_list_sites(w, &sites, &n) >= 0)
                         for (size_t i = 0; i < n; i++)
-                                if (streq(sites[i].name, lc->site))
+                                if (streq(sites[i].name, site))
                                         m->observer.site_changed(m->observer.userdata, &sites[i]);
                 manager_site_free_array(sites, n);
         }

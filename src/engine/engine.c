@@ -468,15 +468,6 @@ static int engine_get_secret(Engine *e, const char *name, const char **ret, char
 
 /* ---------------------------------------------------------------- scope lookup */
 
-/* Names may contain dots, so "steps.a.b.stdout" is resolved by trying the known
- * names: the longest name followed by "." wins. */
-static const char *match_name(const char *rest, const char *name)
-{
-        const char *p = startswith(rest, name);
-
-        return p && *p == '.' ? p + 1 : NULL;
-}
-
 static int host_field(const Host *h, const char *field, char **ret)
 {
         if (!h)
@@ -534,17 +525,22 @@ static int target_field(Engine *e, const Target *t, const char *field, char **re
         }
 }
 
-static int scope_lookup_raw(Scope *sc, const char *ref, char **ret_value, bool *ret_secret)
+/* Resolve a reference parsed (and checked) at load: the typed form says what it names. */
+static int scope_lookup(void *userdata, const TemplateRef *ref, char **ret_value, bool *ret_secret)
 {
+        Scope *sc = userdata;
         Engine *e = sc->e;
         const Playbook *pb = e->playbook;
         bool dry = engine_is_plan_only(e);
-        const char *rest;
+        bool secret_dummy;
 
+        if (!ret_secret)
+                ret_secret = &secret_dummy;
         *ret_secret = false;
 
-        if ((rest = startswith(ref, "params."))) {
-                const Param *p = playbook_find_param(pb, rest);
+        switch (ref->kind) {
+        case REF_PARAM: {
+                const Param *p = ref->field ? NULL : playbook_find_param(pb, ref->name);
 
                 if (!p)
                         return -ENOENT;
@@ -554,63 +550,45 @@ static int scope_lookup_raw(Scope *sc, const char *ref, char **ret_value, bool *
                 return 0;
         }
 
-        if ((rest = startswith(ref, "steps."))) {
-                const char *field = NULL;
-                size_t best = SIZE_MAX, best_len = 0;
+        case REF_STEPS: {
+                size_t i = 0;
 
-                for (size_t i = 0; i < pb->n_steps; i++) {
-                        const char *f = match_name(rest, pb->steps[i].name);
-                        size_t l = strlen(pb->steps[i].name);
-
-                        if (f && l >= best_len) {
-                                best = i;
-                                best_len = l;
-                                field = f;
-                        }
-                }
-                if (best == SIZE_MAX)
+                /* Forward steps only: rollback results cannot be referenced. */
+                while (i < pb->n_steps && !streq_ptr(pb->steps[i].name, ref->name))
+                        i++;
+                if (!ref->field || i >= pb->n_steps)
                         return -ENOENT;
                 if (dry) {
                         /* Runtime values do not exist in a dry run: show where they go. */
-                        *ret_value = xasprintf("<%s>", ref);
+                        *ret_value = xasprintf("<%s>", ref->path);
                         return 0;
                 }
-                return result_values_lookup(&e->records[best].values, field, ret_value);
+                return result_values_lookup(&e->records[i].values, ref->field, ret_value);
         }
 
-        if ((rest = startswith(ref, "step."))) {
+        case REF_STEP:
                 if (dry) {
-                        *ret_value = xasprintf("<%s>", ref);
+                        *ret_value = xasprintf("<%s>", ref->path);
                         return 0;
                 }
                 if (!sc->step)
                         return -ENOENT;
-                return result_values_lookup(sc->step, rest, ret_value);
-        }
+                return result_values_lookup(sc->step, ref->field, ret_value);
 
-        if ((rest = startswith(ref, "targets."))) {
-                const Target *best = NULL;
-                const char *field = NULL;
+        case REF_TARGET: {
+                const Target *t = ref->field ? playbook_find_target(pb, ref->name) : NULL;
 
-                for (size_t i = 0; i < pb->n_targets; i++) {
-                        const char *f = match_name(rest, pb->targets[i].name);
-
-                        if (f && (!best || strlen(pb->targets[i].name) > strlen(best->name))) {
-                                best = &pb->targets[i];
-                                field = f;
-                        }
-                }
-                if (!best)
+                if (!t)
                         return -ENOENT;
-                return target_field(e, best, field, ret_value);
+                return target_field(e, t, ref->field, ret_value);
         }
 
-        if ((rest = startswith(ref, "secrets."))) {
+        case REF_SECRET: {
                 const char *v;
                 char *msg = NULL;
                 int r;
 
-                r = engine_get_secret(e, rest, &v, &msg);
+                r = engine_get_secret(e, ref->name, &v, &msg);
                 if (r < 0) {
                         if (!sc->error)
                                 sc->error = msg;
@@ -623,42 +601,27 @@ static int scope_lookup_raw(Scope *sc, const char *ref, char **ret_value, bool *
                 return 0;
         }
 
-        if ((rest = startswith(ref, "run."))) {
-                if (streq(rest, "id"))
+        case REF_RUN:
+                if (streq(ref->field, "id"))
                         *ret_value = xasprintf("%" PRIi64, e->info.journal_id);
-                else if (streq(rest, "playbook"))
+                else if (streq(ref->field, "playbook"))
                         *ret_value = xstrdup(pb->name);
-                else if (streq(rest, "actor"))
+                else if (streq(ref->field, "actor"))
                         *ret_value = xstrdup(strempty(e->actor));
-                else if (streq(rest, "trigger"))
+                else if (streq(ref->field, "trigger"))
                         *ret_value = xstrdup(strempty(e->trigger));
-                else if (streq(rest, "mode"))
+                else if (streq(ref->field, "mode"))
                         *ret_value = xstrdup(run_mode_to_string(e->mode));
                 else
                         return -ENOENT;
                 return 0;
+
+        case REF_HOST:
+                return host_field(sc->host, ref->field, ret_value);
+
+        default:
+                return -ENOENT;
         }
-
-        if ((rest = startswith(ref, "host.")))
-                return host_field(sc->host, rest, ret_value);
-
-        return -ENOENT;
-}
-
-static int scope_lookup(void *userdata, const char *ref, char **ret_value, bool *ret_secret)
-{
-        Scope *sc = userdata;
-        char *v = NULL;
-        bool secret = false;
-        int r;
-
-        r = scope_lookup_raw(sc, ref, &v, &secret);
-        if (r < 0)
-                return r;
-        *ret_value = v;
-        if (ret_secret)
-                *ret_secret = secret;
-        return 0;
 }
 
 static char *expand_error(Scope *sc, int r, const char *what, const char *bad_ref)
@@ -690,7 +653,7 @@ static int engine_expand(Scope *sc, const Template *t, const char *what, char **
                 *ret = xstrdup("");
                 return 0;
         }
-        r = template_expand(t, scope_lookup, sc, &v, &secret, &bad);
+        r = template_expand_refs(t, scope_lookup, sc, &v, &secret, &bad);
         if (r < 0) {
                 *ret_error = expand_error(sc, r, what, bad);
                 return r;
@@ -705,7 +668,7 @@ static int engine_eval(Scope *sc, const Condition *c, const char *what, bool *re
         const char *bad = NULL;
         int r;
 
-        r = condition_eval(c, scope_lookup, sc, ret, &bad);
+        r = condition_eval_refs(c, scope_lookup, sc, ret, &bad);
         if (r < 0) {
                 *ret_error = expand_error(sc, r, what, bad);
                 return r;
@@ -715,39 +678,24 @@ static int engine_eval(Scope *sc, const Condition *c, const char *what, bool *re
 }
 
 /* Endpoint header values in drover.yaml are plain strings that may hold
- * ${secrets.NAME} (checked at config load); expand them without a parsed Template. */
+ * ${secrets.NAME} (checked at config load); parse them with the one template parser
+ * and expand the typed references like any other. */
 static int engine_expand_raw(Scope *sc, const char *s, char **ret, char **ret_error)
 {
-        StrBuf b = STRBUF_INIT;
+        Template t = {};
+        DiagList scratch;
+        int r;
 
-        for (const char *p = s; *p;) {
-                if (p[0] == '$' && p[1] == '$') {
-                        strbuf_putc(&b, '$');
-                        p += 2;
-                } else if (p[0] == '$' && p[1] == '{') {
-                        const char *end = strchr(p + 2, '}');
-                        _cleanup_free_ char *ref = NULL, *v = NULL;
-                        bool secret;
-                        int r;
-
-                        if (!end) {
-                                strbuf_puts(&b, p);
-                                break;
-                        }
-                        ref = xstrndup(p + 2, end - (p + 2));
-                        r = scope_lookup(sc, ref, &v, &secret);
-                        if (r < 0) {
-                                strbuf_done(&b);
-                                *ret_error = expand_error(sc, r, "endpoint header", ref);
-                                return r;
-                        }
-                        strbuf_puts(&b, v);
-                        p = end + 1;
-                } else
-                        strbuf_putc(&b, *p++);
+        diag_list_init(&scratch);
+        r = template_parse(&t, s, NULL, 0, 0, &scratch);
+        diag_list_done(&scratch);
+        if (r < 0) {
+                *ret_error = xstrdup("endpoint header: invalid ${...} reference");
+                return r;
         }
-        *ret = strbuf_steal(&b);
-        return 0;
+        r = engine_expand(sc, &t, "endpoint header", ret, ret_error);
+        template_done(&t);
+        return r;
 }
 
 /* ---------------------------------------------------------------- observer glue */

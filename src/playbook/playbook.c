@@ -363,14 +363,15 @@ static void scalar_origin(Loader *l, const YNode *n, unsigned *ret_col, bool *re
 
 static const char *const step_fields[] = { "stdout", "stderr", "exit_status", "http_status", "body", NULL };
 
-static bool step_field_is_valid(char **seg, size_t n)
+static bool step_field_is_valid(const char *field)
 {
-        /* seg[0] is the field: one of step_fields, or json.<path> */
-        if (n == 1)
-                for (size_t i = 0; step_fields[i]; i++)
-                        if (streq(seg[0], step_fields[i]))
-                                return true;
-        return n >= 2 && streq(seg[0], "json");
+        /* one of step_fields, or json.<path> */
+        if (!field)
+                return false;
+        for (size_t i = 0; step_fields[i]; i++)
+                if (streq(field, step_fields[i]))
+                        return true;
+        return strncmp(field, "json.", 5) == 0;
 }
 
 static void report_unknown_name(Loader *l, unsigned line, unsigned col, const char *kind, const char *name,
@@ -385,50 +386,38 @@ static void report_unknown_name(Loader *l, unsigned line, unsigned col, const ch
                 diag_error(l->diags, l->path, line, col, "unknown %s '%s' in reference '%s'", kind, name, ref);
 }
 
-static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned line, unsigned col)
+static void check_ref(Loader *l, const RefScope *sc, const TemplateRef *tr, unsigned line, unsigned col)
 {
-        _cleanup_strv_free_ char **seg = NULL;
         _cleanup_free_ const char **cand = NULL;
-        size_t n = 0;
         const Playbook *pb = l->pb;
+        const char *ref = tr->path;
 
-        /* Split on '.': the syntax (segments non-empty) was checked by the parser. */
-        for (const char *p = ref;;) {
-                const char *dot = strchr(p, '.');
-                seg = xrealloc(seg, (n + 2) * sizeof(char *));
-                seg[n++] = dot ? xstrndup(p, (size_t) (dot - p)) : xstrdup(p);
-                seg[n] = NULL;
-                if (!dot)
-                        break;
-                p = dot + 1;
-        }
-
-        if (streq(seg[0], "params")) {
-                if (n != 2) {
+        switch (tr->kind) {
+        case REF_PARAM:
+                if (tr->field) {
                         diag_error(l->diags, l->path, line, col, "invalid reference '%s' (expected params.NAME)",
                                    ref);
                         return;
                 }
-                if (playbook_find_param(pb, seg[1]))
+                if (playbook_find_param(pb, tr->name))
                         return;
                 cand = xcalloc(pb->n_params + 1, sizeof(char *));
                 for (size_t i = 0; i < pb->n_params; i++)
                         cand[i] = pb->params[i].name;
-                report_unknown_name(l, line, col, "parameter", seg[1], ref, cand, pb->n_params);
+                report_unknown_name(l, line, col, "parameter", tr->name, ref, cand, pb->n_params);
                 return;
-        }
 
-        if (streq(seg[0], "steps")) {
+        case REF_STEPS: {
                 const Step *s = NULL;
                 size_t idx = 0;
 
-                if (n < 3) {
+                if (!tr->field) {
                         diag_error(l->diags, l->path, line, col,
                                    "invalid reference '%s' (expected steps.STEP.FIELD)", ref);
                         return;
                 }
                 for (size_t i = 0; i < pb->n_steps; i++)
-                        if (streq_ptr(pb->steps[i].name, seg[1])) {
+                        if (streq_ptr(pb->steps[i].name, tr->name)) {
                                 s = &pb->steps[i];
                                 idx = i;
                                 break;
@@ -436,41 +425,41 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                 if (!s) {
                         bool rb = false;
                         for (size_t i = 0; i < pb->n_steps && !rb; i++)
-                                rb = pb->steps[i].rollback && streq_ptr(pb->steps[i].rollback->name, seg[1]);
+                                rb = pb->steps[i].rollback && streq_ptr(pb->steps[i].rollback->name, tr->name);
                         if (rb) {
                                 diag_error(l->diags, l->path, line, col,
                                            "reference '%s': '%s' is a rollback step, whose results cannot be "
                                            "referenced",
-                                           ref, seg[1]);
+                                           ref, tr->name);
                                 return;
                         }
                         cand = xcalloc(pb->n_steps + 1, sizeof(char *));
                         for (size_t i = 0; i < pb->n_steps; i++)
                                 cand[i] = pb->steps[i].name;
-                        report_unknown_name(l, line, col, "step", seg[1], ref, cand, pb->n_steps);
+                        report_unknown_name(l, line, col, "step", tr->name, ref, cand, pb->n_steps);
                         return;
                 }
                 if (idx >= sc->n_earlier) {
                         diag_error(l->diags, l->path, line, col,
                                    "reference '%s': step '%s' does not run before this point (only earlier "
                                    "steps can be referenced)",
-                                   ref, seg[1]);
+                                   ref, tr->name);
                         return;
                 }
                 if (!s->register_result) {
                         diag_error(l->diags, l->path, line, col,
-                                   "reference '%s': step '%s' does not have 'register: true'", ref, seg[1]);
+                                   "reference '%s': step '%s' does not have 'register: true'", ref, tr->name);
                         return;
                 }
-                if (!step_field_is_valid(seg + 2, n - 2))
+                if (!step_field_is_valid(tr->field))
                         diag_error(l->diags, l->path, line, col,
-                                   "unknown field '%s' in reference '%s' (expected stdout, stderr, exit_status, "
+                                   "unknown field '%.*s' in reference '%s' (expected stdout, stderr, exit_status, "
                                    "http_status, body or json.PATH)",
-                                   seg[2], ref);
+                                   (int) template_ref_field_head(tr), tr->field, ref);
                 return;
         }
 
-        if (streq(seg[0], "step")) {
+        case REF_STEP:
                 if (!sc->allow_step) {
                         diag_error(l->diags, l->path, line, col,
                                    "reference '%s': step.* is only available in expect.that (use "
@@ -478,53 +467,52 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                                    ref);
                         return;
                 }
-                if (!step_field_is_valid(seg + 1, n - 1))
+                if (!step_field_is_valid(tr->field))
                         diag_error(l->diags, l->path, line, col,
-                                   "unknown field '%s' in reference '%s' (expected stdout, stderr, exit_status, "
+                                   "unknown field '%.*s' in reference '%s' (expected stdout, stderr, exit_status, "
                                    "http_status, body or json.PATH)",
-                                   seg[1], ref);
+                                   (int) template_ref_field_head(tr), tr->field, ref);
                 return;
-        }
 
-        if (streq(seg[0], "targets")) {
+        case REF_TARGET: {
                 static const char *const host_fields[] = { "name", "address", "port", "user", "site", NULL };
                 static const char *const group_fields[] = { "name", "hosts", NULL };
                 static const char *const endpoint_fields[] = { "name", "url", "site", NULL };
                 const char *const *fields;
                 const Target *t;
 
-                if (n != 3) {
+                if (!tr->field || strchr(tr->field, '.')) {
                         diag_error(l->diags, l->path, line, col,
                                    "invalid reference '%s' (expected targets.TARGET.FIELD)", ref);
                         return;
                 }
-                t = playbook_find_target(pb, seg[1]);
+                t = playbook_find_target(pb, tr->name);
                 if (!t) {
                         cand = xcalloc(pb->n_targets + 1, sizeof(char *));
                         for (size_t i = 0; i < pb->n_targets; i++)
                                 cand[i] = pb->targets[i].name;
-                        report_unknown_name(l, line, col, "target", seg[1], ref, cand, pb->n_targets);
+                        report_unknown_name(l, line, col, "target", tr->name, ref, cand, pb->n_targets);
                         return;
                 }
                 fields = t->kind == TARGET_HOST    ? host_fields
                          : t->kind == TARGET_GROUP ? group_fields
                                                    : endpoint_fields;
                 for (size_t i = 0; fields[i]; i++)
-                        if (streq(fields[i], seg[2]))
+                        if (streq(fields[i], tr->field))
                                 return;
                 {
                         StrBuf b = STRBUF_INIT;
                         for (size_t i = 0; fields[i]; i++)
                                 strbuf_printf(&b, "%s%s", i ? ", " : "", fields[i]);
                         diag_error(l->diags, l->path, line, col,
-                                   "unknown field '%s' in reference '%s' for a %s target (expected %s)", seg[2],
+                                   "unknown field '%s' in reference '%s' for a %s target (expected %s)", tr->field,
                                    ref, target_kind_to_string(t->kind), strbuf_str(&b));
                         strbuf_done(&b);
                 }
                 return;
         }
 
-        if (streq(seg[0], "host")) {
+        case REF_HOST: {
                 static const char *const fields[] = { "name", "address", "port", "user", "site" };
 
                 if (!sc->allow_host) {
@@ -532,8 +520,8 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                                    "reference '%s': host.* is only available inside an ssh step's command", ref);
                         return;
                 }
-                for (size_t i = 0; n == 2 && i < ELEMENTSOF(fields); i++)
-                        if (streq(fields[i], seg[1]))
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        if (streq(fields[i], tr->field))
                                 return;
                 diag_error(l->diags, l->path, line, col,
                            "unknown field in reference '%s' (expected host.name, host.address, host.port, "
@@ -542,24 +530,20 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                 return;
         }
 
-        if (streq(seg[0], "secrets")) {
-                /* Inventory names may contain '.', so the rest of the path is the name. */
-                const char *name = ref + strlen("secrets.");
-
-                if (config_find_secret(l->config, name))
+        case REF_SECRET:
+                if (config_find_secret(l->config, tr->name))
                         return;
                 cand = xcalloc(l->config->n_secrets + 1, sizeof(char *));
                 for (size_t i = 0; i < l->config->n_secrets; i++)
                         cand[i] = l->config->secrets[i].name;
-                report_unknown_name(l, line, col, "secret", name, ref, cand, l->config->n_secrets);
+                report_unknown_name(l, line, col, "secret", tr->name, ref, cand, l->config->n_secrets);
                 return;
-        }
 
-        if (streq(seg[0], "run")) {
+        case REF_RUN: {
                 static const char *const fields[] = { "id", "playbook", "actor", "trigger", "mode" };
 
-                for (size_t i = 0; n == 2 && i < ELEMENTSOF(fields); i++)
-                        if (streq(fields[i], seg[1]))
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        if (streq(fields[i], tr->field))
                                 return;
                 diag_error(l->diags, l->path, line, col,
                            "unknown field in reference '%s' (expected run.id, run.playbook, run.actor, "
@@ -568,10 +552,11 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                 return;
         }
 
-        {
+        default: {
                 static const char *const roots[] = { "params", "steps", "step",   "targets",
                                                      "host",   "secrets", "run" };
-                const char *near = string_nearest(seg[0], roots, ELEMENTSOF(roots));
+                _cleanup_free_ char *root = xstrndup(ref, strcspn(ref, "."));
+                const char *near = string_nearest(root, roots, ELEMENTSOF(roots));
 
                 if (near)
                         diag_error(l->diags, l->path, line, col, "unknown reference '%s' (did you mean '%s.…'?)",
@@ -581,6 +566,7 @@ static void check_ref(Loader *l, const RefScope *sc, const char *ref, unsigned l
                                    "unknown reference '%s' (references start with params, steps, targets, host, "
                                    "secrets, run or step)",
                                    ref);
+        }
         }
 }
 
@@ -601,7 +587,7 @@ static int load_template(Loader *l, const YNode *n, const char *what, const RefS
                 return r;
         for (size_t i = 0; i < t->n_parts; i++)
                 if (t->parts[i].is_ref)
-                        check_ref(l, sc, t->parts[i].text, n->line, exact ? col + t->parts[i].col - 1 : col);
+                        check_ref(l, sc, &t->parts[i].ref, n->line, exact ? col + t->parts[i].col - 1 : col);
         return 0;
 }
 
@@ -619,8 +605,8 @@ static int load_condition(Loader *l, const YNode *n, const char *what, const Ref
         r = condition_parse_at(c, n->scalar, l->path, n->line, col, exact, l->diags);
         if (r < 0)
                 return r;
-        for (size_t i = 0; c->refs[i]; i++)
-                check_ref(l, sc, c->refs[i], n->line, exact ? col + c->ref_cols[i] - 1 : col);
+        for (size_t i = 0; i < c->n_ref_items; i++)
+                check_ref(l, sc, &c->ref_items[i], n->line, exact ? col + c->ref_items[i].col - 1 : col);
         return 0;
 }
 
@@ -657,58 +643,81 @@ static bool is_json_number(const char *s)
         return *p == '\0';
 }
 
-static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf *b)
+/* Append literal JSON syntax to both the body's source text and its template. */
+static void json_put(StrBuf *b, Template *t, const char *text)
+{
+        template_put_literal(t, text, 1 + (unsigned) b->len);
+        strbuf_puts(b, text);
+}
+
+/* Append s as JSON string content: with '$' written "$$" in the source text (which is
+ * template syntax), as is in the template's literal part. */
+static void json_put_escaped(StrBuf *b, Template *t, const char *s)
+{
+        StrBuf e = STRBUF_INIT;
+
+        strbuf_put_json_escaped(&e, s, false);
+        template_put_literal(t, strbuf_str(&e), 1 + (unsigned) b->len);
+        strbuf_put_json_escaped(b, s, true);
+        strbuf_done(&e);
+}
+
+/* Serialise n as JSON into b (the body as written, with ${...} kept) and into t: the
+ * literal JSON syntax as text parts, each reference as the typed part load_template()
+ * parsed, so the body is never parsed a second time. */
+static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf *b, Template *t)
 {
         int r = 0;
 
         switch (n->kind) {
         case YNODE_MAPPING:
-                strbuf_putc(b, '{');
+                json_put(b, t, "{");
                 for (size_t i = 0; i < n->n_items; i++) {
                         if (i > 0)
-                                strbuf_puts(b, ", ");
-                        strbuf_putc(b, '"');
-                        strbuf_put_json_escaped(b, n->keys[i]->kind == YNODE_SCALAR ? n->keys[i]->scalar : "", true);
-                        strbuf_puts(b, "\": ");
-                        if (json_serialise(l, n->items[i], sc, b) < 0)
+                                json_put(b, t, ", ");
+                        json_put(b, t, "\"");
+                        json_put_escaped(b, t, n->keys[i]->kind == YNODE_SCALAR ? n->keys[i]->scalar : "");
+                        json_put(b, t, "\": ");
+                        if (json_serialise(l, n->items[i], sc, b, t) < 0)
                                 r = -EINVAL;
                 }
-                strbuf_putc(b, '}');
+                json_put(b, t, "}");
                 return r;
         case YNODE_SEQUENCE:
-                strbuf_putc(b, '[');
+                json_put(b, t, "[");
                 for (size_t i = 0; i < n->n_items; i++) {
                         if (i > 0)
-                                strbuf_puts(b, ", ");
-                        if (json_serialise(l, n->items[i], sc, b) < 0)
+                                json_put(b, t, ", ");
+                        if (json_serialise(l, n->items[i], sc, b, t) < 0)
                                 r = -EINVAL;
                 }
-                strbuf_putc(b, ']');
+                json_put(b, t, "]");
                 return r;
         case YNODE_SCALAR: {
-                Template t;
+                Template v;
 
                 if (n->plain && !strstr(n->scalar, "${")) {
                         if (ynode_is_null(n)) {
-                                strbuf_puts(b, "null");
+                                json_put(b, t, "null");
                                 return 0;
                         }
                         if (streq(n->scalar, "true") || streq(n->scalar, "false") || is_json_number(n->scalar)) {
-                                strbuf_puts(b, n->scalar);
+                                json_put(b, t, n->scalar);
                                 return 0;
                         }
                 }
-                r = load_template(l, n, "a json value", sc, &t);
+                r = load_template(l, n, "a json value", sc, &v);
                 if (r < 0)
                         return r;
-                strbuf_putc(b, '"');
-                for (size_t i = 0; i < t.n_parts; i++)
-                        if (t.parts[i].is_ref)
-                                strbuf_printf(b, "${%s}", t.parts[i].text);
-                        else
-                                strbuf_put_json_escaped(b, t.parts[i].text, true);
-                strbuf_putc(b, '"');
-                template_done(&t);
+                json_put(b, t, "\"");
+                for (size_t i = 0; i < v.n_parts; i++)
+                        if (v.parts[i].is_ref) {
+                                strbuf_printf(b, "${%s}", v.parts[i].text);
+                                template_put_ref(t, &v.parts[i].ref);
+                        } else
+                                json_put_escaped(b, t, v.parts[i].text);
+                json_put(b, t, "\"");
+                template_done(&v);
                 return 0;
         }
         }
@@ -858,21 +867,21 @@ static int load_http(Loader *l, const YNode *m, Step *s, const RefScope *sc)
                 (void) load_template(l, body, "http: body", sc, &s->http.body);
         if (json) {
                 StrBuf b = STRBUF_INIT;
+                Template t = {};
 
                 if (json->kind == YNODE_SCALAR)
                         ynode_error(l->diags, json,
                                     "http: json must be a mapping or a sequence (use body: for raw text)");
-                else if (json_serialise(l, json, sc, &b) >= 0) {
-                        DiagList scratch;
-
-                        /* Built from checked parts, so this cannot fail; its diagnostics (none)
-                         * would carry JSON-text columns, so keep them out of the user's list. */
-                        diag_list_init(&scratch);
-                        if (template_parse(&s->http.json_body, strbuf_str(&b), l->path, json->line, json->col,
-                                           &scratch) >= 0)
-                                s->http.json_body.json_escape = true;
-                        diag_list_done(&scratch);
+                else if (json_serialise(l, json, sc, &b, &t) >= 0) {
+                        t.source = strbuf_steal(&b);
+                        t.path = l->path;
+                        t.line = json->line;
+                        t.col = json->col;
+                        t.json_escape = true;
+                        s->http.json_body = t;
+                        t = (Template) {};
                 }
+                template_done(&t);
                 strbuf_done(&b);
         }
         return 0;

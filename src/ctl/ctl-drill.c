@@ -30,6 +30,7 @@
 #include "shared/diag.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
+#include "shared/strv.h"
 
 #ifndef DROVER_DRILL_DIR
 #define DROVER_DRILL_DIR "/usr/share/drover/drills"
@@ -190,14 +191,6 @@ static int run_command(const DrillCommand *c)
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-static char *strv_join_space(char **v)
-{
-        StrBuf b = STRBUF_INIT;
-        for (size_t i = 0; v && v[i]; i++)
-                strbuf_printf(&b, "%s%s", i ? " " : "", v[i]);
-        return strbuf_steal(&b);
 }
 
 static char *participants_json(const Drill *d)
@@ -666,7 +659,7 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
 
         /* Live: inject the fault. From here on the fault is cleared whatever happens. */
         if (mode == DRILL_MODE_LIVE) {
-                _cleanup_free_ char *cmd = strv_join_space(drill->scenario.inject.argv);
+                _cleanup_free_ char *cmd = strv_join(drill->scenario.inject.argv, " ");
                 if (!g->json)
                         printf("Injecting the fault: %s\n", cmd);
                 fflush(stdout);
@@ -746,7 +739,7 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
                         rto_us = (int64_t) (ach.recovered_at - injected);
         }
         if (mode == DRILL_MODE_LIVE && drill->scenario.clear.argv && injected) {
-                _cleanup_free_ char *cmd = strv_join_space(drill->scenario.clear.argv);
+                _cleanup_free_ char *cmd = strv_join(drill->scenario.clear.argv, " ");
                 if (!g->json)
                         printf("Clearing the fault: %s\n", cmd);
                 fflush(stdout);

@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
+#include "shared/strv.h"
 #include "shared/time-util.h"
 
 /* How long past an action's deadline we trust the executor to still report it. */
@@ -143,44 +144,6 @@ static const char *startswith(const char *s, const char *prefix)
         size_t l = strlen(prefix);
 
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
-}
-
-static size_t strv_length(char *const *l)
-{
-        size_t n = 0;
-
-        while (l && l[n])
-                n++;
-        return n;
-}
-
-static void strv_push(char ***l, char *s)
-{
-        size_t n = strv_length(*l);
-
-        *l = xrealloc(*l, (n + 2) * sizeof(char *));
-        (*l)[n] = s;
-        (*l)[n + 1] = NULL;
-}
-
-static bool strv_contains(char *const *l, const char *s)
-{
-        for (size_t i = 0; l && l[i]; i++)
-                if (streq(l[i], s))
-                        return true;
-        return false;
-}
-
-static char *strv_join(char *const *l, const char *sep)
-{
-        StrBuf b = STRBUF_INIT;
-
-        for (size_t i = 0; l && l[i]; i++) {
-                if (i > 0)
-                        strbuf_puts(&b, sep);
-                strbuf_puts(&b, l[i]);
-        }
-        return strbuf_steal(&b);
 }
 
 static char *strdup_trim_newlines(const char *s)

@@ -9,6 +9,7 @@
 
 #include "incident/policy.h"
 #include "shared/string-table.h"
+#include "shared/strv.h"
 
 static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
         [DECISION_NONE] = "none",
@@ -23,21 +24,6 @@ DEFINE_STRING_TABLE(decision_kind, DecisionKind, decision_kind_table)
 static bool level_valid(WarningLevel l)
 {
         return l >= LEVEL_NONE && l < _WARNING_LEVEL_MAX;
-}
-
-static bool strv_contains(const char *const *l, const char *s)
-{
-        if (!l || !s)
-                return false;
-        for (; *l; l++)
-                if (streq(*l, s))
-                        return true;
-        return false;
-}
-
-static bool strv_isempty(const char *const *l)
-{
-        return !l || !*l;
 }
 
 /* Append s to buf (which holds a NUL-terminated string), truncating at size. */
@@ -66,7 +52,7 @@ static void add_notify(Decision *d, const char *const *roles, const char *why)
 {
         DecisionAction *a;
 
-        if (strv_isempty(roles))
+        if (strv_isempty((char *const *) roles))
                 return;
         a = action_add(d, DECISION_NOTIFY);
         if (!a)
@@ -141,7 +127,7 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
         suffix = input->reason ? input->reason : "";
 
         /* 1. Maintenance silences the site entirely; the decision still says so. */
-        if (strv_contains(state->maintenance_sites, input->site)) {
+        if (strv_contains((char *const *) state->maintenance_sites, input->site)) {
                 d.silenced = true;
                 snprintf(d.reason, sizeof(d.reason), "silenced by maintenance of site %s (%s %s -> %s)",
                          input->site, input->subject, warning_level_to_string(input->from),
@@ -226,7 +212,7 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
                 /* Going back is never urgent and is where flapping hurts most. */
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "never automatic failback");
-        } else if (state->manual_override || strv_contains(state->override_sites, input->site)) {
+        } else if (state->manual_override || strv_contains((char *const *) state->override_sites, input->site)) {
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "manual override: no automatic actions");
         } else if (pl->playbook_kind == PLAYBOOK_SWITCHOVER && in_cooldown(cfg, state, now)) {

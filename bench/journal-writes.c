@@ -27,7 +27,7 @@ static int write_steps(Journal *j, int64_t run_id, unsigned n, bool batch)
                                 .step_index = (int) i,
                                 .step_name = (char *) "bench",
                                 .kind = (char *) "ssh",
-                                .phase = (char *) "forward",
+                                .phase = STEP_PHASE_FORWARD,
                                 .target = (char *) "db1",
                                 .attempt = 1,
                                 .detail = (char *) "systemctl stop postgresql"};
@@ -39,7 +39,7 @@ static int write_steps(Journal *j, int64_t run_id, unsigned n, bool batch)
                 if ((r = journal_step_begin(j, &s, &id)) < 0)
                         return r;
                 s = (StepRecord){.id = id,
-                                 .outcome = (char *) "ok",
+                                 .outcome = STEP_OK,
                                  .exit_status = 0,
                                  .duration = 1234,
                                  .stdout_text = (char *) "stopped\n"};

@@ -237,13 +237,13 @@ static const char *run_state(const RunRecord *rec, const ManagerRun *live)
 {
         if (live)
                 return manager_run_state_to_string(live->state);
-        return rec->ended ? "ended" : "running";
+        return manager_run_state_to_string(rec->ended ? MANAGER_RUN_ENDED : MANAGER_RUN_RUNNING);
 }
 
 static int append_run(sd_bus_message *reply, const RunRecord *x, const ManagerRun *live)
 {
-        return sd_bus_message_append(reply, "(xssssssttuu)", x->id, strempty(x->playbook), strempty(x->mode),
-                                     strempty(x->trigger), strempty(x->actor), strempty(x->outcome),
+        return sd_bus_message_append(reply, "(xssssssttuu)", x->id, strempty(x->playbook), run_mode_to_string(x->mode),
+                                     strempty(x->trigger), strempty(x->actor), run_outcome_to_string(x->outcome),
                                      run_state(x, live), (uint64_t) x->started, (uint64_t) x->ended,
                                      live ? live->steps_done : x->n_steps - x->n_failed,
                                      live ? live->steps_total : x->n_steps);
@@ -512,9 +512,9 @@ static int method_get_run_steps(sd_bus_message *msg, void *userdata, sd_bus_erro
         for (size_t i = 0; r >= 0 && i < n_steps; i++) {
                 const StepRecord *x = &steps[i];
                 r = sd_bus_message_append(reply, "(issssutttsixssss)", x->step_index, strempty(x->step_name),
-                                          strempty(x->kind), strempty(x->phase), strempty(x->target),
+                                          strempty(x->kind), step_phase_to_string(x->phase), strempty(x->target),
                                           x->attempt, (uint64_t) x->started, (uint64_t) x->ended,
-                                          (uint64_t) x->duration, strempty(x->outcome), x->exit_status,
+                                          (uint64_t) x->duration, step_outcome_to_string(x->outcome), x->exit_status,
                                           (int64_t) x->http_status, strempty(x->detail), strempty(x->error),
                                           strempty(x->stdout_text), strempty(x->stderr_text));
         }
@@ -1001,7 +1001,7 @@ static int run_property(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "Actor"))
                 return sd_bus_message_append(reply, "s", strempty(v.rec.actor));
         if (streq(property, "Mode"))
-                return sd_bus_message_append(reply, "s", strempty(v.rec.mode));
+                return sd_bus_message_append(reply, "s", run_mode_to_string(v.rec.mode));
         if (streq(property, "Started"))
                 return sd_bus_message_append(reply, "t", (uint64_t) v.rec.started);
         if (streq(property, "Ended"))
@@ -1009,7 +1009,7 @@ static int run_property(sd_bus *bus, const char *path, const char *interface, co
         if (streq(property, "State"))
                 return sd_bus_message_append(reply, "s", run_state(&v.rec, lr));
         if (streq(property, "Outcome"))
-                return sd_bus_message_append(reply, "s", strempty(v.rec.outcome));
+                return sd_bus_message_append(reply, "s", run_outcome_to_string(v.rec.outcome));
         if (streq(property, "CurrentStep"))
                 return sd_bus_message_append(reply, "s", lr ? strempty(lr->current_step) : "");
         if (streq(property, "PendingPrompt"))
@@ -1224,7 +1224,8 @@ static void on_run_changed(void *userdata, const ManagerRun *run)
                                        DROVER_DBUS_SIGNAL_RUN_CHANGED, "xssuus", run->id,
                                        strempty(manager_run_state_to_string(run->state)),
                                        strempty(run->current_step), run->steps_done, run->steps_total,
-                                       strempty(run->outcome)),
+                                       run_outcome_is_final(run->outcome) ? run_outcome_to_string(run->outcome)
+                                                                          : ""),
                     DROVER_DBUS_SIGNAL_RUN_CHANGED);
         emit_failed(sd_bus_emit_properties_changed(b->bus, path, DROVER_DBUS_RUN_INTERFACE, "State",
                                                    "Outcome", "CurrentStep", "PendingPrompt", "StepsDone",

@@ -20,7 +20,6 @@
 #include "shared/time-util.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/drover/drover.yaml"
-#define CONFIG_DEFAULT_JOURNAL "/var/lib/drover/drover.db"
 #define CONFIG_DEFAULT_STEP_TIMEOUT (60 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_CONNECT_TIMEOUT (10 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_OUTPUT_CAP (64 * 1024)
@@ -115,7 +114,7 @@ typedef struct Secret {
 
 typedef struct Config {
         char *path;
-        char *journal_path;     /* NULL = CONFIG_DEFAULT_JOURNAL */
+        char *journal_path;     /* NULL = JOURNAL_DEFAULT_PATH */
         usec_t step_timeout;    /* default per-step deadline */
         usec_t connect_timeout; /* default SSH connect+handshake+auth deadline */
         size_t output_cap;      /* bytes of stdout/stderr kept per step */

@@ -752,20 +752,22 @@ typedef struct Follow {
         const CtlGlobals *g;
         int64_t id;
         bool ended;
-        char *outcome;
+        RunOutcome outcome; /* _RUN_OUTCOME_INVALID until it ends */
 } Follow;
 
+/* outcome: what droverd reported (a run outcome's name; empty if it said only "ended"). */
 static void follow_print_end(Follow *f, const char *outcome)
 {
-        free(f->outcome);
-        f->outcome = xstrdup(outcome);
+        const char *name = *outcome ? outcome : "ended";
+
+        f->outcome = run_outcome_from_string(outcome);
         f->ended = true;
         if (f->g->json)
                 ctl_print_json_line(json_pack("{s:s, s:I, s:s}", "event", "run-finished", "run",
-                                              (json_int_t) f->id, "outcome", outcome));
+                                              (json_int_t) f->id, "outcome", name));
         else
-                printf("%sRun %" PRId64 " %s%s%s%s\n", ansi_bold(f->g), f->id, outcome_color(f->g, outcome),
-                       outcome, ansi_reset(f->g), ansi_reset(f->g));
+                printf("%sRun %" PRId64 " %s%s%s%s\n", ansi_bold(f->g), f->id,
+                       run_outcome_color(f->g, f->outcome), name, ansi_reset(f->g), ansi_reset(f->g));
 }
 
 /* "-" is a step without a target (approve, sleep): print nothing for it. */
@@ -807,7 +809,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
                                                       "run", (json_int_t) id, "step", step, "target", target,
                                                       "outcome", outcome));
                 else
-                        printf("    %s%-11s%s %s%s%s\n", outcome_color(g, outcome), outcome, ansi_reset(g),
+                        printf("    %s%-11s%s %s%s%s\n", step_outcome_color(g, step_outcome_from_string(outcome)), outcome, ansi_reset(g),
                                step, on_target(target), target_or_empty(target));
         } else if (sd_bus_message_is_signal(m, DROVER_DBUS_MANAGER_INTERFACE,
                                             DROVER_DBUS_SIGNAL_APPROVAL_REQUESTED)) {
@@ -827,7 +829,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
                     id != f->id)
                         return 0;
                 if (streq(state, "ended"))
-                        follow_print_end(f, *outcome ? outcome : "ended");
+                        follow_print_end(f, outcome);
         }
         fflush(stdout);
         return 0;
@@ -858,7 +860,7 @@ static int follow_check(sd_bus *bus, Follow *f, bool print_header)
                 printf("  %sapproval needed%s: %s\n    answer with: droverctl approve %" PRId64
                        " (or deny)\n",
                        ansi_yellow(f->g), ansi_reset(f->g), prompt, f->id);
-        if (!f->ended && (streq(x.state, "ended") || (x.ended && !streq(x.outcome, "running"))))
+        if (!f->ended && (streq(x.state, "ended") || (x.ended && run_outcome_from_string(x.outcome) != RUN_RUNNING)))
                 follow_print_end(f, x.outcome);
         fflush(stdout);
         return 0;
@@ -867,7 +869,7 @@ static int follow_check(sd_bus *bus, Follow *f, bool print_header)
 static int follow(const CtlGlobals *g, sd_bus *bus, int64_t id)
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        Follow f = {.g = g, .id = id};
+        Follow f = {.g = g, .id = id, .outcome = _RUN_OUTCOME_INVALID};
         usec_t next_check;
         int r;
 
@@ -886,7 +888,6 @@ static int follow(const CtlGlobals *g, sd_bus *bus, int64_t id)
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
                         log_error_errno(r, "lost the connection to droverd: %s", strerror(-r));
-                        free(f.outcome);
                         return EXIT_INFRA;
                 }
                 if (r > 0)
@@ -894,8 +895,7 @@ static int follow(const CtlGlobals *g, sd_bus *bus, int64_t id)
                 if (now_usec(CLOCK_MONOTONIC) >= next_check) {
                         r = follow_check(bus, &f, false);
                         if (r > 0) {
-                                free(f.outcome);
-                                return r;
+                                        return r;
                         }
                         next_check = now_usec(CLOCK_MONOTONIC) + 2 * USEC_PER_SEC;
                         continue;
@@ -903,13 +903,10 @@ static int follow(const CtlGlobals *g, sd_bus *bus, int64_t id)
                 r = sd_bus_wait(bus, 2 * USEC_PER_SEC);
                 if (r < 0 && r != -EINTR) {
                         log_error_errno(r, "lost the connection to droverd: %s", strerror(-r));
-                        free(f.outcome);
                         return EXIT_INFRA;
                 }
         }
-        r = f.outcome && streq(f.outcome, "succeeded") ? EXIT_OK : EXIT_RUN_FAILED;
-        free(f.outcome);
-        return r;
+        return f.outcome == RUN_SUCCEEDED ? EXIT_OK : EXIT_RUN_FAILED;
 }
 
 int verb_attach(CtlGlobals *g, int argc, char **argv)
@@ -1050,10 +1047,10 @@ static void run_row_to_record(const RunRow *x, RunRecord *rec)
         *rec = (RunRecord){
                 .id = x->id,
                 .playbook = xstrdup(x->playbook),
-                .mode = xstrdup(x->mode),
+                .mode = run_mode_from_string(x->mode),
                 .trigger = xstrdup(x->trigger),
                 .actor = xstrdup(x->actor),
-                .outcome = xstrdup(x->outcome),
+                .outcome = run_outcome_from_string(x->outcome),
                 .started = x->started,
                 .ended = x->ended,
                 .n_steps = x->total,
@@ -1137,13 +1134,13 @@ int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret
                         .step_index = idx,
                         .step_name = xstrdup(name),
                         .kind = xstrdup(skind),
-                        .phase = xstrdup(phase),
+                        .phase = step_phase_from_string(phase),
                         .target = xstrdup(target),
                         .attempt = attempt,
                         .started = started,
                         .ended = ended,
                         .duration = duration,
-                        .outcome = xstrdup(outcome),
+                        .outcome = step_outcome_from_string(outcome),
                         .exit_status = exit_status,
                         .http_status = (long) http,
                         .detail = *sdetail ? xstrdup(sdetail) : NULL,

@@ -362,7 +362,7 @@ static int hook_step_shown(void *userdata, const RunInfo *info, const StepEvent 
                         .run_id = info->journal_id,
                         .step_index = (int) ev->step_index,
                         .step_name = ev->step->name,
-                        .phase = (char *) step_phase_to_string(ev->phase),
+                        .phase = ev->phase,
                         .shown_at = shown,
                         .answered_at = now_usec(CLOCK_REALTIME),
                         .verdict = (char *) (ack ? "ack" : "challenge"),
@@ -446,7 +446,7 @@ static int compute_achieved(DrillCtx *ctx, const int64_t *run_ids, const RunOutc
                 }
                 for (size_t k = 0; k < n; k++) {
                         const StepRecord *s = &steps[k];
-                        bool ok = streq_ptr(s->outcome, "ok") && streq_ptr(s->phase, "forward");
+                        bool ok = s->outcome == STEP_OK && s->phase == STEP_PHASE_FORWARD;
 
                         if (!ok)
                                 continue;
@@ -780,9 +780,7 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
 
         DrillRunRecord end = {
                 .id = drill_run_id,
-                .outcome = (char *) (aborted  ? "aborted"
-                                     : failed ? "failed"
-                                              : "succeeded"),
+                .outcome = aborted ? RUN_ABORTED : failed ? RUN_FAILED : RUN_SUCCEEDED,
                 .error = error,
                 .recovered_at = ach.recovered_at,
                 .rto_us = rto_us,
@@ -797,7 +795,7 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
         if (g->json) {
                 json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "event", "drill-finished", "drill_run",
                                       (json_int_t) drill_run_id, "mode", drill_mode_to_string(mode),
-                                      "outcome", end.outcome);
+                                      "outcome", run_outcome_to_string(end.outcome));
                 json_object_set_new(o, "rto_us", rto_us >= 0 ? json_integer(rto_us) : json_null());
                 json_object_set_new(o, "rpo_us", ach.rpo_us >= 0 ? json_integer(ach.rpo_us) : json_null());
                 json_object_set_new(o, "objectives_met",
@@ -815,7 +813,7 @@ static int drill_start(CtlGlobals *g, int argc, char **argv)
                                                            ? (int64_t) drill->objectives.rpo
                                                            : -1);
                 printf("%sDRILL run %lld %s%s%s", ansi_bold(g), (long long) drill_run_id,
-                       outcome_color(g, end.outcome), end.outcome, ansi_reset(g));
+                       run_outcome_color(g, end.outcome), run_outcome_to_string(end.outcome), ansi_reset(g));
                 if (mode == DRILL_MODE_TABLETOP)
                         printf(": %u step(s) acknowledged, %u challenged.%s\n", ctx.n_ack, ctx.n_challenge,
                                ansi_reset(g));
@@ -848,7 +846,7 @@ static json_t *drill_run_json(const DrillRunRecord *r)
         json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", (json_int_t) r->id, "drill",
                               strempty(r->drill), "mode", strempty(r->mode), "fault", strempty(r->fault),
                               "actor", strempty(r->actor), "started_us", (json_int_t) r->started, "ended_us",
-                              (json_int_t) r->ended, "outcome", strempty(r->outcome));
+                              (json_int_t) r->ended, "outcome", run_outcome_to_string(r->outcome));
 #define SET_US(k, v) json_object_set_new(o, k, (v) >= 0 ? json_integer(v) : json_null())
         SET_US("rto_us", r->rto_us);
         SET_US("rpo_us", r->rpo_us);
@@ -926,7 +924,7 @@ static int drill_runs(CtlGlobals *g, int argc, char **argv)
                         _cleanup_free_ char *t = fmt_ts(x->started), *rto = fmt_us(x->rto_us),
                                             *rpo = fmt_us(x->rpo_us);
                         printf("%5lld  %-24s %-8s %-24s %s%-11s%s %9s %9s  %s\n", (long long) x->id,
-                               x->drill, x->mode, t, outcome_color(g, x->outcome), x->outcome, ansi_reset(g),
+                               x->drill, x->mode, t, run_outcome_color(g, x->outcome), run_outcome_to_string(x->outcome), ansi_reset(g),
                                rto, rpo, met_label(x->objectives_met));
                 }
         }
@@ -991,14 +989,14 @@ static int drill_show(CtlGlobals *g, int argc, char **argv)
                                     *rpo = fmt_us(run.rpo_us), *orto = fmt_us(run.rto_objective_us),
                                     *orpo = fmt_us(run.rpo_objective_us);
                 printf("%sDRILL run %lld%s  %s (%s)  %s%s%s — not an incident\n", ansi_bold(g),
-                       (long long) run.id, ansi_reset(g), run.drill, run.mode, outcome_color(g, run.outcome),
-                       run.outcome, ansi_reset(g));
+                       (long long) run.id, ansi_reset(g), run.drill, run.mode, run_outcome_color(g, run.outcome),
+                       run_outcome_to_string(run.outcome), ansi_reset(g));
                 printf("  purpose       %s\n", strempty(run.purpose));
                 printf("  scenario      %s%s%s\n", strempty(run.fault), run.fault_subject ? " at " : "",
                        strempty(run.fault_subject));
                 printf("  participants  %s\n", strempty(run.participants_json));
                 printf("  started       %s by %s\n  ended         %s\n", t0, strempty(run.actor), t1);
-                if (streq_ptr(run.mode, "live"))
+                if (drill_mode_from_string(run.mode) == DRILL_MODE_LIVE)
                         printf("  fault         injected %s, cleared %s\n  recovered     %s\n"
                                "  RTO           %s (objective %s)\n  RPO           %s (objective %s)\n"
                                "  objectives    %s\n",
@@ -1025,8 +1023,8 @@ static int drill_show(CtlGlobals *g, int argc, char **argv)
                                 json_t *so = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "index",
                                                        steps[k].step_index + 1, "name",
                                                        strempty(steps[k].step_name), "phase",
-                                                       strempty(steps[k].phase), "outcome",
-                                                       strempty(steps[k].outcome), "started_us",
+                                                       step_phase_to_string(steps[k].phase), "outcome",
+                                                       step_outcome_to_string(steps[k].outcome), "started_us",
                                                        (json_int_t) steps[k].started, "ended_us",
                                                        (json_int_t) steps[k].ended, "duration_us",
                                                        (json_int_t) steps[k].duration);
@@ -1038,20 +1036,20 @@ static int drill_show(CtlGlobals *g, int argc, char **argv)
                         json_array_append_new(jruns, json_pack("{s:I, s:s, s:s, s:s, s:o}", "run",
                                                                (json_int_t) links[i].run_id, "playbook",
                                                                strempty(links[i].playbook), "mode",
-                                                               strempty(pr.mode), "outcome",
-                                                               strempty(pr.outcome), "steps", sa));
+                                                               run_mode_to_string(pr.mode), "outcome",
+                                                               run_outcome_to_string(pr.outcome), "steps", sa));
                 } else {
                         printf("\n%sRun %lld%s  %s  mode %s  %s%s%s\n", ansi_bold(g),
                                (long long) links[i].run_id, ansi_reset(g), links[i].playbook,
-                               strempty(pr.mode), outcome_color(g, pr.outcome), strempty(pr.outcome),
+                               run_mode_to_string(pr.mode), run_outcome_color(g, pr.outcome), run_outcome_to_string(pr.outcome),
                                ansi_reset(g));
                         printf("  %s  #  STEP                       PHASE    OUTCOME      DURATION%s\n",
                                ansi_bold(g), ansi_reset(g));
                         for (size_t k = 0; k < n; k++) {
                                 char dd[FORMAT_DURATION_MAX];
                                 printf("  %3d  %-26s %-8s %s%-11s%s %9s%s%s\n", steps[k].step_index + 1,
-                                       strempty(steps[k].step_name), strempty(steps[k].phase),
-                                       outcome_color(g, steps[k].outcome), strempty(steps[k].outcome),
+                                       strempty(steps[k].step_name), step_phase_to_string(steps[k].phase),
+                                       step_outcome_color(g, steps[k].outcome), step_outcome_to_string(steps[k].outcome),
                                        ansi_reset(g),
                                        steps[k].ended ? format_duration(dd, steps[k].duration) : "-",
                                        steps[k].error ? "  " : "", strempty(steps[k].error));
@@ -1578,7 +1576,7 @@ static int drill_evaluate(CtlGlobals *g, int argc, char **argv)
                 ret = EXIT_USAGE;
                 goto finish;
         }
-        if (r >= 0 && streq_ptr(run.outcome, "running")) {
+        if (r >= 0 && run.outcome == RUN_RUNNING) {
                 log_error("drill run %lld is still running; evaluate it when it has ended", (long long) id);
                 ret = EXIT_USAGE;
                 goto finish;

@@ -81,17 +81,41 @@ COLOR(ansi_yellow, "\033[33m")
 COLOR(ansi_grey, "\033[2m")
 COLOR(ansi_reset, "\033[0m")
 
-const char *outcome_color(const CtlGlobals *g, const char *outcome)
+const char *run_outcome_color(const CtlGlobals *g, RunOutcome o)
 {
-        if (!outcome)
-                return "";
-        if (streq(outcome, "ok") || streq(outcome, "succeeded"))
+        switch (o) {
+        case RUN_SUCCEEDED:
                 return ansi_green(g);
-        if (streq(outcome, "skipped") || streq(outcome, "running"))
+        case RUN_RUNNING:
                 return ansi_grey(g);
-        if (streq(outcome, "interrupted") || streq(outcome, "cancelled") || streq(outcome, "aborted"))
+        case RUN_ABORTED:
+        case RUN_INTERRUPTED:
                 return ansi_yellow(g);
-        return ansi_red(g);
+        case RUN_FAILED:
+                return ansi_red(g);
+        default:
+                return "";
+        }
+}
+
+const char *step_outcome_color(const CtlGlobals *g, StepOutcome o)
+{
+        switch (o) {
+        case STEP_OK:
+                return ansi_green(g);
+        case STEP_SKIPPED:
+        case STEP_RUNNING:
+                return ansi_grey(g);
+        case STEP_INTERRUPTED:
+        case STEP_CANCELLED:
+                return ansi_yellow(g);
+        case STEP_FAILED:
+        case STEP_ERROR:
+        case STEP_TIMEOUT:
+                return ansi_red(g);
+        default:
+                return "";
+        }
 }
 
 void ctl_print_json_line(void *json)

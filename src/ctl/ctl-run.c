@@ -91,9 +91,9 @@ static int obs_run_started(void *userdata, RunInfo *info)
                         .params_json = (char *) info->params_json,
                         .trigger = (char *) info->trigger,
                         .actor = (char *) info->actor,
-                        .mode = (char *) run_mode_to_string(info->mode),
+                        .mode = info->mode,
                         .started = info->started,
-                        .outcome = (char *) "running",
+                        .outcome = RUN_RUNNING,
                 };
                 r = journal_run_begin(ctx->journal, &rec, &info->journal_id);
                 if (r < 0)
@@ -196,13 +196,13 @@ static int journal_one_start(Journal *j, const RunInfo *info, StepEvent *ev)
                 .step_index = (int) ev->step_index,
                 .step_name = ev->step->name,
                 .kind = (char *) step_kind_label(ev->step),
-                .phase = (char *) step_phase_to_string(ev->phase),
+                .phase = ev->phase,
                 .target = (char *) ev->target,
                 .attempt = ev->attempt,
                 .idempotent = ev->step->idempotent,
                 .detail = (char *) ev->detail,
                 .started = ev->started,
-                .outcome = (char *) "running",
+                .outcome = STEP_RUNNING,
                 .exit_status = -1,
         };
         return journal_step_begin(j, &rec, &ev->journal_id);
@@ -215,7 +215,7 @@ static int journal_one_end(Journal *j, const RunInfo *info, StepEvent *ev)
                 .run_id = info->journal_id,
                 .ended = ev->finished,
                 .duration = ev->duration,
-                .outcome = (char *) step_outcome_to_string(ev->outcome),
+                .outcome = ev->outcome,
                 .exit_status = ev->exit_status,
                 .http_status = ev->http_status,
                 .stdout_text = (char *) ev->out,
@@ -330,7 +330,7 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
                 if (ctx->plan_only)
                         continue;
                 print_step_header(ctx, info, ev);
-                printf("    %s%s%s%-14s %-11s%s %8s", outcome_color(g, step_outcome_to_string(ev->outcome)),
+                printf("    %s%s%s%-14s %-11s%s %8s", step_outcome_color(g, ev->outcome),
                        g->color ? mark(g, ev->outcome) : "", g->color ? " " : "", strempty(ev->target),
                        step_outcome_to_string(ev->outcome), ansi_reset(g), format_duration(d, ev->duration));
                 if (ev->attempt > 1)
@@ -371,7 +371,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         int r;
 
         if (ctx->journal) {
-                r = journal_run_end(ctx->journal, info->journal_id, run_outcome_to_string(outcome), error,
+                r = journal_run_end(ctx->journal, info->journal_id, outcome, error,
                                     now_usec(CLOCK_REALTIME));
                 if (r < 0)
                         return log_error_errno(r, "journal: cannot record the end of the run: %s", strerror(-r));
@@ -396,7 +396,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         }
         if (info->mode == RUN_MODE_TABLETOP) {
                 printf("%sRun %lld %s%s%s: the plan was walked (%zu steps); nothing was executed.%s\n", ansi_bold(g),
-                       (long long) info->journal_id, outcome_color(g, run_outcome_to_string(outcome)),
+                       (long long) info->journal_id, run_outcome_color(g, outcome),
                        run_outcome_to_string(outcome), ansi_reset(g), info->playbook->n_steps, ansi_reset(g));
                 if (error)
                         printf("Reason: %s\n", error);
@@ -404,7 +404,7 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
                 return 0;
         }
         printf("%sRun %lld %s%s%s in %s: %u ok, %u failed, %u skipped", ansi_bold(g), (long long) info->journal_id,
-               outcome_color(g, run_outcome_to_string(outcome)), run_outcome_to_string(outcome), ansi_reset(g),
+               run_outcome_color(g, outcome), run_outcome_to_string(outcome), ansi_reset(g),
                format_duration(d, took), ctx->n_ok, ctx->n_failed, ctx->n_skipped);
         if (ctx->n_rollback_ok + ctx->n_rollback_failed > 0)
                 printf("; rollback: %u ok, %u failed", ctx->n_rollback_ok, ctx->n_rollback_failed);

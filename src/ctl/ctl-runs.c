@@ -44,7 +44,7 @@ static char *fmt_span(usec_t a, usec_t b)
 /* A drill's run (live drill or tabletop), never a real incident's. */
 static bool run_is_drill(const RunRecord *r)
 {
-        return streq_ptr(r->mode, "drill") || streq_ptr(r->mode, "tabletop") || streq_ptr(r->trigger, "drill");
+        return run_mode_is_drill(r->mode) || streq_ptr(r->trigger, "drill");
 }
 
 static json_t *run_json(const RunRecord *r)
@@ -53,8 +53,8 @@ static json_t *run_json(const RunRecord *r)
                               (json_int_t) r->id, "playbook", strempty(r->playbook), "playbook_path",
                               strempty(r->playbook_path), "playbook_sha256", strempty(r->playbook_sha256), "kind",
                               strempty(r->kind), "trigger", strempty(r->trigger), "actor", strempty(r->actor),
-                              "mode", strempty(r->mode), "started_us", (json_int_t) r->started, "ended_us",
-                              (json_int_t) r->ended, "outcome", strempty(r->outcome), "steps", (int) r->n_steps,
+                              "mode", run_mode_to_string(r->mode), "started_us", (json_int_t) r->started, "ended_us",
+                              (json_int_t) r->ended, "outcome", run_outcome_to_string(r->outcome), "steps", (int) r->n_steps,
                               "failed", (int) r->n_failed);
         json_t *params = r->params_json ? json_loads(r->params_json, 0, NULL) : NULL;
         json_object_set_new(o, "params", params ? params : json_null());
@@ -140,9 +140,9 @@ int verb_runs(CtlGlobals *g, int argc, char **argv)
                                 }
                                 _cleanup_free_ char *t = fmt_time(x->started), *d = fmt_span(x->started, x->ended);
                                 printf("%6lld  %-24s %-8s %-7s %-16s %-24s %9s %3u/%-2u  %s%s%s\n", (long long) x->id,
-                                       strempty(x->playbook), strempty(x->mode), strempty(x->trigger),
+                                       strempty(x->playbook), run_mode_to_string(x->mode), strempty(x->trigger),
                                        strempty(x->actor), t, d, x->n_steps - x->n_failed, x->n_steps,
-                                       outcome_color(g, x->outcome), strempty(x->outcome), ansi_reset(g));
+                                       run_outcome_color(g, x->outcome), run_outcome_to_string(x->outcome), ansi_reset(g));
                         }
                         if (shown > 0 && drills == 0)
                                 printf("\n");
@@ -158,10 +158,10 @@ static json_t *step_json(const StepRecord *s)
 {
         json_t *o = json_pack("{s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:s, s:i, s:I}", "id",
                               (json_int_t) s->id, "index", s->step_index + 1, "name", strempty(s->step_name), "kind",
-                              strempty(s->kind), "phase", strempty(s->phase), "target", strempty(s->target),
+                              strempty(s->kind), "phase", step_phase_to_string(s->phase), "target", strempty(s->target),
                               "attempt", (int) s->attempt, "idempotent", s->idempotent, "started_us",
                               (json_int_t) s->started, "ended_us", (json_int_t) s->ended, "duration_us",
-                              (json_int_t) s->duration, "outcome", strempty(s->outcome), "exit_status",
+                              (json_int_t) s->duration, "outcome", step_outcome_to_string(s->outcome), "exit_status",
                               s->exit_status, "http_status", (json_int_t) s->http_status);
         json_object_set_new(o, "detail", s->detail ? json_string(s->detail) : json_null());
         json_object_set_new(o, "stdout", s->stdout_text ? json_string(s->stdout_text) : json_null());
@@ -190,10 +190,10 @@ static void print_run(const CtlGlobals *g, const RunRecord *run)
                             *d = fmt_span(run->started, run->ended);
 
         printf("%sRun %lld%s  %s (%s)  %s%s%s%s\n", ansi_bold(g), (long long) run->id, ansi_reset(g),
-               strempty(run->playbook), strempty(run->kind), outcome_color(g, run->outcome), strempty(run->outcome),
+               strempty(run->playbook), strempty(run->kind), run_outcome_color(g, run->outcome), run_outcome_to_string(run->outcome),
                ansi_reset(g), run_is_drill(run) ? "  — DRILL, not an incident" : "");
         printf("  playbook  %s (sha256 %.12s…)\n", strempty(run->playbook_path), strempty(run->playbook_sha256));
-        printf("  mode      %s, trigger %s, actor %s\n", strempty(run->mode), strempty(run->trigger),
+        printf("  mode      %s, trigger %s, actor %s\n", run_mode_to_string(run->mode), strempty(run->trigger),
                strempty(run->actor));
         printf("  params    %s\n", strempty(run->params_json));
         printf("  started   %s\n  ended     %s (%s)\n", t0, t1, d);
@@ -286,8 +286,8 @@ print:
                 if (s->http_status > 0)
                         snprintf(hs, sizeof hs, "%ld", s->http_status);
                 printf("%3d  %-24s %-8s %-13s %3u  %s%-11s%s %9s  %4s %4s\n", s->step_index + 1,
-                       strempty(s->step_name), strempty(s->phase), strempty(s->target), s->attempt,
-                       outcome_color(g, s->outcome), strempty(s->outcome), ansi_reset(g),
+                       strempty(s->step_name), step_phase_to_string(s->phase), strempty(s->target), s->attempt,
+                       step_outcome_color(g, s->outcome), step_outcome_to_string(s->outcome), ansi_reset(g),
                        s->ended ? format_duration(dd, s->duration) : "-", ex, hs);
                 print_indented("do", s->detail);
                 print_indented("error", s->error);

@@ -127,7 +127,8 @@ const char *ansi_green(const CtlGlobals *g);
 const char *ansi_yellow(const CtlGlobals *g);
 const char *ansi_grey(const CtlGlobals *g);
 const char *ansi_reset(const CtlGlobals *g);
-const char *outcome_color(const CtlGlobals *g, const char *outcome);
+const char *run_outcome_color(const CtlGlobals *g, RunOutcome o);
+const char *step_outcome_color(const CtlGlobals *g, StepOutcome o);
 
 /* Print a JSON value (jansson json_t *) as one line on stdout and decref it. */
 void ctl_print_json_line(void *json);

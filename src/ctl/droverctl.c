@@ -55,7 +55,7 @@ static void help(FILE *f)
                 "\n"
                 "Options (also accepted after the verb):\n"
                 "  -c, --config FILE  inventory (default " CONFIG_DEFAULT_PATH ")\n"
-                "      --db FILE      journal (default $" JOURNAL_ENV ", the config's, or " CONFIG_DEFAULT_JOURNAL
+                "      --db FILE      journal (default $" JOURNAL_ENV ", the config's, or " JOURNAL_DEFAULT_PATH
                 ")\n"
                 "      --json         machine-readable output (one JSON object per line for run)\n"
                 "      --no-color     never colour the output\n"

@@ -24,7 +24,7 @@ static void help(FILE *f)
                 "\n"
                 "Options:\n"
                 "  -c, --config FILE  inventory (default " CONFIG_DEFAULT_PATH ")\n"
-                "      --db FILE      journal (default $" JOURNAL_ENV ", the config's, or " CONFIG_DEFAULT_JOURNAL
+                "      --db FILE      journal (default $" JOURNAL_ENV ", the config's, or " JOURNAL_DEFAULT_PATH
                 ")\n"
                 "      --check-config validate the inventory and exit (0 valid, 2 invalid); the\n"
                 "                     journal is not touched\n"

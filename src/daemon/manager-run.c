@@ -71,7 +71,6 @@ static void manager_run_done(ManagerRun *r)
         free(r->trigger);
         free(r->actor);
         free(r->current_step);
-        free(r->outcome);
         free(r->pending_prompt);
         *r = (ManagerRun){};
 }
@@ -83,7 +82,6 @@ static void manager_run_copy(ManagerRun *dst, const ManagerRun *src)
         dst->trigger = xstrdup(src->trigger);
         dst->actor = xstrdup(src->actor);
         dst->current_step = xstrdup(src->current_step);
-        dst->outcome = xstrdup(src->outcome);
         dst->pending_prompt = xstrdup(src->pending_prompt);
 }
 
@@ -248,7 +246,7 @@ static void worker_handle_line(WorkerRun *w, const char *line)
                 notify_run_changed(m, w);
                 break;
         case RUN_PROGRESS_FINISHED:
-                log_info("run %lld (%s) %s", (long long) w->run.id, w->run.playbook, strna(w->run.outcome));
+                log_info("run %lld (%s) %s", (long long) w->run.id, w->run.playbook, run_outcome_to_string(w->run.outcome));
                 w->run.state = MANAGER_RUN_ENDED;
                 worker_ended(w);
                 break;
@@ -329,12 +327,11 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         safe_close(&w->stdout_fd);
         safe_close(&w->stderr_fd);
 
-        if (!w->run.outcome) {
+        if (w->run.outcome == RUN_RUNNING) {
                 /* Killed or crashed before run-finished: its journal run is still "running";
                  * recovery marks it (and its step in flight) interrupted, since the pid is gone. */
                 (void) journal_recover(m->journal, &n_runs, &n_steps);
-                free(w->run.outcome);
-                w->run.outcome = xstrdup("interrupted");
+                w->run.outcome = RUN_INTERRUPTED;
                 log_warning(
                         "run %lld: the worker died (%s %d) before the run ended; journaled as interrupted",
                         (long long) w->run.id, si->si_code == CLD_EXITED ? "exit" : "signal", si->si_status);

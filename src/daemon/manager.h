@@ -105,7 +105,7 @@ typedef struct ManagerRun {
         ManagerRunState state;
         char *current_step;       /* NULL when none */
         unsigned steps_done, steps_total;
-        char *outcome;            /* NULL while running, else the journal's outcome */
+        RunOutcome outcome;       /* RUN_RUNNING until the run ends */
         char *pending_prompt;     /* the approve step's prompt while WAITING_APPROVAL */
 } ManagerRun;
 void manager_run_free_array(ManagerRun *a, size_t n);

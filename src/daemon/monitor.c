@@ -1216,7 +1216,7 @@ static void restore_incident(Monitor *mon, const IncidentRecord *rec)
                                 continue;
                         if (journal_get_run(mon->m->journal, log[i].run_id, &run) < 0)
                                 continue;
-                        if (streq_ptr(run.outcome, "interrupted")) {
+                        if (run.outcome == RUN_INTERRUPTED) {
                                 bool said = false;
                                 for (size_t k = 0; k < n; k++)
                                         if (streq_ptr(log[k].kind, "run-interrupted") &&
@@ -1372,11 +1372,11 @@ void monitor_run_started(Monitor *mon, const ManagerRun *run, const char *playbo
 void monitor_run_ended(Monitor *mon, const ManagerRun *run, const char *playbook_kind)
 {
         MonIncident *mi = run->incident_id > 0 ? find_incident(mon, run->incident_id) : NULL;
-        bool ok = streq_ptr(run->outcome, "succeeded");
+        bool ok = run->outcome == RUN_SUCCEEDED;
 
         if (mi) {
                 _cleanup_free_ char *t = xasprintf("run %lld: %s %s", (long long) run->id, run->playbook,
-                                                   strna(run->outcome));
+                                                   run_outcome_to_string(run->outcome));
                 (void) incident_log_action(mi->inc, INCIDENT_ACTION_PLAYBOOK_FINISHED, INCIDENT_ACTOR_POLICY,
                                            t, now_rt());
                 flush_incident(mon, mi, run->id);

@@ -78,7 +78,7 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                         run->state = MANAGER_RUN_RUNNING;
                 set_str(&run->pending_prompt, NULL);
                 set_str(&run->current_step, finished ? NULL : p.step);
-                if (finished && streq_ptr(p.phase, "forward") && index > 0 &&
+                if (finished && step_phase_from_string(p.phase) == STEP_PHASE_FORWARD && index > 0 &&
                     (unsigned) index > run->steps_done)
                         run->steps_done = (unsigned) index;
         } else if (streq(event, "approval-requested")) {
@@ -91,7 +91,9 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                 p.kind = RUN_PROGRESS_FINISHED;
                 p.outcome = dup_field(o, "outcome");
                 run->state = MANAGER_RUN_ENDED;
-                set_str(&run->outcome, p.outcome ?: "failed");
+                run->outcome = run_outcome_from_string(p.outcome);
+                if (!run_outcome_is_final(run->outcome))
+                        run->outcome = RUN_FAILED; /* a worker that cannot say how it ended failed */
                 set_str(&run->current_step, NULL);
                 set_str(&run->pending_prompt, NULL);
         } else

@@ -19,55 +19,9 @@
 #include "config/config.h"
 #include "engine/executor.h"
 #include "playbook/playbook.h"
+#include "shared/outcome.h"
 
 #define SECRET_MASK "********"
-
-typedef enum RunMode {
-        RUN_MODE_LIVE,
-        RUN_MODE_DRY_RUN,
-        RUN_MODE_DRILL,
-        RUN_MODE_TABLETOP,
-        _RUN_MODE_MAX,
-        _RUN_MODE_INVALID = -EINVAL,
-} RunMode;
-const char *run_mode_to_string(RunMode m);
-RunMode run_mode_from_string(const char *s);
-
-typedef enum RunOutcome {
-        RUN_RUNNING,
-        RUN_SUCCEEDED,
-        RUN_FAILED,       /* a step failed; rollback (if any) ran */
-        RUN_ABORTED,      /* cancelled by an operator (Ctrl-C, abort) */
-        RUN_INTERRUPTED,  /* the process died mid-run; set by journal recovery */
-        _RUN_OUTCOME_MAX,
-        _RUN_OUTCOME_INVALID = -EINVAL,
-} RunOutcome;
-const char *run_outcome_to_string(RunOutcome o);
-RunOutcome run_outcome_from_string(const char *s);
-
-typedef enum StepOutcome {
-        STEP_RUNNING,
-        STEP_OK,
-        STEP_FAILED,      /* ran, but exit status / HTTP status / expect did not pass */
-        STEP_ERROR,       /* could not run: connect, host key, auth, template… */
-        STEP_TIMEOUT,
-        STEP_CANCELLED,
-        STEP_SKIPPED,     /* `when` was false */
-        STEP_INTERRUPTED, /* set by journal recovery: outcome unknown */
-        _STEP_OUTCOME_MAX,
-        _STEP_OUTCOME_INVALID = -EINVAL,
-} StepOutcome;
-const char *step_outcome_to_string(StepOutcome o);
-StepOutcome step_outcome_from_string(const char *s);
-
-typedef enum StepPhase {
-        STEP_PHASE_FORWARD,
-        STEP_PHASE_ROLLBACK,
-        _STEP_PHASE_MAX,
-        _STEP_PHASE_INVALID = -EINVAL,
-} StepPhase;
-const char *step_phase_to_string(StepPhase p);
-StepPhase step_phase_from_string(const char *s);
 
 /* What the observer sees of one attempt of one step on one target. All strings are
  * borrowed for the duration of the callback and already have secrets masked. */

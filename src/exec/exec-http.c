@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "exec/curl-endpoint.h"
+#include "config/curl-endpoint.h"
 #include "exec/exec-internal.h"
 
 #define HTTP_MAX_REDIRECTS 5L

@@ -177,6 +177,12 @@ static char *col_str(sqlite3_stmt *s, int c)
         return t ? xstrdup((const char *) t) : NULL;
 }
 
+/* A name column (outcome, phase) as the string table's lookup wants it. */
+static const char *col_text(sqlite3_stmt *s, int c)
+{
+        return (const char *) sqlite3_column_text(s, c);
+}
+
 static usec_t now_or(usec_t t)
 {
         return t ? t : now_usec(CLOCK_REALTIME);
@@ -320,7 +326,6 @@ void drill_run_record_done(DrillRunRecord *r)
         free(r->fault_subject);
         free(r->participants_json);
         free(r->actor);
-        free(r->outcome);
         free(r->error);
         free(r->hostname);
         *r = (DrillRunRecord){};
@@ -335,7 +340,6 @@ void drill_run_link_done(DrillRunLink *l)
 void drill_review_record_done(DrillReviewRecord *r)
 {
         free(r->step_name);
-        free(r->phase);
         free(r->verdict);
         free(r->who);
         free(r->comment);
@@ -375,7 +379,6 @@ void drill_last_done(DrillLast *l)
 {
         free(l->name);
         free(l->mode);
-        free(l->outcome);
         *l = (DrillLast){};
 }
 
@@ -474,7 +477,7 @@ static void drill_run_from_row(sqlite3_stmt *s, void *p)
                 .actor = col_str(s, 9),
                 .started = (usec_t) sqlite3_column_int64(s, 10),
                 .ended = (usec_t) sqlite3_column_int64(s, 11),
-                .outcome = col_str(s, 12),
+                .outcome = run_outcome_from_string(col_text(s, 12)),
                 .error = col_str(s, 13),
                 .fault_injected_at = (usec_t) sqlite3_column_int64(s, 14),
                 .fault_cleared_at = (usec_t) sqlite3_column_int64(s, 15),
@@ -602,7 +605,7 @@ int journal_drill_run_end(JournalDrill *j, const DrillRunRecord *r)
         _cleanup_finalize_ sqlite3_stmt *s = NULL;
         int q;
 
-        if (!j || !r || !r->outcome || streq(r->outcome, "running"))
+        if (!j || !r || !run_outcome_is_final(r->outcome))
                 return -EINVAL;
         q = prepare(j,
                     "UPDATE drill_runs SET ended = ?, outcome = ?, error = ?, recovered_at = ?, rto_us = ?, "
@@ -611,7 +614,7 @@ int journal_drill_run_end(JournalDrill *j, const DrillRunRecord *r)
         if (q < 0)
                 return q;
         bind_i64(s, 1, (int64_t) now_or(r->ended));
-        bind_text(s, 2, r->outcome);
+        bind_text(s, 2, run_outcome_to_string(r->outcome));
         bind_text(s, 3, r->error);
         bind_i64(s, 4, (int64_t) r->recovered_at);
         bind_i64(s, 5, r->rto_us);
@@ -753,7 +756,7 @@ int journal_drill_review_add(JournalDrill *j, const DrillReviewRecord *r, int64_
                 bind_i64(s, 2, r->run_id);
         bind_i64(s, 3, r->step_index);
         bind_text(s, 4, r->step_name);
-        bind_text(s, 5, r->phase ?: "forward");
+        bind_text(s, 5, step_phase_to_string(r->phase));
         bind_i64(s, 6, (int64_t) now_or(r->shown_at));
         bind_i64(s, 7, (int64_t) now_or(r->answered_at));
         bind_text(s, 8, r->verdict);
@@ -771,7 +774,7 @@ static void review_from_row(sqlite3_stmt *s, void *p)
                 .run_id = sqlite3_column_int64(s, 2),
                 .step_index = sqlite3_column_int(s, 3),
                 .step_name = col_str(s, 4),
-                .phase = col_str(s, 5),
+                .phase = step_phase_from_string(col_text(s, 5)),
                 .shown_at = (usec_t) sqlite3_column_int64(s, 6),
                 .answered_at = (usec_t) sqlite3_column_int64(s, 7),
                 .verdict = col_str(s, 8),
@@ -1003,7 +1006,7 @@ static void last_from_row(sqlite3_stmt *s, void *p)
                 .at = (usec_t) sqlite3_column_int64(s, 1),
                 .id = sqlite3_column_int64(s, 2),
                 .mode = col_str(s, 3),
-                .outcome = col_str(s, 4),
+                .outcome = run_outcome_from_string(col_text(s, 4)),
         };
 }
 

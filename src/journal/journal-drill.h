@@ -33,6 +33,7 @@
 
 #include "journal/journal.h"
 #include "shared/macros.h"
+#include "shared/outcome.h"
 #include "shared/time-util.h"
 
 #define JOURNAL_DRILL_SCHEMA_VERSION 1
@@ -53,7 +54,7 @@ typedef struct DrillRunRecord {
         char *actor;
         usec_t started;
         usec_t ended;  /* 0 while running */
-        char *outcome; /* running | succeeded | failed | aborted | interrupted */
+        RunOutcome outcome; /* RUN_RUNNING until it ends */
         char *error;
         usec_t fault_injected_at; /* live: when the inject command returned 0 */
         usec_t fault_cleared_at;
@@ -83,7 +84,7 @@ typedef struct DrillReviewRecord {
         int64_t run_id;
         int step_index; /* 0-based, forward steps; rollback steps carry their forward step's index */
         char *step_name;
-        char *phase; /* forward | rollback */
+        StepPhase phase;
         usec_t shown_at;
         usec_t answered_at;
         char *verdict; /* ack | challenge */
@@ -136,7 +137,7 @@ typedef struct DrillLast {
         usec_t at;
         int64_t id; /* drill_runs.id, or runs.id for playbooks */
         char *mode; /* tabletop | live (drills) ; drill | tabletop (runs.mode for playbooks) */
-        char *outcome;
+        RunOutcome outcome;
 } DrillLast;
 
 void drill_run_record_done(DrillRunRecord *r);

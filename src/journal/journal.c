@@ -38,14 +38,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "journal/journal-drill.h"
 #include "journal/journal-internal.h"
 #include "journal/journal.h"
 #include "shared/macros.h"
 #include "shared/time-util.h"
 
-#define JOURNAL_DEFAULT_PATH CONFIG_DEFAULT_JOURNAL
 /* How long a writer waits for another process's write lock before giving up. Generous:
  * a step record refused for a busy lock is worse than a late one, and the lock is only
  * ever held for one short transaction (plus its fsync on a loaded disk). */
@@ -533,9 +531,7 @@ void run_record_done(RunRecord *r)
         free(r->params_json);
         free(r->trigger);
         free(r->actor);
-        free(r->mode);
         free(r->hostname);
-        free(r->outcome);
         free(r->error);
         *r = (RunRecord) {};
 }
@@ -546,10 +542,8 @@ void step_record_done(StepRecord *s)
                 return;
         free(s->step_name);
         free(s->kind);
-        free(s->phase);
         free(s->target);
         free(s->detail);
-        free(s->outcome);
         free(s->stdout_text);
         free(s->stderr_text);
         free(s->error);
@@ -940,7 +934,7 @@ static int run_begin_one(Journal *j, const RunRecord *r, int64_t *ret_id)
         if ((q = bind_text(s, 1, r->playbook)) < 0 || (q = bind_text(s, 2, r->playbook_path)) < 0 ||
             (q = bind_text(s, 3, r->playbook_sha256)) < 0 || (q = bind_text(s, 4, r->kind)) < 0 ||
             (q = bind_text(s, 5, r->params_json)) < 0 || (q = bind_text(s, 6, r->trigger)) < 0 ||
-            (q = bind_text(s, 7, r->actor)) < 0 || (q = bind_text(s, 8, r->mode)) < 0 ||
+            (q = bind_text(s, 7, r->actor)) < 0 || (q = bind_text(s, 8, run_mode_to_string(r->mode))) < 0 ||
             (q = bind_text(s, 9, hostname)) < 0 || (q = bind_int64(s, 10, getpid())) < 0 ||
             (q = bind_int64(s, 11, (int64_t) starttime)) < 0 ||
             (q = bind_usec(s, 12, r->started ?: now_usec(CLOCK_REALTIME))) < 0)
@@ -973,18 +967,18 @@ static int journal_explain_no_change(Journal *j, Stmt outcome_stmt, int64_t id)
         return -EALREADY; /* already ended (or recovered as interrupted): never rewritten */
 }
 
-static int run_end_one(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
+static int run_end_one(Journal *j, int64_t run_id, RunOutcome outcome, const char *error, usec_t ended)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
 
-        if (!j || !outcome || streq(outcome, "running"))
+        if (!j || !run_outcome_is_final(outcome))
                 return -EINVAL;
 
         r = journal_stmt(j, STMT_RUN_END, &s);
         if (r < 0)
                 return r;
-        if ((r = bind_text(s, 1, outcome)) < 0 || (r = bind_text(s, 2, error)) < 0 ||
+        if ((r = bind_text(s, 1, run_outcome_to_string(outcome))) < 0 || (r = bind_text(s, 2, error)) < 0 ||
             (r = bind_usec(s, 3, ended ?: now_usec(CLOCK_REALTIME))) < 0 || (r = bind_int64(s, 4, run_id)) < 0)
                 return r;
         r = stmt_exec(s);
@@ -1000,7 +994,7 @@ static int step_begin_one(Journal *j, const StepRecord *st, int64_t *ret_id)
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
 
-        if (!j || !st || !st->step_name || !st->phase)
+        if (!j || !st || !st->step_name || !step_phase_to_string(st->phase))
                 return -EINVAL;
 
         r = journal_stmt(j, STMT_STEP_INSERT, &s);
@@ -1008,7 +1002,7 @@ static int step_begin_one(Journal *j, const StepRecord *st, int64_t *ret_id)
                 return r;
         if ((r = bind_int64(s, 1, st->run_id)) < 0 || (r = bind_int64(s, 2, st->step_index)) < 0 ||
             (r = bind_text(s, 3, st->step_name)) < 0 || (r = bind_text(s, 4, st->kind)) < 0 ||
-            (r = bind_text(s, 5, st->phase)) < 0 || (r = bind_text(s, 6, st->target)) < 0 ||
+            (r = bind_text(s, 5, step_phase_to_string(st->phase))) < 0 || (r = bind_text(s, 6, st->target)) < 0 ||
             (r = bind_int64(s, 7, st->attempt)) < 0 || (r = bind_int64(s, 8, st->idempotent ? 1 : 0)) < 0 ||
             (r = bind_text(s, 9, st->detail)) < 0 ||
             (r = bind_usec(s, 10, st->started ?: now_usec(CLOCK_REALTIME))) < 0)
@@ -1026,14 +1020,14 @@ static int step_end_one(Journal *j, const StepRecord *st)
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         int r;
 
-        if (!j || !st || !st->outcome || streq(st->outcome, "running"))
+        if (!j || !st || !step_outcome_is_final(st->outcome))
                 return -EINVAL;
 
         r = journal_stmt(j, STMT_STEP_END, &s);
         if (r < 0)
                 return r;
         if ((r = bind_usec(s, 1, st->ended ?: now_usec(CLOCK_REALTIME))) < 0 ||
-            (r = bind_usec(s, 2, st->duration)) < 0 || (r = bind_text(s, 3, st->outcome)) < 0 ||
+            (r = bind_usec(s, 2, st->duration)) < 0 || (r = bind_text(s, 3, step_outcome_to_string(st->outcome))) < 0 ||
             (r = bind_int64(s, 4, st->exit_status)) < 0 || (r = bind_int64(s, 5, st->http_status)) < 0 ||
             (r = bind_text(s, 6, st->stdout_text)) < 0 || (r = bind_text(s, 7, st->stderr_text)) < 0 ||
             (r = bind_text(s, 8, st->error)) < 0 || (r = bind_int64(s, 9, st->id)) < 0)
@@ -1102,12 +1096,12 @@ int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id)
         return q;
 }
 
-int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended)
+int journal_run_end(Journal *j, int64_t run_id, RunOutcome outcome, const char *error, usec_t ended)
 {
         bool own;
         int q;
 
-        if (!j || !outcome || streq(outcome, "running"))
+        if (!j || !run_outcome_is_final(outcome))
                 return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
@@ -1124,7 +1118,7 @@ int journal_step_begin(Journal *j, const StepRecord *st, int64_t *ret_id)
         bool own;
         int q;
 
-        if (!j || !st || !st->step_name || !st->phase)
+        if (!j || !st || !st->step_name || !step_phase_to_string(st->phase))
                 return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
@@ -1141,7 +1135,7 @@ int journal_step_end(Journal *j, const StepRecord *st)
         bool own;
         int q;
 
-        if (!j || !st || !st->outcome || streq(st->outcome, "running"))
+        if (!j || !st || !step_outcome_is_final(st->outcome))
                 return -EINVAL; /* at once, before taking the write lock */
         q = journal_atomic_begin(j, &own);
         if (q < 0)
@@ -1383,10 +1377,15 @@ static int run_from_row(sqlite3_stmt *s, RunRecord *ret)
         if ((q = column_strdup(s, 1, &r.playbook)) < 0 || (q = column_strdup(s, 2, &r.playbook_path)) < 0 ||
             (q = column_strdup(s, 3, &r.playbook_sha256)) < 0 || (q = column_strdup(s, 4, &r.kind)) < 0 ||
             (q = column_strdup(s, 5, &r.params_json)) < 0 || (q = column_strdup(s, 6, &r.trigger)) < 0 ||
-            (q = column_strdup(s, 7, &r.actor)) < 0 || (q = column_strdup(s, 8, &r.mode)) < 0 ||
-            (q = column_strdup(s, 9, &r.hostname)) < 0 || (q = column_strdup(s, 14, &r.outcome)) < 0 ||
+            (q = column_strdup(s, 7, &r.actor)) < 0 || (q = column_strdup(s, 9, &r.hostname)) < 0 ||
             (q = column_strdup(s, 15, &r.error)) < 0)
                 return q;
+        /* A NULL mode (rows of the first schema) was a live run. */
+        r.mode = sqlite3_column_type(s, 8) == SQLITE_NULL ? RUN_MODE_LIVE
+                                                          : run_mode_from_string((const char *) sqlite3_column_text(s, 8));
+        r.outcome = run_outcome_from_string((const char *) sqlite3_column_text(s, 14));
+        if (r.mode < 0 || r.outcome < 0)
+                return -EBADMSG; /* the schema's CHECK lists and outcome.c disagree */
         r.pid = (int) sqlite3_column_int64(s, 10);
         r.pid_starttime = (uint64_t) sqlite3_column_int64(s, 11);
         r.started = column_usec(s, 12);
@@ -1408,11 +1407,14 @@ static int step_from_row(sqlite3_stmt *s, StepRecord *ret)
         r.run_id = sqlite3_column_int64(s, 1);
         r.step_index = sqlite3_column_int(s, 2);
         if ((q = column_strdup(s, 3, &r.step_name)) < 0 || (q = column_strdup(s, 4, &r.kind)) < 0 ||
-            (q = column_strdup(s, 5, &r.phase)) < 0 || (q = column_strdup(s, 6, &r.target)) < 0 ||
-            (q = column_strdup(s, 9, &r.detail)) < 0 || (q = column_strdup(s, 13, &r.outcome)) < 0 ||
+            (q = column_strdup(s, 6, &r.target)) < 0 || (q = column_strdup(s, 9, &r.detail)) < 0 ||
             (q = column_strdup(s, 16, &r.stdout_text)) < 0 || (q = column_strdup(s, 17, &r.stderr_text)) < 0 ||
             (q = column_strdup(s, 18, &r.error)) < 0)
                 return q;
+        r.phase = step_phase_from_string((const char *) sqlite3_column_text(s, 5));
+        r.outcome = step_outcome_from_string((const char *) sqlite3_column_text(s, 13));
+        if (r.phase < 0 || r.outcome < 0)
+                return -EBADMSG;
         r.attempt = (unsigned) sqlite3_column_int64(s, 7);
         r.idempotent = sqlite3_column_int(s, 8) != 0;
         r.started = column_usec(s, 10);

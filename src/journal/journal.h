@@ -20,10 +20,13 @@
 #include <stdint.h>
 
 #include "shared/macros.h"
+#include "shared/outcome.h"
 #include "shared/time-util.h"
 
 #define JOURNAL_SCHEMA_VERSION 3
 #define JOURNAL_ENV "DROVER_DB"
+/* The journal when neither --db, $DROVER_DB nor the config names one. */
+#define JOURNAL_DEFAULT_PATH "/var/lib/drover/drover.db"
 
 typedef struct Journal Journal;
 
@@ -36,13 +39,13 @@ typedef struct RunRecord {
         char *params_json;     /* masked */
         char *trigger;         /* manual | auto | drill */
         char *actor;
-        char *mode;            /* live | dry-run | drill | tabletop */
+        RunMode mode;
         char *hostname;
         int pid;
         uint64_t pid_starttime; /* /proc/PID/stat field 22, to tell a reused PID apart */
         usec_t started;        /* realtime */
         usec_t ended;          /* 0 while running */
-        char *outcome;         /* running | succeeded | failed | aborted | interrupted */
+        RunOutcome outcome;    /* RUN_RUNNING until it ends */
         char *error;
         /* filled by queries only */
         unsigned n_steps;
@@ -55,7 +58,7 @@ typedef struct StepRecord {
         int step_index;
         char *step_name;
         char *kind;       /* ssh | http | … */
-        char *phase;      /* forward | rollback */
+        StepPhase phase;
         char *target;
         unsigned attempt;
         bool idempotent;
@@ -63,7 +66,7 @@ typedef struct StepRecord {
         usec_t started;   /* realtime */
         usec_t ended;     /* 0 while running */
         usec_t duration;  /* monotonic measure */
-        char *outcome;    /* running | ok | failed | error | timeout | cancelled | skipped | interrupted */
+        StepOutcome outcome; /* STEP_RUNNING until it ends */
         int exit_status;  /* -1 none */
         long http_status; /* 0 none */
         char *stdout_text;
@@ -134,7 +137,7 @@ int journal_commit(Journal *j);
 int journal_rollback(Journal *j);
 
 int journal_run_begin(Journal *j, const RunRecord *r, int64_t *ret_id); /* pid/hostname/starttime filled in here */
-int journal_run_end(Journal *j, int64_t run_id, const char *outcome, const char *error, usec_t ended);
+int journal_run_end(Journal *j, int64_t run_id, RunOutcome outcome, const char *error, usec_t ended);
 int journal_step_begin(Journal *j, const StepRecord *s, int64_t *ret_id);
 /* Updates ended, duration, outcome, exit_status, http_status, stdout, stderr, error. */
 int journal_step_end(Journal *j, const StepRecord *s);
@@ -170,7 +173,7 @@ int journal_list_events(Journal *j, int64_t run_id, EventRecord **ret, size_t *r
  *  - started/ended/at of 0 in an argument mean "now" (CLOCK_REALTIME).
  *  - journal_run_end()/journal_step_end() only change a record whose outcome is still
  *    "running": -ENOENT if the id does not exist, -EALREADY if it already ended (or was
- *    recovered as interrupted); passing outcome "running" is -EINVAL.
+ *    recovered as interrupted); an outcome that is not final (RUN_RUNNING, STEP_RUNNING, out of range) is -EINVAL.
  *  - journal_step_begin() ignores s->outcome/ended/duration/exit_status/http_status/outputs
  *    and records "running", 0, 0, -1, 0, NULL.
  *  - journal_list_runs(): limit 0 = all. n_steps counts forward attempts; n_failed counts

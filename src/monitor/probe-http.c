@@ -32,7 +32,7 @@
 
 #include <jansson.h>
 
-#include "exec/curl-endpoint.h"
+#include "config/curl-endpoint.h"
 #include "monitor/prober-internal.h"
 
 /* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */

@@ -106,14 +106,12 @@ static void esc(StrBuf *b, const char *s)
 
 static const char *bar_class(const StepRecord *s)
 {
-        if (report_outcome_failed(s->outcome))
+        if (step_outcome_is_failure(s->outcome))
                 return "failed";
-        if (streq_ptr(s->phase, "rollback"))
-                return "rollback";
-        if (streq_ptr(s->outcome, "ok"))
-                return "ok";
-        if (streq_ptr(s->outcome, "running"))
-                return "running";
+        if (s->phase == STEP_PHASE_ROLLBACK)
+                return step_phase_to_string(STEP_PHASE_ROLLBACK);
+        if (s->outcome == STEP_OK || s->outcome == STEP_RUNNING)
+                return step_outcome_to_string(s->outcome);
         return "other"; /* skipped, cancelled */
 }
 
@@ -189,7 +187,7 @@ static void svg_timeline(StrBuf *b, const Report *r, const char *id, usec_t t0, 
                 }
                 if (s->attempt > 1)
                         strbuf_printf(b, " #%u", s->attempt);
-                if (streq_ptr(s->phase, "rollback"))
+                if (s->phase == STEP_PHASE_ROLLBACK)
                         strbuf_puts(b, " (rollback)");
                 strbuf_printf(
                         b,
@@ -199,7 +197,7 @@ static void svg_timeline(StrBuf *b, const Report *r, const char *id, usec_t t0, 
                         q->y, q->w, q->h);
                 esc(b, s->step_name);
                 strbuf_puts(b, ": ");
-                esc(b, s->outcome);
+                esc(b, step_outcome_to_string(s->outcome));
                 strbuf_puts(b, ", ");
                 if (bar->end_unknown)
                         strbuf_puts(b, "end unknown");
@@ -364,7 +362,7 @@ static void run_table(StrBuf *b, const ReportRun *rr)
         kv_row(b, "Kind", run->kind);
         kv_row(b, "File", run->playbook_path);
         kv_row(b, "sha256", run->playbook_sha256);
-        kv_row(b, "Mode", run->mode);
+        kv_row(b, "Mode", run_mode_to_string(run->mode));
         kv_row(b, "Trigger", run->trigger);
         kv_row(b, "Started by", run->actor);
         kv_row(b, "Parameters", run->params_json);
@@ -372,8 +370,8 @@ static void run_table(StrBuf *b, const ReportRun *rr)
         kv_time(b, "Ended", run->ended);
         if (run->ended && run->ended >= run->started)
                 kv_row(b, "Duration", format_duration(d, run->ended - run->started));
-        strbuf_printf(b, "<tr><th>Outcome</th><td class=\"outcome-%s\">", outcome_class(run->outcome));
-        esc(b, run->outcome);
+        strbuf_printf(b, "<tr><th>Outcome</th><td class=\"outcome-%s\">", outcome_class(run_outcome_to_string(run->outcome)));
+        esc(b, run_outcome_to_string(run->outcome));
         if (run->error) {
                 strbuf_puts(b, ": ");
                 esc(b, run->error);
@@ -396,7 +394,7 @@ static void steps_table(StrBuf *b, const Report *r)
                               (long long) bar->run->run.id, s->step_index + 1);
                 esc(b, s->step_name);
                 strbuf_puts(b, "</td><td>");
-                esc(b, s->phase);
+                esc(b, step_phase_to_string(s->phase));
                 strbuf_puts(b, "</td><td>");
                 esc(b, s->target);
                 strbuf_printf(b, "</td><td class=\"num\">%u</td><td class=\"num\">+", s->attempt);
@@ -406,8 +404,8 @@ static void steps_table(StrBuf *b, const Report *r)
                         strbuf_puts(b, "unknown");
                 else
                         report_put_duration(b, s->duration ? s->duration : bar->end - bar->start);
-                strbuf_printf(b, "</td><td class=\"outcome-%s\">", outcome_class(s->outcome));
-                esc(b, s->outcome);
+                strbuf_printf(b, "</td><td class=\"outcome-%s\">", outcome_class(step_outcome_to_string(s->outcome)));
+                esc(b, step_outcome_to_string(s->outcome));
                 strbuf_puts(b, "</td><td class=\"num\">");
                 if (s->exit_status >= 0)
                         strbuf_printf(b, "%d", s->exit_status);
@@ -445,7 +443,7 @@ static void drill_tables(StrBuf *b, const Report *r, unsigned *sec)
         kv_row(b, "Led by", d->actor);
         kv_time(b, "Fault injected", d->fault_injected_at);
         kv_time(b, "Fault cleared", d->fault_cleared_at);
-        kv_row(b, "Outcome", d->outcome);
+        kv_row(b, "Outcome", run_outcome_to_string(d->outcome));
         if (d->error)
                 kv_row(b, "Error", d->error);
         strbuf_puts(b, "</table>\n");
@@ -462,7 +460,7 @@ static void drill_tables(StrBuf *b, const Report *r, unsigned *sec)
                 strbuf_printf(b, "<tr><td class=\"num\">%d</td><td>", w->step_index + 1);
                 esc(b, w->step_name);
                 strbuf_puts(b, "</td><td>");
-                esc(b, w->phase);
+                esc(b, step_phase_to_string(w->phase));
                 strbuf_printf(b, "</td><td class=\"%s\">", streq_ptr(w->verdict, "ack") ? "met" : "missed");
                 esc(b, w->verdict);
                 strbuf_puts(b, "</td><td>");
@@ -693,19 +691,19 @@ int report_render_html(const Report *r, char **ret)
         bool any = false;
         for (size_t i = 0; i < r->n_bars; i++) {
                 const StepRecord *s = r->bars[i].step;
-                if (!report_outcome_failed(s->outcome))
+                if (!step_outcome_is_failure(s->outcome))
                         continue;
                 any = true;
                 strbuf_printf(&b, "<li>Run %lld, step %d <b>", (long long) r->bars[i].run->run.id,
                               s->step_index + 1);
                 esc(&b, s->step_name);
                 strbuf_puts(&b, "</b> (");
-                esc(&b, s->phase);
+                esc(&b, step_phase_to_string(s->phase));
                 strbuf_puts(&b, ", target ");
                 esc(&b, s->target);
                 strbuf_printf(&b, ", try %u): <span class=\"outcome-%s\">", s->attempt,
-                              outcome_class(s->outcome));
-                esc(&b, s->outcome);
+                              outcome_class(step_outcome_to_string(s->outcome)));
+                esc(&b, step_outcome_to_string(s->outcome));
                 strbuf_puts(&b, "</span>");
                 if (s->error) {
                         strbuf_puts(&b, " — ");

@@ -198,7 +198,7 @@ int report_load(Journal *j, JournalDrill *jd, ReportKind kind, int64_t id, usec_
                 r = load_run(j, id, &rr);
                 if (r < 0)
                         return r;
-                bool drill_mode = streq_ptr(rr.run.mode, "drill") || streq_ptr(rr.run.mode, "tabletop");
+                bool drill_mode = run_mode_is_drill(rr.run.mode);
                 report_add_run(rep, &rr);
                 if (jd && drill_mode) {
                         r = load_drill(jd, rep, id);

@@ -39,13 +39,13 @@ static json_t *run_json(const ReportRun *rr)
         json_object_set_new(o, "params", params ? params : json_null());
         json_object_set_new(o, "trigger", str_or_null(run->trigger));
         json_object_set_new(o, "actor", str_or_null(run->actor));
-        json_object_set_new(o, "mode", str_or_null(run->mode));
+        json_object_set_new(o, "mode", json_string(run_mode_to_string(run->mode)));
         json_object_set_new(o, "hostname", str_or_null(run->hostname));
         json_object_set_new(o, "started_us", json_integer((json_int_t) run->started));
         json_object_set_new(o, "started", time_json(run->started));
         json_object_set_new(o, "ended_us", json_integer((json_int_t) run->ended));
         json_object_set_new(o, "ended", time_json(run->ended));
-        json_object_set_new(o, "outcome", str_or_null(run->outcome));
+        json_object_set_new(o, "outcome", json_string(run_outcome_to_string(run->outcome)));
         json_object_set_new(o, "error", str_or_null(run->error));
         return o;
 }
@@ -70,15 +70,15 @@ static json_t *step_json(const ReportBar *bar)
         json_object_set_new(o, "index", json_integer(s->step_index + 1));
         json_object_set_new(o, "name", str_or_null(s->step_name));
         json_object_set_new(o, "kind", str_or_null(s->kind));
-        json_object_set_new(o, "phase", str_or_null(s->phase));
+        json_object_set_new(o, "phase", json_string(step_phase_to_string(s->phase)));
         json_object_set_new(o, "target", str_or_null(s->target));
         json_object_set_new(o, "attempt", json_integer(s->attempt));
         json_object_set_new(o, "started_us", json_integer((json_int_t) bar->start));
         json_object_set_new(o, "ended_us", json_integer(bar->end_unknown ? 0 : (json_int_t) bar->end));
         json_object_set_new(o, "duration_us",
                             bar->end_unknown ? json_null() : json_integer((json_int_t) s->duration));
-        json_object_set_new(o, "outcome", str_or_null(s->outcome));
-        json_object_set_new(o, "failed", json_boolean(report_outcome_failed(s->outcome)));
+        json_object_set_new(o, "outcome", json_string(step_outcome_to_string(s->outcome)));
+        json_object_set_new(o, "failed", json_boolean(step_outcome_is_failure(s->outcome)));
         json_object_set_new(o, "exit_status",
                             s->exit_status >= 0 ? json_integer(s->exit_status) : json_null());
         json_object_set_new(o, "http_status",
@@ -106,7 +106,7 @@ static json_t *drill_json(const Report *r)
         json_object_set_new(o, "actor", str_or_null(d->actor));
         json_object_set_new(o, "started_us", json_integer((json_int_t) d->started));
         json_object_set_new(o, "ended_us", json_integer((json_int_t) d->ended));
-        json_object_set_new(o, "outcome", str_or_null(d->outcome));
+        json_object_set_new(o, "outcome", json_string(run_outcome_to_string(d->outcome)));
         json_object_set_new(o, "fault_injected_us", json_integer((json_int_t) d->fault_injected_at));
         json_object_set_new(o, "fault_cleared_us", json_integer((json_int_t) d->fault_cleared_at));
 
@@ -117,7 +117,7 @@ static json_t *drill_json(const Report *r)
                 json_object_set_new(x, "run", json_integer(w->run_id));
                 json_object_set_new(x, "index", json_integer(w->step_index + 1));
                 json_object_set_new(x, "step", str_or_null(w->step_name));
-                json_object_set_new(x, "phase", str_or_null(w->phase));
+                json_object_set_new(x, "phase", json_string(step_phase_to_string(w->phase)));
                 json_object_set_new(x, "verdict", str_or_null(w->verdict));
                 json_object_set_new(x, "who", str_or_null(w->who));
                 json_object_set_new(x, "shown_us", json_integer((json_int_t) w->shown_at));

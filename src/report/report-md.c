@@ -117,7 +117,7 @@ static void steps(StrBuf *b, const Report *r)
                 strbuf_printf(b, "| %lld | %d | ", (long long) bar->run->run.id, s->step_index + 1);
                 md(b, s->step_name);
                 strbuf_puts(b, " | ");
-                md(b, s->phase);
+                md(b, step_phase_to_string(s->phase));
                 strbuf_puts(b, " | ");
                 md(b, s->target);
                 strbuf_printf(b, " | %u | ", s->attempt);
@@ -128,10 +128,10 @@ static void steps(StrBuf *b, const Report *r)
                 else
                         report_put_duration(b, s->duration ? s->duration : bar->end - bar->start);
                 strbuf_puts(b, " | ");
-                if (report_outcome_failed(s->outcome))
+                if (step_outcome_is_failure(s->outcome))
                         strbuf_puts(b, "**");
-                md(b, s->outcome);
-                if (report_outcome_failed(s->outcome))
+                md(b, step_outcome_to_string(s->outcome));
+                if (step_outcome_is_failure(s->outcome))
                         strbuf_puts(b, "**");
                 if (s->exit_status >= 0)
                         strbuf_printf(b, " | %d", s->exit_status);
@@ -150,18 +150,18 @@ static void failures(StrBuf *b, const Report *r)
         bool any = false;
         for (size_t i = 0; i < r->n_bars; i++) {
                 const StepRecord *s = r->bars[i].step;
-                if (!report_outcome_failed(s->outcome))
+                if (!step_outcome_is_failure(s->outcome))
                         continue;
                 any = true;
                 strbuf_printf(b, "- Run %lld, step %d ", (long long) r->bars[i].run->run.id,
                               s->step_index + 1);
                 md(b, s->step_name);
                 strbuf_puts(b, " (");
-                md(b, s->phase);
+                md(b, step_phase_to_string(s->phase));
                 strbuf_puts(b, ", target ");
                 md(b, s->target);
                 strbuf_printf(b, ", try %u): ", s->attempt);
-                md(b, s->outcome);
+                md(b, step_outcome_to_string(s->outcome));
                 if (s->error) {
                         strbuf_puts(b, " — ");
                         md(b, s->error);
@@ -207,7 +207,7 @@ static void run_summary(StrBuf *b, const Report *r, const ReportRun *rr)
         strbuf_puts(b, " (sha256 ");
         md(b, run->playbook_sha256);
         strbuf_puts(b, ") |\n| Mode | ");
-        md(b, run->mode);
+        md(b, run_mode_to_string(run->mode));
         strbuf_puts(b, " |\n| Trigger | ");
         md(b, run->trigger);
         strbuf_puts(b, " |\n| Started by | ");
@@ -224,7 +224,7 @@ static void run_summary(StrBuf *b, const Report *r, const ReportRun *rr)
                 strbuf_puts(b, ")");
         }
         strbuf_puts(b, " |\n| Outcome | ");
-        md(b, run->outcome);
+        md(b, run_outcome_to_string(run->outcome));
         if (run->error) {
                 strbuf_puts(b, ": ");
                 md(b, run->error);
@@ -263,7 +263,7 @@ static void drill_summary(StrBuf *b, const Report *r, unsigned *sec)
         strbuf_puts(b, " |\n| Fault cleared | ");
         report_put_timestamp(b, d->fault_cleared_at);
         strbuf_puts(b, " |\n| Outcome | ");
-        md(b, d->outcome);
+        md(b, run_outcome_to_string(d->outcome));
         if (d->error) {
                 strbuf_puts(b, ": ");
                 md(b, d->error);
@@ -282,7 +282,7 @@ static void drill_summary(StrBuf *b, const Report *r, unsigned *sec)
                 strbuf_printf(b, "| %d | ", w->step_index + 1);
                 md(b, w->step_name);
                 strbuf_puts(b, " | ");
-                md(b, w->phase);
+                md(b, step_phase_to_string(w->phase));
                 strbuf_puts(b, " | ");
                 md(b, w->verdict);
                 strbuf_puts(b, " | ");

@@ -179,14 +179,6 @@ int report_set_drill(Report *r, DrillRunRecord *drill_run, DrillReviewRecord *re
         return 0;
 }
 
-bool report_outcome_failed(const char *outcome)
-{
-        static const char *const bad[] = {"failed", "error", "timeout", "interrupted"};
-        for (size_t i = 0; outcome && i < ELEMENTSOF(bad); i++)
-                if (streq(outcome, bad[i]))
-                        return true;
-        return false;
-}
 
 int report_parse_seconds(const char *s, usec_t *ret)
 {
@@ -310,7 +302,7 @@ static const StepRecord *find_measure(const Report *r, const char *const *names,
         for (size_t i = 0; i < r->n_runs; i++)
                 for (size_t k = 0; k < r->runs[i].n_steps; k++) {
                         const StepRecord *s = &r->runs[i].steps[k];
-                        if (!streq_ptr(s->phase, "forward") || !streq_ptr(s->outcome, "ok"))
+                        if (s->phase != STEP_PHASE_FORWARD || s->outcome != STEP_OK)
                                 continue;
                         for (const char *const *n = names; *n; n++)
                                 if (streq_ptr(s->step_name, *n)) {
@@ -397,7 +389,7 @@ static void derive_times(Report *r)
                                                     : "from detection (the fault time is not known) to "
                                                       "the incident's resolution: a lower bound");
                 }
-        } else if (!r->has_incident && r->n_runs > 0 && streq_ptr(r->runs[0].run.outcome, "succeeded"))
+        } else if (!r->has_incident && r->n_runs > 0 && r->runs[0].run.outcome == RUN_SUCCEEDED)
                 r->recovered_at = r->runs[0].run.ended;
 
         m = find_measure(r, rpo_names, &mrun);
@@ -509,7 +501,7 @@ static void derive_actions(Report *r)
                 const RunRecord *run = &rr->run;
                 add_action(&v, &n, run->started, run->actor, "run-started",
                            xasprintf("run %lld of playbook %s (mode %s, trigger %s)", (long long) run->id,
-                                     strempty(run->playbook), strempty(run->mode), strempty(run->trigger)),
+                                     strempty(run->playbook), run_mode_to_string(run->mode), strempty(run->trigger)),
                            run->id);
                 for (size_t k = 0; k < rr->n_steps; k++) {
                         const StepRecord *s = &rr->steps[k];
@@ -531,7 +523,7 @@ static void derive_actions(Report *r)
                 }
                 if (run->ended)
                         add_action(&v, &n, run->ended, "drover", "run-finished",
-                                   xasprintf("run %lld %s%s%s", (long long) run->id, strempty(run->outcome),
+                                   xasprintf("run %lld %s%s%s", (long long) run->id, run_outcome_to_string(run->outcome),
                                              run->error ? ": " : "", strempty(run->error)),
                                    run->id);
         }
@@ -577,7 +569,7 @@ static void derive_bars(Report *r)
                         b->end = s->ended;
                         b->end_unknown = s->ended == 0;
                         r->n_attempts++;
-                        if (report_outcome_failed(s->outcome))
+                        if (step_outcome_is_failure(s->outcome))
                                 r->n_failed_attempts++;
                 }
         if (r->n_bars > 1)
@@ -665,7 +657,7 @@ static void derive_texts(Report *r)
                               strempty(inc->state));
                 size_t n_runs_ok = 0;
                 for (size_t i = 0; i < r->n_runs; i++)
-                        n_runs_ok += streq_ptr(r->runs[i].run.outcome, "succeeded");
+                        n_runs_ok += r->runs[i].run.outcome == RUN_SUCCEEDED;
                 if (r->n_runs)
                         strbuf_printf(&b, " %zu playbook run%s, %zu succeeded.", r->n_runs,
                                       r->n_runs == 1 ? "" : "s", n_runs_ok);
@@ -719,7 +711,7 @@ static void derive_texts(Report *r)
         strbuf_printf(&b, "%s%s %lld of playbook %s (%s), %s by %s at %s: %s",
                       r->drill ? "DRILL, not a real incident. " : "", r->drill ? "Drill run" : "Run",
                       (long long) run->id, strempty(run->playbook), strempty(run->kind),
-                      strempty(run->trigger), strempty(run->actor), t, strempty(run->outcome));
+                      strempty(run->trigger), strempty(run->actor), t, run_outcome_to_string(run->outcome));
         if (run->ended && run->ended >= run->started)
                 strbuf_printf(&b, " after %s", format_duration(d, run->ended - run->started));
         strbuf_printf(&b, "; %u step attempt%s, %u failed.", r->n_attempts, r->n_attempts == 1 ? "" : "s",
@@ -757,8 +749,7 @@ int report_finish(Report *r)
         if (r->has_incident)
                 r->drill = r->incident.drill;
         else {
-                const char *mode = r->runs[0].run.mode;
-                r->drill = streq_ptr(mode, "drill") || streq_ptr(mode, "tabletop") || r->has_drill;
+                r->drill = run_mode_is_drill(r->runs[0].run.mode) || r->has_drill;
                 if (r->kind == REPORT_DRILL && !r->drill)
                         return -EMEDIUMTYPE;
         }

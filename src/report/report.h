@@ -186,8 +186,6 @@ int report_set_drill(Report *r, DrillRunRecord *drill_run, DrillReviewRecord *re
  * is not a drill (-EMEDIUMTYPE). */
 int report_finish(Report *r);
 
-/* Outcomes that count as a failed attempt. */
-bool report_outcome_failed(const char *outcome);
 /* Seconds as journaled by a measuring step ("1.234\n"): -EINVAL unless a non-negative
  * finite decimal number. */
 int report_parse_seconds(const char *s, usec_t *ret);

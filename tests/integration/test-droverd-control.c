@@ -61,7 +61,8 @@ static void obs_run(void *u, const ManagerRun *r)
 {
         out(json_pack("{s:s, s:I, s:s, s:s, s:s?, s:i, s:i}", "observer", "run_changed", "id",
                       (json_int_t) r->id, "playbook", r->playbook, "state",
-                      manager_run_state_to_string(r->state), "outcome", r->outcome, "steps_done",
+                      manager_run_state_to_string(r->state), "outcome",
+                      run_outcome_is_final(r->outcome) ? run_outcome_to_string(r->outcome) : NULL, "steps_done",
                       (int) r->steps_done, "steps_total", (int) r->steps_total));
 }
 
@@ -101,7 +102,9 @@ static json_t *runs_json(Manager *m, int *r)
                                   (json_int_t) a[i].id, "playbook", a[i].playbook, "trigger", a[i].trigger,
                                   "actor", a[i].actor, "incident", (json_int_t) a[i].incident_id, "state",
                                   manager_run_state_to_string(a[i].state), "step", a[i].current_step,
-                                  "outcome", a[i].outcome, "prompt", a[i].pending_prompt, "steps_done",
+                                  "outcome",
+                                  run_outcome_is_final(a[i].outcome) ? run_outcome_to_string(a[i].outcome) : NULL,
+                                  "prompt", a[i].pending_prompt, "steps_done",
                                   (int) a[i].steps_done, "steps_total", (int) a[i].steps_total));
         manager_run_free_array(a, n);
         return l;

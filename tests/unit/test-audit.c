@@ -149,7 +149,7 @@ static RunRecord sample_run(const char *name)
                 .params_json = (char *) "{\"site\":\"backup\"}",
                 .trigger = (char *) "manual",
                 .actor = (char *) "alice",
-                .mode = (char *) "live",
+                .mode = RUN_MODE_LIVE,
                 .started = 1700000000000000ULL,
         };
 }
@@ -164,7 +164,7 @@ static void populate(Journal *j, Fixture *f, usec_t ended)
         RunRecord r = sample_run("failover-db");
         StepRecord s = {.step_name = (char *) "stop-primary",
                         .kind = (char *) "ssh",
-                        .phase = (char *) "forward",
+                        .phase = STEP_PHASE_FORWARD,
                         .target = (char *) "db1",
                         .attempt = 1,
                         .started = ended ?: 0};
@@ -182,7 +182,7 @@ static void populate(Journal *j, Fixture *f, usec_t ended)
         s.run_id = f->run;
         assert_int_equal(journal_step_begin(j, &s, &f->step_ok), 0);
         s = (StepRecord){.id = f->step_ok,
-                         .outcome = (char *) "ok",
+                         .outcome = STEP_OK,
                          .exit_status = 0,
                          .ended = ended,
                          .stdout_text = (char *) "line \"one\"\n\ttab\x01 é"};
@@ -190,16 +190,16 @@ static void populate(Journal *j, Fixture *f, usec_t ended)
         s = (StepRecord){.run_id = f->run,
                          .step_index = 1,
                          .step_name = (char *) "promote",
-                         .phase = (char *) "forward",
+                         .phase = STEP_PHASE_FORWARD,
                          .attempt = 1,
                          .started = ended ?: 0};
         assert_int_equal(journal_step_begin(j, &s, &f->step_failed), 0);
         s = (StepRecord){
-                .id = f->step_failed, .outcome = (char *) "failed", .exit_status = 3, .ended = ended};
+                .id = f->step_failed, .outcome = STEP_FAILED, .exit_status = 3, .ended = ended};
         assert_int_equal(journal_step_end(j, &s), 0);
         assert_int_equal(journal_event(j, f->run, ended, "note", "a note", "{\"k\":1}"), 0);
         f->event = 0;
-        assert_int_equal(journal_run_end(j, f->run, "failed", "step promote failed", ended), 0);
+        assert_int_equal(journal_run_end(j, f->run, RUN_FAILED, "step promote failed", ended), 0);
         assert_int_equal(journal_incident_open(j, &inc, &f->incident), 0);
         lg.incident_id = f->incident;
         lg.at = ended;
@@ -303,7 +303,7 @@ static void test_every_write_is_chained(void **state)
                         Journal *c = NULL;
                         RunRecord r = sample_run("dies");
                         StepRecord s = {
-                                .step_name = (char *) "x", .phase = (char *) "forward", .attempt = 1};
+                                .step_name = (char *) "x", .phase = STEP_PHASE_FORWARD, .attempt = 1};
                         if (journal_open(path, &c) < 0 || journal_run_begin(c, &r, &s.run_id) < 0 ||
                             journal_step_begin(c, &s, NULL) < 0)
                                 _exit(10);
@@ -631,7 +631,7 @@ static void test_batches_and_failures(void **state)
         Journal *j = NULL;
         AuditVerdict v = {};
         RunRecord r = sample_run("p");
-        StepRecord s = {.step_name = (char *) "s", .phase = (char *) "forward", .attempt = 1};
+        StepRecord s = {.step_name = (char *) "s", .phase = STEP_PHASE_FORWARD, .attempt = 1};
         int64_t run_id, sid, before;
         sqlite3 *db;
 
@@ -650,9 +650,9 @@ static void test_batches_and_failures(void **state)
 
         assert_int_equal(journal_begin(j), 0);
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        s.phase = (char *) "bad";
+        s.phase = (StepPhase) 7;
         assert_int_equal(journal_step_begin(j, &s, &sid), -EINVAL);
-        assert_int_equal(journal_run_end(j, run_id + 100, "failed", NULL, 0), -ENOENT);
+        assert_int_equal(journal_run_end(j, run_id + 100, RUN_FAILED, NULL, 0), -ENOENT);
         assert_int_equal(journal_commit(j), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM audit"), before + 1);
         sqlite3_close(db);

@@ -258,16 +258,16 @@ static void test_journal_round_trip(void **state)
         journal_drill_close(again);
 
         RunRecord r = {.playbook = (char *) "switch",
-                       .mode = (char *) "drill",
+                       .mode = RUN_MODE_DRILL,
                        .trigger = (char *) "drill",
-                       .outcome = (char *) "running"};
+                       .outcome = RUN_RUNNING};
         assert_int_equal(journal_run_begin(j, &r, &run_id), 0);
         RunRecord real = {.playbook = (char *) "switch",
-                          .mode = (char *) "live",
+                          .mode = RUN_MODE_LIVE,
                           .trigger = (char *) "manual",
-                          .outcome = (char *) "running"};
+                          .outcome = RUN_RUNNING};
         assert_int_equal(journal_run_begin(j, &real, &other), 0);
-        assert_int_equal(journal_run_end(j, other, "succeeded", NULL, 0), 0);
+        assert_int_equal(journal_run_end(j, other, RUN_SUCCEEDED, NULL, 0), 0);
 
         DrillRunRecord rec = {.drill = (char *) "sw-drill",
                               .mode = (char *) "live",
@@ -282,9 +282,9 @@ static void test_journal_round_trip(void **state)
         assert_int_equal(journal_drill_run_link(jd, drill_run, 2, 999999, "switch"),
                          -EINVAL); /* no such run */
         assert_int_equal(journal_drill_run_fault(jd, drill_run, 1000, 0), 0);
-        assert_int_equal(journal_run_end(j, run_id, "succeeded", NULL, 0), 0);
+        assert_int_equal(journal_run_end(j, run_id, RUN_SUCCEEDED, NULL, 0), 0);
         DrillRunRecord end = {.id = drill_run,
-                              .outcome = (char *) "succeeded",
+                              .outcome = RUN_SUCCEEDED,
                               .recovered_at = 6000,
                               .rto_us = 5000,
                               .rpo_us = -1,
@@ -296,7 +296,7 @@ static void test_journal_round_trip(void **state)
 
         assert_int_equal(journal_drill_get_run(jd, drill_run, &got), 0);
         assert_string_equal(got.drill, "sw-drill");
-        assert_string_equal(got.outcome, "succeeded");
+        assert_int_equal(got.outcome, RUN_SUCCEEDED);
         assert_int_equal(got.fault_injected_at, 1000);
         assert_int_equal(got.rto_us, 5000);
         assert_int_equal(got.rpo_us, -1);

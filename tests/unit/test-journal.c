@@ -126,11 +126,11 @@ static RunRecord sample_run(const char *name)
                 .params_json = (char *) "{\"site\":\"backup\",\"password\":\"***\"}",
                 .trigger = (char *) "manual",
                 .actor = (char *) "alice",
-                .mode = (char *) "live",
+                .mode = RUN_MODE_LIVE,
                 .hostname = (char *) "ignored-filled-in-by-journal",
                 .pid = 4,
                 .started = 1700000000123456ULL,
-                .outcome = (char *) "ignored",
+                .outcome = RUN_ABORTED,
         };
 }
 
@@ -141,7 +141,7 @@ static StepRecord sample_step(int64_t run_id, int idx, const char *name)
                 .step_index = idx,
                 .step_name = (char *) name,
                 .kind = (char *) "ssh",
-                .phase = (char *) "forward",
+                .phase = STEP_PHASE_FORWARD,
                 .target = (char *) "db1.backup",
                 .attempt = 1,
                 .idempotent = true,
@@ -177,7 +177,7 @@ static void test_create_reopen_modes(void **state)
         assert_int_equal(journal_open(path, &j), 0);
         assert_int_equal(journal_get_run(j, id, &got), 0);
         assert_string_equal(got.playbook, "failover-db");
-        assert_string_equal(got.outcome, "running");
+        assert_int_equal(got.outcome, RUN_RUNNING);
         run_record_done(&got);
         assert_int_equal(journal_get_run(j, id + 1000, &got), -ENOENT);
 }
@@ -208,6 +208,71 @@ static void test_schema_version_and_wal(void **state)
         /* Reopening an up-to-date file does not migrate again (it would fail: tables exist). */
         assert_int_equal(journal_open(path, &j), 0);
         journal_close(j);
+}
+
+/* The schema's CHECK lists are the one place SQL spells outcomes and phases: they must name
+ * exactly what src/shared/outcome.c names, in any order, or a value one side accepts the
+ * other refuses. Reads the CHECK clause of COLUMN from the table's CREATE statement. */
+static void assert_check_list(sqlite3 *db, const char *table, const char *column, const char *(*name)(int),
+                              int n)
+{
+        char sql[4096], q[256], pat[64];
+        const char *at, *open, *close;
+        int found = 0;
+
+        (void) snprintf(q, sizeof q, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
+        raw_text(db, q, sql, sizeof sql);
+        (void) snprintf(pat, sizeof pat, "CHECK (%s IN", column);
+        at = strstr(sql, pat);
+        assert_non_null(at);
+        open = strchr(at + strlen(pat), '(');
+        assert_non_null(open);
+        close = strchr(open, ')');
+        assert_non_null(close);
+        for (const char *p = open; p < close; p++) {
+                if (*p != '\'')
+                        continue;
+                const char *e = strchr(p + 1, '\'');
+                assert_true(e && e < close);
+                bool known = false;
+                for (int i = 0; i < n; i++)
+                        if (strlen(name(i)) == (size_t) (e - p - 1) && strncmp(name(i), p + 1, e - p - 1) == 0)
+                                known = true;
+                assert_true(known);
+                found++;
+                p = e;
+        }
+        assert_int_equal(found, n);
+}
+
+static const char *run_outcome_name(int i)
+{
+        return run_outcome_to_string((RunOutcome) i);
+}
+static const char *step_outcome_name(int i)
+{
+        return step_outcome_to_string((StepOutcome) i);
+}
+static const char *step_phase_name(int i)
+{
+        return step_phase_to_string((StepPhase) i);
+}
+
+static void test_schema_matches_vocabulary(void **state)
+{
+        char path[PATH_MAX];
+        Journal *j = NULL;
+        sqlite3 *db;
+
+        db_path(path);
+        assert_int_equal(journal_open(path, &j), 0);
+        journal_close(j);
+        db = raw_open(path);
+        assert_check_list(db, "runs", "outcome", run_outcome_name, _RUN_OUTCOME_MAX);
+        assert_check_list(db, "step_attempts", "outcome", step_outcome_name, _STEP_OUTCOME_MAX);
+        assert_check_list(db, "step_attempts", "phase", step_phase_name, _STEP_PHASE_MAX);
+        assert_check_list(db, "drill_runs", "outcome", run_outcome_name, _RUN_OUTCOME_MAX);
+        sqlite3_close(db);
 }
 
 static void test_future_version_refused(void **state)
@@ -273,37 +338,37 @@ static void test_run_roundtrip(void **state)
         assert_string_equal(got.params_json, r.params_json);
         assert_string_equal(got.trigger, r.trigger);
         assert_string_equal(got.actor, r.actor);
-        assert_string_equal(got.mode, r.mode);
+        assert_int_equal(got.mode, r.mode);
         assert_string_equal(got.hostname, host);
         assert_int_equal(got.pid, getpid());
         assert_int_equal(got.pid_starttime, proc_starttime(getpid(), NULL));
         assert_true(got.pid_starttime > 0);
         assert_int_equal(got.started, r.started);
         assert_int_equal(got.ended, 0);
-        assert_string_equal(got.outcome, "running");
+        assert_int_equal(got.outcome, RUN_RUNNING);
         assert_null(got.error);
         assert_int_equal(got.n_steps, 0);
         assert_int_equal(got.n_failed, 0);
         run_record_done(&got);
 
-        assert_int_equal(journal_run_end(j, id, "failed", "step 3 (promote) failed: exit 1", 1700000009000000ULL),
+        assert_int_equal(journal_run_end(j, id, RUN_FAILED, "step 3 (promote) failed: exit 1", 1700000009000000ULL),
                          0);
         assert_int_equal(journal_get_run(j, id, &got), 0);
-        assert_string_equal(got.outcome, "failed");
+        assert_int_equal(got.outcome, RUN_FAILED);
         assert_string_equal(got.error, "step 3 (promote) failed: exit 1");
         assert_int_equal(got.ended, 1700000009000000ULL);
         run_record_done(&got);
 
         /* Ended runs are never rewritten; unknown ids and bad outcomes are refused. */
-        assert_int_equal(journal_run_end(j, id, "succeeded", NULL, 0), -EALREADY);
-        assert_int_equal(journal_run_end(j, id + 100, "succeeded", NULL, 0), -ENOENT);
+        assert_int_equal(journal_run_end(j, id, RUN_SUCCEEDED, NULL, 0), -EALREADY);
+        assert_int_equal(journal_run_end(j, id + 100, RUN_SUCCEEDED, NULL, 0), -ENOENT);
 
         /* NULLs stay NULL; started 0 means now. */
         before = now_usec(CLOCK_REALTIME);
         assert_int_equal(journal_run_begin(j, &minimal, &id2), 0);
-        assert_int_equal(journal_run_end(j, id2, "no-such-outcome", NULL, 0), -EINVAL);
-        assert_int_equal(journal_run_end(j, id2, "running", NULL, 0), -EINVAL);
-        assert_int_equal(journal_run_end(j, id2, "succeeded", NULL, 0), 0);
+        assert_int_equal(journal_run_end(j, id2, (RunOutcome) 42, NULL, 0), -EINVAL);
+        assert_int_equal(journal_run_end(j, id2, RUN_RUNNING, NULL, 0), -EINVAL);
+        assert_int_equal(journal_run_end(j, id2, RUN_SUCCEEDED, NULL, 0), 0);
         assert_int_equal(journal_get_run(j, id2, &got), 0);
         assert_string_equal(got.playbook, "m");
         assert_null(got.playbook_path);
@@ -312,11 +377,11 @@ static void test_run_roundtrip(void **state)
         assert_null(got.params_json);
         assert_null(got.trigger);
         assert_null(got.actor);
-        assert_null(got.mode);
+        assert_int_equal(got.mode, RUN_MODE_LIVE); /* no mode given: a live run */
         assert_null(got.error);
         assert_true(got.started >= before);
         assert_true(got.ended >= got.started);
-        assert_string_equal(got.outcome, "succeeded");
+        assert_int_equal(got.outcome, RUN_SUCCEEDED);
         run_record_done(&got);
 
         minimal.playbook = NULL;
@@ -351,13 +416,13 @@ static void test_step_roundtrip(void **state)
 
         s = sample_step(run_id, 3, "promote");
         s.attempt = 2;
-        s.outcome = (char *) "ok"; /* ignored by step_begin */
+        s.outcome = STEP_OK; /* ignored by step_begin */
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
         assert_true(sid > 0);
 
         assert_int_equal(journal_list_steps(j, run_id, &steps, &n), 0);
         assert_int_equal(n, 1);
-        assert_string_equal(steps[0].outcome, "running");
+        assert_int_equal(steps[0].outcome, STEP_RUNNING);
         assert_int_equal(steps[0].ended, 0);
         assert_int_equal(steps[0].exit_status, -1);
         assert_int_equal(steps[0].http_status, 0);
@@ -368,7 +433,7 @@ static void test_step_roundtrip(void **state)
         s.id = sid;
         s.ended = 1700000002000000ULL;
         s.duration = 987654;
-        s.outcome = (char *) "failed";
+        s.outcome = STEP_FAILED;
         s.exit_status = 3;
         s.http_status = 503;
         s.stdout_text = big_out;
@@ -379,10 +444,10 @@ static void test_step_roundtrip(void **state)
 
         /* A step with every optional text NULL, rollback phase, not idempotent. */
         bare = (StepRecord) { .run_id = run_id, .step_index = 0, .step_name = (char *) "undo",
-                              .phase = (char *) "rollback", .attempt = 1, .started = 1700000003000000ULL };
+                              .phase = STEP_PHASE_ROLLBACK, .attempt = 1, .started = 1700000003000000ULL };
         assert_int_equal(journal_step_begin(j, &bare, &sid2), 0);
         bare.id = sid2;
-        bare.outcome = (char *) "cancelled";
+        bare.outcome = STEP_CANCELLED;
         bare.exit_status = -1;
         assert_int_equal(journal_step_end(j, &bare), 0);
 
@@ -393,7 +458,7 @@ static void test_step_roundtrip(void **state)
         assert_int_equal(steps[0].step_index, 3);
         assert_string_equal(steps[0].step_name, "promote");
         assert_string_equal(steps[0].kind, "ssh");
-        assert_string_equal(steps[0].phase, "forward");
+        assert_int_equal(steps[0].phase, STEP_PHASE_FORWARD);
         assert_string_equal(steps[0].target, "db1.backup");
         assert_int_equal(steps[0].attempt, 2);
         assert_true(steps[0].idempotent);
@@ -401,7 +466,7 @@ static void test_step_roundtrip(void **state)
         assert_int_equal(steps[0].started, s.started);
         assert_int_equal(steps[0].ended, 1700000002000000ULL);
         assert_int_equal(steps[0].duration, 987654);
-        assert_string_equal(steps[0].outcome, "failed");
+        assert_int_equal(steps[0].outcome, STEP_FAILED);
         assert_int_equal(steps[0].exit_status, 3);
         assert_int_equal(steps[0].http_status, 503);
         assert_int_equal(strlen(steps[0].stdout_text), big);
@@ -412,11 +477,11 @@ static void test_step_roundtrip(void **state)
         assert_int_equal(steps[1].id, sid2);
         assert_string_equal(steps[1].step_name, "undo");
         assert_null(steps[1].kind);
-        assert_string_equal(steps[1].phase, "rollback");
+        assert_int_equal(steps[1].phase, STEP_PHASE_ROLLBACK);
         assert_null(steps[1].target);
         assert_false(steps[1].idempotent);
         assert_null(steps[1].detail);
-        assert_string_equal(steps[1].outcome, "cancelled");
+        assert_int_equal(steps[1].outcome, STEP_CANCELLED);
         assert_int_equal(steps[1].exit_status, -1);
         assert_null(steps[1].stdout_text);
         assert_null(steps[1].stderr_text);
@@ -430,17 +495,19 @@ static void test_step_roundtrip(void **state)
         s = sample_step(run_id + 1000, 0, "x");
         assert_int_equal(journal_step_begin(j, &s, &sid2), -EINVAL);
         s = sample_step(run_id, 0, "x");
-        s.phase = (char *) "sideways";
+        s.phase = (StepPhase) 7;
         assert_int_equal(journal_step_begin(j, &s, &sid2), -EINVAL);
-        s.phase = NULL;
+        s.phase = _STEP_PHASE_INVALID;
         assert_int_equal(journal_step_begin(j, &s, &sid2), -EINVAL);
         s = sample_step(run_id, 0, NULL);
         assert_int_equal(journal_step_begin(j, &s, &sid2), -EINVAL);
-        s = (StepRecord) { .id = sid + 1000, .outcome = (char *) "ok" };
+        s = (StepRecord) { .id = sid + 1000, .outcome = STEP_OK };
         assert_int_equal(journal_step_end(j, &s), -ENOENT);
         s.id = sid;
-        s.outcome = (char *) "bogus";
-        assert_int_equal(journal_step_end(j, &s), -EALREADY); /* already ended wins over the value */
+        s.outcome = (StepOutcome) 42; /* not an outcome: refused before the journal looks at the row */
+        assert_int_equal(journal_step_end(j, &s), -EINVAL);
+        s.outcome = STEP_FAILED;
+        assert_int_equal(journal_step_end(j, &s), -EALREADY); /* ended once, never rewritten */
 }
 
 static void test_event_roundtrip_and_append_only(void **state)
@@ -500,9 +567,9 @@ static void test_event_roundtrip_and_append_only(void **state)
         sqlite3_close(db);
 }
 
-static void end_step(Journal *j, int64_t id, const char *outcome)
+static void end_step(Journal *j, int64_t id, StepOutcome outcome)
 {
-        StepRecord s = { .id = id, .outcome = (char *) outcome, .exit_status = 0 };
+        StepRecord s = { .id = id, .outcome = outcome, .exit_status = 0 };
         assert_int_equal(journal_step_end(j, &s), 0);
 }
 
@@ -538,21 +605,21 @@ static void test_list_ordering_and_counts(void **state)
         s = sample_step(rb, 0, "s0");
         s.started = 50;
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        end_step(j, sid, "ok");
+        end_step(j, sid, STEP_OK);
         s.step_index = 1, s.started = 40;
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        end_step(j, sid, "failed");
+        end_step(j, sid, STEP_FAILED);
         s.attempt = 2, s.started = 40; /* same started: id order */
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        end_step(j, sid, "timeout");
+        end_step(j, sid, STEP_TIMEOUT);
         s.attempt = 3, s.started = 60;
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        end_step(j, sid, "error");
+        end_step(j, sid, STEP_ERROR);
         s.step_index = 2, s.attempt = 1, s.started = 70;
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        s.phase = (char *) "rollback", s.step_index = 1, s.started = 80;
+        s.phase = STEP_PHASE_ROLLBACK, s.step_index = 1, s.started = 80;
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        end_step(j, sid, "failed");
+        end_step(j, sid, STEP_FAILED);
 
         assert_int_equal(journal_list_runs(j, 0, &runs, &n), 0);
         assert_int_equal(n, 4);
@@ -586,8 +653,8 @@ static void test_list_ordering_and_counts(void **state)
         assert_true(steps[0].id < steps[1].id);
         assert_string_equal(steps[2].step_name, "s0");
         assert_int_equal(steps[3].started, 60);
-        assert_string_equal(steps[4].outcome, "running");
-        assert_string_equal(steps[5].phase, "rollback");
+        assert_int_equal(steps[4].outcome, STEP_RUNNING);
+        assert_int_equal(steps[5].phase, STEP_PHASE_ROLLBACK);
         for (size_t i = 0; i < n; i++)
                 step_record_done(&steps[i]);
         free(steps);
@@ -629,7 +696,7 @@ static void test_batching(void **state)
         for (int i = 1; i <= 50; i++) {
                 s = sample_step(run_id, i, "batched");
                 assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-                end_step(j, sid, "ok");
+                end_step(j, sid, STEP_OK);
         }
         /* Not visible to others before commit. */
         assert_int_equal(count_steps(path), 1);
@@ -649,7 +716,7 @@ static void test_batching(void **state)
         assert_int_equal(journal_begin(j), 0);
         s = sample_step(run_id, 200, "kept");
         assert_int_equal(journal_step_begin(j, &s, &sid), 0);
-        s.phase = (char *) "bad";
+        s.phase = (StepPhase) 7;
         assert_int_equal(journal_step_begin(j, &s, &sid), -EINVAL);
         assert_int_equal(journal_commit(j), 0);
         assert_int_equal(count_steps(path), 52);
@@ -676,7 +743,7 @@ _noreturn_ static void child_crash(const char *path, bool use_sigkill)
         s = sample_step(run_id, 1, "in-flight");
         if (journal_step_begin(j, &s, &s2) < 0)
                 _exit(12);
-        s = (StepRecord) { .id = s1, .outcome = (char *) "ok", .exit_status = 0 };
+        s = (StepRecord) { .id = s1, .outcome = STEP_OK, .exit_status = 0 };
         if (journal_step_end(j, &s) < 0)
                 _exit(13);
         if (use_sigkill)
@@ -722,7 +789,7 @@ static void check_crash_recovery(bool use_sigkill)
         assert_int_equal(journal_open(path, &j), 0);
         assert_int_equal(journal_list_runs(j, 0, &runs, &n), 0);
         assert_int_equal(n, 1);
-        assert_string_equal(runs[0].outcome, "running");
+        assert_int_equal(runs[0].outcome, RUN_RUNNING);
         assert_int_equal(runs[0].pid, pid);
         run_record_done(&runs[0]);
         free(runs);
@@ -733,7 +800,7 @@ static void check_crash_recovery(bool use_sigkill)
 
         assert_int_equal(journal_list_runs(j, 0, &runs, &n), 0);
         assert_int_equal(n, 1);
-        assert_string_equal(runs[0].outcome, "interrupted");
+        assert_int_equal(runs[0].outcome, RUN_INTERRUPTED);
         (void) snprintf(expect, sizeof expect, "process %d exited while the run was in progress", (int) pid);
         assert_string_equal(runs[0].error, expect);
         assert_true(runs[0].ended > 0);
@@ -741,10 +808,10 @@ static void check_crash_recovery(bool use_sigkill)
         assert_int_equal(journal_list_steps(j, runs[0].id, &steps, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(steps[0].step_name, "finished");
-        assert_string_equal(steps[0].outcome, "ok");
+        assert_int_equal(steps[0].outcome, STEP_OK);
         assert_null(steps[0].error);
         assert_string_equal(steps[1].step_name, "in-flight");
-        assert_string_equal(steps[1].outcome, "interrupted");
+        assert_int_equal(steps[1].outcome, STEP_INTERRUPTED);
         assert_string_equal(steps[1].error,
                             "interrupted: the process died while this step was in flight; outcome unknown");
         for (size_t i = 0; i < n; i++)
@@ -823,23 +890,23 @@ static void test_recover_judges_owner(void **state)
         assert_int_equal(ns, 1);
 
         assert_int_equal(journal_get_run(j, live, &got), 0);
-        assert_string_equal(got.outcome, "running");
+        assert_int_equal(got.outcome, RUN_RUNNING);
         assert_null(got.error);
         run_record_done(&got);
         assert_int_equal(journal_get_run(j, foreign, &got), 0);
-        assert_string_equal(got.outcome, "running");
+        assert_int_equal(got.outcome, RUN_RUNNING);
         run_record_done(&got);
         assert_int_equal(journal_get_run(j, reused_parent, &got), 0);
-        assert_string_equal(got.outcome, "interrupted");
+        assert_int_equal(got.outcome, RUN_INTERRUPTED);
         assert_int_equal(got.n_steps, 1);
         run_record_done(&got);
         assert_int_equal(journal_get_run(j, reused_self, &got), 0);
-        assert_string_equal(got.outcome, "interrupted");
+        assert_int_equal(got.outcome, RUN_INTERRUPTED);
         run_record_done(&got);
 
         /* The live run's step is untouched and can still be ended by its owner. */
-        assert_int_equal(journal_run_end(j, live, "succeeded", NULL, 0), 0);
-        assert_int_equal(journal_run_end(j, reused_parent, "succeeded", NULL, 0), -EALREADY);
+        assert_int_equal(journal_run_end(j, live, RUN_SUCCEEDED, NULL, 0), 0);
+        assert_int_equal(journal_run_end(j, reused_parent, RUN_SUCCEEDED, NULL, 0), -EALREADY);
 }
 
 static void test_recover_zombie(void **state)
@@ -879,7 +946,7 @@ static void test_recover_zombie(void **state)
         assert_int_equal(nr, 1);
         assert_int_equal(ns, 0);
         assert_int_equal(journal_get_run(j, id, &got), 0);
-        assert_string_equal(got.outcome, "interrupted");
+        assert_int_equal(got.outcome, RUN_INTERRUPTED);
         run_record_done(&got);
 
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -900,7 +967,7 @@ static void writer(const char *path, const char *name)
                 s = sample_step(run_id, i, name);
                 assert_int_equal(journal_step_begin(j, &s, &sid), 0);
                 s.id = sid;
-                s.outcome = (char *) "ok";
+                s.outcome = STEP_OK;
                 assert_int_equal(journal_step_end(j, &s), 0);
                 assert_int_equal(journal_event(j, run_id, 0, "tick", name, NULL), 0);
                 if (i % 10 == 0) { /* batches too, which hold the write lock longer */
@@ -910,7 +977,7 @@ static void writer(const char *path, const char *name)
                         assert_int_equal(journal_commit(j), 0);
                 }
         }
-        assert_int_equal(journal_run_end(j, run_id, "succeeded", NULL, 0), 0);
+        assert_int_equal(journal_run_end(j, run_id, RUN_SUCCEEDED, NULL, 0), 0);
         journal_close(j);
 }
 
@@ -950,7 +1017,7 @@ static void test_two_processes(void **state)
                         if (journal_step_begin(cj, &s, &sid) < 0)
                                 _exit(21);
                         s.id = sid;
-                        s.outcome = (char *) "ok";
+                        s.outcome = STEP_OK;
                         if (journal_step_end(cj, &s) < 0)
                                 _exit(22);
                         if (journal_event(cj, run_id, 0, "tick", "child", NULL) < 0)
@@ -960,7 +1027,7 @@ static void test_two_processes(void **state)
                              journal_event(cj, run_id, 0, "batch", "c", NULL) < 0 || journal_commit(cj) < 0))
                                 _exit(24);
                 }
-                if (journal_run_end(cj, run_id, "succeeded", NULL, 0) < 0)
+                if (journal_run_end(cj, run_id, RUN_SUCCEEDED, NULL, 0) < 0)
                         _exit(25);
                 journal_close(cj);
                 _exit(0);
@@ -981,7 +1048,7 @@ static void test_two_processes(void **state)
         assert_int_equal(journal_list_runs(j, 0, &runs, &n), 0);
         assert_int_equal(n, 2);
         for (size_t i = 0; i < n; i++) {
-                assert_string_equal(runs[i].outcome, "succeeded");
+                assert_int_equal(runs[i].outcome, RUN_SUCCEEDED);
                 assert_int_equal(runs[i].n_steps, WRITER_ROUNDS);
                 run_record_done(&runs[i]);
         }
@@ -1162,6 +1229,7 @@ int main(void)
                 cmocka_unit_test(test_create_reopen_modes),
                 cmocka_unit_test(test_schema_version_and_wal),
                 cmocka_unit_test(test_future_version_refused),
+                cmocka_unit_test(test_schema_matches_vocabulary),
                 cmocka_unit_test(test_not_a_database),
                 cmocka_unit_test(test_run_roundtrip),
                 cmocka_unit_test(test_step_roundtrip),

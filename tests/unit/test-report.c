@@ -101,9 +101,9 @@ static int64_t add_run(Journal *j, const char *mode, const char *pb_path, const 
                                                         .params_json = (char *) params,
                                                         .trigger = (char *) "auto",
                                                         .actor = (char *) "policy",
-                                                        .mode = (char *) mode,
+                                                        .mode = run_mode_from_string(mode),
                                                         .started = T0 + start,
-                                                        .outcome = (char *) "running"},
+                                                        .outcome = RUN_RUNNING},
                                            &run_id),
                          0);
         for (size_t i = 0; i < n; i++) {
@@ -113,7 +113,7 @@ static int64_t add_run(Journal *j, const char *mode, const char *pb_path, const 
                         .step_index = (int) i,
                         .step_name = (char *) sp->name,
                         .kind = (char *) (sp->kind ?: "ssh"),
-                        .phase = (char *) (sp->phase ?: "forward"),
+                        .phase = step_phase_from_string(sp->phase ?: "forward"),
                         .target = (char *) (sp->target ?: "backup-db"),
                         .attempt = sp->attempt ?: 1,
                         .started = T0 + sp->start,
@@ -123,14 +123,14 @@ static int64_t add_run(Journal *j, const char *mode, const char *pb_path, const 
                         continue;
                 s.ended = T0 + sp->end;
                 s.duration = sp->end - sp->start;
-                s.outcome = (char *) sp->outcome;
+                s.outcome = step_outcome_from_string(sp->outcome);
                 s.exit_status = streq(sp->kind ?: "ssh", "ssh") ? 0 : -1;
                 s.stdout_text = (char *) sp->out;
                 s.error = (char *) sp->error;
                 assert_int_equal(journal_step_end(j, &s), 0);
         }
         if (end)
-                assert_int_equal(journal_run_end(j, run_id, outcome, NULL, T0 + end), 0);
+                assert_int_equal(journal_run_end(j, run_id, run_outcome_from_string(outcome), NULL, T0 + end), 0);
         return run_id;
 }
 
@@ -584,7 +584,7 @@ static void test_drill_evaluation(void **state)
                                                                        .run_id = run,
                                                                        .step_index = 0,
                                                                        .step_name = (char *) "cut-primary",
-                                                                       .phase = (char *) "forward",
+                                                                       .phase = STEP_PHASE_FORWARD,
                                                                        .shown_at = T0 + 1 * SEC,
                                                                        .answered_at = T0 + 20 * SEC,
                                                                        .verdict = (char *) "ack",
@@ -597,7 +597,7 @@ static void test_drill_evaluation(void **state)
                                                       .run_id = run,
                                                       .step_index = 1,
                                                       .step_name = (char *) "promote-standby",
-                                                      .phase = (char *) "forward",
+                                                      .phase = STEP_PHASE_FORWARD,
                                                       .shown_at = T0 + 20 * SEC,
                                                       .answered_at = T0 + 50 * SEC,
                                                       .verdict = (char *) "challenge",
@@ -607,7 +607,7 @@ static void test_drill_evaluation(void **state)
                          0);
         assert_int_equal(journal_drill_run_end(jd, &(DrillRunRecord){.id = drill_run,
                                                                      .ended = T0 + 60 * SEC,
-                                                                     .outcome = (char *) "succeeded",
+                                                                     .outcome = RUN_SUCCEEDED,
                                                                      .recovered_at = T0 + 50 * SEC,
                                                                      .rto_us = 50 * SEC,
                                                                      .rpo_us = -1,

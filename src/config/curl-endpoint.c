@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* curl-endpoint.c — see curl-endpoint.h. */
-#include "exec/curl-endpoint.h"
+#include "config/curl-endpoint.h"
 
 int curl_apply_endpoint_tls(CURL *c, const Endpoint *ep)
 {

@@ -341,9 +341,7 @@ static int method_list_incidents(sd_bus_message *msg, void *userdata, sd_bus_err
                 r = append_incident(reply, &list[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        for (size_t i = 0; i < n; i++)
-                incident_record_done(&list[i]);
-        free(list);
+        incident_record_free_array(list, n);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -387,9 +385,7 @@ static int method_get_incident(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         incident_record_done(&inc);
-        for (size_t i = 0; i < n; i++)
-                incident_log_record_done(&log[i]);
-        free(log);
+        incident_log_record_free_array(log, n);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -421,9 +417,7 @@ static int method_list_runs(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 r = append_run(reply, &runs[i], live_runs_find(&live, runs[i].id));
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        for (size_t i = 0; i < n; i++)
-                run_record_done(&runs[i]);
-        free(runs);
+        run_record_free_array(runs, n);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -531,12 +525,8 @@ static int method_get_run_steps(sd_bus_message *msg, void *userdata, sd_bus_erro
                 r = sd_bus_send(NULL, reply, NULL);
 finish:
         run_record_done(&run);
-        for (size_t i = 0; i < n_steps; i++)
-                step_record_done(&steps[i]);
-        free(steps);
-        for (size_t i = 0; i < n_events; i++)
-                event_record_done(&events[i]);
-        free(events);
+        step_record_free_array(steps, n_steps);
+        event_record_free_array(events, n_events);
         return r;
 }
 

@@ -468,9 +468,7 @@ static int compute_achieved(DrillCtx *ctx, const int64_t *run_ids, const RunOutc
                  * playbook succeeded. */
                 if (last && !o->recovered_at && outcomes[i] == RUN_SUCCEEDED)
                         a->recovered_at = run.ended;
-                for (size_t k = 0; k < n; k++)
-                        step_record_done(&steps[k]);
-                free(steps);
+                step_record_free_array(steps, n);
                 run_record_done(&run);
         }
         for (size_t m = 0; m < n_must; m++)
@@ -928,9 +926,7 @@ static int drill_runs(CtlGlobals *g, int argc, char **argv)
                                rto, rpo, met_label(x->objectives_met));
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                drill_run_record_done(&runs[i]);
-        free(runs);
+        drill_run_record_free_array(runs, n);
         return EXIT_OK;
 }
 
@@ -1055,9 +1051,7 @@ static int drill_show(CtlGlobals *g, int argc, char **argv)
                                        steps[k].error ? "  " : "", strempty(steps[k].error));
                         }
                 }
-                for (size_t k = 0; k < n; k++)
-                        step_record_done(&steps[k]);
-                free(steps);
+                step_record_free_array(steps, n);
                 run_record_done(&pr);
         }
 
@@ -1124,18 +1118,10 @@ static int drill_show(CtlGlobals *g, int argc, char **argv)
 
 finish:
         drill_run_record_done(&run);
-        for (size_t i = 0; i < n_links; i++)
-                drill_run_link_done(&links[i]);
-        free(links);
-        for (size_t i = 0; i < n_reviews; i++)
-                drill_review_record_done(&reviews[i]);
-        free(reviews);
-        for (size_t i = 0; i < n_evals; i++)
-                drill_evaluation_record_done(&evals[i]);
-        free(evals);
-        for (size_t i = 0; i < n_actions; i++)
-                drill_action_record_done(&actions[i]);
-        free(actions);
+        drill_run_link_free_array(links, n_links);
+        drill_review_record_free_array(reviews, n_reviews);
+        drill_evaluation_record_free_array(evals, n_evals);
+        drill_action_record_free_array(actions, n_actions);
         return ret;
 }
 
@@ -1362,12 +1348,8 @@ static int drill_status(CtlGlobals *g, int argc, char **argv)
         for (size_t i = 0; i < n_d; i++)
                 status_row_done(&drows[i]);
         free(drows);
-        for (size_t i = 0; i < n_last_pb; i++)
-                drill_last_done(&last_pb[i]);
-        free(last_pb);
-        for (size_t i = 0; i < n_last_d; i++)
-                drill_last_done(&last_d[i]);
-        free(last_d);
+        drill_last_free_array(last_pb, n_last_pb);
+        drill_last_free_array(last_d, n_last_d);
         return check && n_problems > 0 ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
@@ -1708,9 +1690,7 @@ static int drill_actions(CtlGlobals *g, int argc, char **argv)
                                overdue ? ansi_red(g) : "", overdue ? "  OVERDUE" : "", ansi_reset(g));
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                drill_action_record_done(&a[i]);
-        free(a);
+        drill_action_record_free_array(a, n);
         return EXIT_OK;
 }
 

@@ -382,6 +382,14 @@ void drill_last_done(DrillLast *l)
         *l = (DrillLast){};
 }
 
+DEFINE_ARRAY_FREE_FUNC(drill_run_record_free_array, DrillRunRecord, drill_run_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_run_link_free_array, DrillRunLink, drill_run_link_done)
+DEFINE_ARRAY_FREE_FUNC(drill_review_record_free_array, DrillReviewRecord, drill_review_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_evaluation_record_free_array, DrillEvaluationRecord, drill_evaluation_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_action_record_free_array, DrillActionRecord, drill_action_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_action_log_record_free_array, DrillActionLogRecord, drill_action_log_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_last_free_array, DrillLast, drill_last_done)
+
 /* Collect rows of a prepared statement into a heap array. */
 static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret,
                    size_t *ret_n)

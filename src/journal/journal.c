@@ -560,6 +560,10 @@ void event_record_done(EventRecord *e)
         *e = (EventRecord) {};
 }
 
+DEFINE_ARRAY_FREE_FUNC(run_record_free_array, RunRecord, run_record_done)
+DEFINE_ARRAY_FREE_FUNC(step_record_free_array, StepRecord, step_record_done)
+DEFINE_ARRAY_FREE_FUNC(event_record_free_array, EventRecord, event_record_done)
+
 const char *journal_resolve_path(const char *explicit_path, const char *config_path)
 {
         const char *e;
@@ -1630,6 +1634,9 @@ void incident_log_record_done(IncidentLogRecord *r)
         free(r->state_to);
         *r = (IncidentLogRecord) {};
 }
+
+DEFINE_ARRAY_FREE_FUNC(incident_record_free_array, IncidentRecord, incident_record_done)
+DEFINE_ARRAY_FREE_FUNC(incident_log_record_free_array, IncidentLogRecord, incident_log_record_done)
 
 static int bind_optional_int(sqlite3_stmt *s, int idx, int64_t v, bool present)
 {

@@ -431,18 +431,12 @@ static int collect_by_id(JournalDrill *j, const char *sql, int64_t id, size_t el
  * there is none. The caller finalizes *s. */
 static int select_row(JournalDrill *j, const char *sql, int64_t id, sqlite3_stmt **s)
 {
-        int q, rc;
+        int q;
 
         q = prepare(j, sql, s);
         if (q < 0)
                 return q;
-        bind_i64(*s, 1, id);
-        rc = stmt_step(*s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
-        return 0;
+        return stmt_select_row(*s, id);
 }
 
 /* Begin a write and prepare its statement; on failure the write is ended already. */

@@ -78,6 +78,13 @@ int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret);
 int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **ret);
 int journal_exec_stmt(Journal *j, Stmt id);
 int stmt_step(sqlite3_stmt *s);
+/* Bind id to parameter 1 of s and step to its first row: 0 on a row (read it with
+ * sqlite3_column_*()), -ENOENT when there is none, else -errno. The one "select one row
+ * by id" of journal.c, audit.c and journal-drill.c. */
+int stmt_select_row(sqlite3_stmt *s, int64_t id);
+/* stmt_select_row() on cached statement id; *ret is set as soon as the statement is
+ * ready, so the caller's _cleanup_stmt_reset_ resets it on every path. */
+int journal_select_row(Journal *j, Stmt id, int64_t row_id, sqlite3_stmt **ret);
 int stmt_exec(sqlite3_stmt *s);
 int errno_from_sqlite(int rc);
 int bind_text(sqlite3_stmt *s, int idx, const char *text);

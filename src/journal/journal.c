@@ -349,6 +349,21 @@ static int journal_busy_handler(void *userdata, int count)
  * what SQLite allows outside an explicit transaction and for COMMIT; inside a
  * transaction the caller gets the error and rolls back.
  */
+/* One more try of an immediate SQLITE_BUSY, for stmt_step() and journal_prepare(): false
+ * once JOURNAL_BUSY_TIMEOUT_USEC has passed since the first (*deadline starts as
+ * USEC_INFINITY); else resets s (when given) and pauses, and returns true. */
+static bool journal_busy_retry(usec_t *deadline, unsigned *seed, sqlite3_stmt *s)
+{
+        if (*deadline == USEC_INFINITY)
+                *deadline = usec_add(now_usec(CLOCK_MONOTONIC), JOURNAL_BUSY_TIMEOUT_USEC);
+        else if (now_usec(CLOCK_MONOTONIC) >= *deadline)
+                return false;
+        if (s)
+                (void) sqlite3_reset(s);
+        journal_busy_pause(seed);
+        return true;
+}
+
 int stmt_step(sqlite3_stmt *s)
 {
         sqlite3 *db = sqlite3_db_handle(s);
@@ -362,13 +377,34 @@ int stmt_step(sqlite3_stmt *s)
                         return rc;
                 if (!sqlite3_get_autocommit(db) && strncmp(sqlite3_sql(s), "COMMIT", 6) != 0)
                         return rc;
-                if (deadline == USEC_INFINITY)
-                        deadline = usec_add(now_usec(CLOCK_MONOTONIC), JOURNAL_BUSY_TIMEOUT_USEC);
-                else if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                if (!journal_busy_retry(&deadline, &seed, s))
                         return rc;
-                (void) sqlite3_reset(s);
-                journal_busy_pause(&seed);
         }
+}
+
+int stmt_select_row(sqlite3_stmt *s, int64_t id)
+{
+        int r, rc;
+
+        r = bind_int64(s, 1, id);
+        if (r < 0)
+                return r;
+        rc = stmt_step(s);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return 0;
+}
+
+int journal_select_row(Journal *j, Stmt id, int64_t row_id, sqlite3_stmt **ret)
+{
+        int r;
+
+        r = journal_stmt(j, id, ret);
+        if (r < 0)
+                return r;
+        return stmt_select_row(*ret, row_id);
 }
 
 /* SQLite result code → -errno. Extended codes are on, so look at both. */
@@ -430,11 +466,8 @@ int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **
                 rc = sqlite3_prepare_v3(j->db, sql, -1, flags, ret, NULL);
                 if ((rc & 0xff) != SQLITE_BUSY || !sqlite3_get_autocommit(j->db))
                         return rc;
-                if (deadline == USEC_INFINITY)
-                        deadline = usec_add(now_usec(CLOCK_MONOTONIC), JOURNAL_BUSY_TIMEOUT_USEC);
-                else if (now_usec(CLOCK_MONOTONIC) >= deadline)
+                if (!journal_busy_retry(&deadline, &j->busy_seed, NULL))
                         return rc;
-                journal_busy_pause(&j->busy_seed);
         }
 }
 
@@ -955,19 +988,11 @@ static int run_begin_one(Journal *j, const RunRecord *r, int64_t *ret_id)
 static int journal_explain_no_change(Journal *j, Stmt outcome_stmt, int64_t id)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
-        int r, rc;
+        int r;
 
-        r = journal_stmt(j, outcome_stmt, &s);
+        r = journal_select_row(j, outcome_stmt, id, &s);
         if (r < 0)
                 return r;
-        r = bind_int64(s, 1, id);
-        if (r < 0)
-                return r;
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         return -EALREADY; /* already ended (or recovered as interrupted): never rewritten */
 }
 
@@ -1521,21 +1546,13 @@ static int journal_get_by_id(Journal *j, Stmt id_stmt, int64_t id, int (*from_ro
                              void *ret)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
-        int r, rc;
+        int r;
 
         if (!j || !ret)
                 return -EINVAL;
-        r = journal_stmt(j, id_stmt, &s);
+        r = journal_select_row(j, id_stmt, id, &s);
         if (r < 0)
                 return r;
-        r = bind_int64(s, 1, id);
-        if (r < 0)
-                return r;
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         return from_row(s, ret);
 }
 

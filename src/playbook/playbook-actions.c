@@ -135,7 +135,7 @@ static int json_serialise(Loader *l, const YNode *n, const RefScope *sc, StrBuf 
         return -EINVAL;
 }
 
-const Target *lookup_target(Loader *l, const YNode *n, const char *step_kind)
+static const Target *lookup_target(Loader *l, const YNode *n, const char *step_kind)
 {
         const Target *t = playbook_find_target(l->pb, n->scalar);
 

@@ -46,14 +46,11 @@ typedef enum StepRole {
 } StepRole;
 
 /* playbook-refs.c */
-bool name_is_valid(const char *s);
 bool check_name(Loader *l, const YNode *n, const char *what);
-void scalar_origin(Loader *l, const YNode *n, unsigned *ret_col, bool *ret_exact);
 int load_template(Loader *l, const YNode *n, const char *what, const RefScope *sc, Template *t);
 int load_condition(Loader *l, const YNode *n, const char *what, const RefScope *sc, Condition *c);
 
 /* playbook-actions.c */
-const Target *lookup_target(Loader *l, const YNode *n, const char *step_kind);
 int load_ssh(Loader *l, const YNode *m, Step *s, const RefScope *base);
 int load_http(Loader *l, const YNode *m, Step *s, const RefScope *sc);
 int load_local(Loader *l, const YNode *m, Step *s, const RefScope *sc);

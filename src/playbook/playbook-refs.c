@@ -21,7 +21,7 @@
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
 
-bool name_is_valid(const char *s)
+static bool name_is_valid(const char *s)
 {
         /* Playbook-declared names (params, targets, steps) have no '.': they appear as
          * one segment of a dotted reference, which must stay unambiguous. */
@@ -48,7 +48,7 @@ bool check_name(Loader *l, const YNode *n, const char *what)
 /* Find where the value of scalar n begins in the file, and whether byte offsets into
  * the value map 1:1 onto columns (a one-line plain or quoted scalar without escapes).
  * Otherwise (block scalars, folded lines, escapes) errors point at the scalar start. */
-void scalar_origin(Loader *l, const YNode *n, unsigned *ret_col, bool *ret_exact)
+static void scalar_origin(Loader *l, const YNode *n, unsigned *ret_col, bool *ret_exact)
 {
         const char *p = l->text, *end = l->text + l->len;
         unsigned col = n->col;

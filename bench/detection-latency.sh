@@ -55,7 +55,7 @@ wait_q() { # tries query: until it prints something other than "" or 0
 results=()
 for run in $(seq 1 "$RUNS"); do
         rm -f "$T/drover.db" "$T/drover.db-wal" "$T/drover.db-shm"
-        DROVER_DROVERCTL=$PWD/$BUILD/src/ctl/droverctl "$DROVERD" --config "$T/drover.yaml" >"$T/droverd.$run.log" 2>&1 &
+        DROVER_WORKER=$PWD/$BUILD/src/worker/drover-worker "$DROVERD" --config "$T/drover.yaml" >"$T/droverd.$run.log" 2>&1 &
         dpid=$!
         wait_q 400 "select count(*) from events where kind = 'health-change' and data_json like '%\"target\":\"primary-app\"%' and data_json like '%\"to\":\"up\"%'" ||
                 { echo "run $run: primary-app never up"; exit 1; }

@@ -21,7 +21,6 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +33,7 @@
 #include "journal/journal-drill.h"
 #include "shared/diag.h"
 #include "shared/log.h"
+#include "shared/spawn.h"
 #include "shared/strbuf.h"
 #include "shared/strv.h"
 
@@ -166,18 +166,21 @@ char *fmt_us(int64_t us)
  * that --json output stays clean. Returns the exit status (>= 0) or -errno/-ETIME. */
 int run_command(const DrillCommand *c)
 {
-        posix_spawn_file_actions_t fa;
         usec_t deadline = usec_add(now_usec(CLOCK_MONOTONIC), c->timeout ?: DRILL_DEFAULT_COMMAND_TIMEOUT);
+        int fds[] = {SPAWN_FD_DEVNULL, STDERR_FILENO, STDERR_FILENO};
         pid_t pid;
         int r, status;
 
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        r = posix_spawnp(&pid, c->argv[0], &fa, NULL, c->argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r != 0)
-                return -r;
+        /* The commander's own environment and PATH (a scenario runs their tools). */
+        r = spawn(&(SpawnOptions){.path = c->argv[0],
+                                  .argv = c->argv,
+                                  .envp = environ,
+                                  .fds = fds,
+                                  .n_fds = ELEMENTSOF(fds),
+                                  .search_path = getenv("PATH") ?: "/bin:/usr/bin"},
+                  &pid, NULL);
+        if (r < 0)
+                return r;
         for (;;) {
                 pid_t w = waitpid(pid, &status, WNOHANG);
                 if (w == pid)

@@ -4,12 +4,13 @@
  * then let the engine run the playbook in this process with the real executor.
  *
  * This file is the engine's observer: it makes every step durable in the journal
- * (start committed before the step acts, end after) and shows live progress, human
- * or JSON lines. It is also the approval gate's terminal. It decides nothing about the
- * run itself.
+ * (src/engine/run-journal.c: start committed before the step acts, end after) and shows
+ * live progress, human or JSON lines (with --json, the progress lines of the worker
+ * protocol, src/engine/worker-proto.c). It is also the approval gate's terminal. It
+ * decides nothing about the run itself. droverd's runs go to drover-worker (src/worker/),
+ * which journals through the same run-journal.c.
  */
 #include <getopt.h>
-#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -17,27 +18,25 @@
 
 #include "ctl/ctl.h"
 #include "engine/engine.h"
+#include "engine/run-journal.h"
+#include "engine/worker-proto.h"
 #include "exec/executor-real.h"
 #include "playbook/playbook.h"
+#include "playbook/playbook-path.h"
 #include "shared/diag.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
 
-#define STR_IN_SET4(s, a, b, c, d) (streq(s, a) || streq(s, b) || streq(s, c) || streq(s, d))
-
 typedef struct RunCtx {
         CtlGlobals *g;
-        Journal *journal; /* NULL in dry-run: a plan is not a run */
+        RunJournal rj; /* journal NULL in dry-run: a plan is not a run */
         bool dry_run;
         bool plan_only;   /* dry run or tabletop: nothing acts, the plan is shown */
         const CtlRunHooks *hooks;
         Engine *engine;
-        int64_t run_id;   /* the journal's id, once run_started made it durable */
         usec_t started_mono;
-        unsigned n_ok, n_failed, n_skipped, n_rollback_ok, n_rollback_failed;
         const char *last_step; /* to print a step header once */
         StepPhase last_phase;
-        int64_t incident_id;   /* --incident: the incident droverd started this run for */
 } RunCtx;
 
 /* The one mutable global besides the log level: a signal handler can reach nothing else.
@@ -76,38 +75,26 @@ static const char *mark(const CtlGlobals *g, StepOutcome o)
         }
 }
 
+/* --json: the progress lines of the worker protocol (worker-protocol.h), for people. */
+static void print_message(const WorkerMessage *m)
+{
+        _cleanup_free_ char *line = NULL;
+
+        if (worker_message_format(m, &line) < 0)
+                return;
+        puts(line);
+        fflush(stdout);
+}
+
 static int obs_run_started(void *userdata, RunInfo *info)
 {
         RunCtx *ctx = userdata;
         const Playbook *p = info->playbook;
         int r;
 
-        if (ctx->journal) {
-                RunRecord rec = {
-                        .playbook = p->name,
-                        .playbook_path = p->path,
-                        .playbook_sha256 = (char *) p->sha256,
-                        .kind = (char *) playbook_kind_to_string(p->kind),
-                        .params_json = (char *) info->params_json,
-                        .trigger = (char *) info->trigger,
-                        .actor = (char *) info->actor,
-                        .mode = info->mode,
-                        .started = info->started,
-                        .outcome = RUN_RUNNING,
-                };
-                r = journal_run_begin(ctx->journal, &rec, &info->journal_id);
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot record the run: %s", strerror(-r));
-                ctx->run_id = info->journal_id;
-                if (ctx->incident_id > 0) {
-                        _cleanup_free_ char *msg = xasprintf("started for incident %lld", (long long) ctx->incident_id);
-                        _cleanup_free_ char *data = xasprintf("{\"incident\":%lld}", (long long) ctx->incident_id);
-                        r = journal_event(ctx->journal, info->journal_id, 0, "incident-link", msg, data);
-                        if (r < 0)
-                                log_warning_errno(r, "journal: cannot link the run to its incident: %s",
-                                                  strerror(-r));
-                }
-        }
+        r = run_journal_run_started(&ctx->rj, info);
+        if (r < 0)
+                return r;
         if (ctx->hooks && ctx->hooks->run_started) {
                 r = ctx->hooks->run_started(ctx->hooks->userdata, info);
                 if (r < 0)
@@ -115,12 +102,8 @@ static int obs_run_started(void *userdata, RunInfo *info)
         }
 
         if (ctx->g->json) {
-                ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:o}", "event",
-                                              "run-started", "run", (json_int_t) info->journal_id, "playbook",
-                                              p->name, "kind", playbook_kind_to_string(p->kind), "mode",
-                                              run_mode_to_string(info->mode), "trigger", info->trigger, "actor",
-                                              info->actor, "steps", (int) p->n_steps, "params",
-                                              json_loads(info->params_json, 0, NULL) ?: json_null()));
+                WorkerMessage m = worker_message_run_started(info);
+                print_message(&m);
                 return 0;
         }
 
@@ -150,18 +133,6 @@ static int obs_run_started(void *userdata, RunInfo *info)
         return 0;
 }
 
-static json_t *event_json(const char *what, const RunInfo *info, const StepEvent *ev)
-{
-        json_t *o = json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:i}", "event", what, "run",
-                              (json_int_t) info->journal_id, "step", ev->step->name, "index",
-                              (int) ev->step_index + 1, "kind", step_kind_label(ev->step), "phase",
-                              step_phase_to_string(ev->phase), "target", strempty(ev->target), "attempt",
-                              (int) ev->attempt);
-        if (ev->detail)
-                json_object_set_new(o, "detail", json_string(ev->detail));
-        return o;
-}
-
 static void print_step_header(RunCtx *ctx, const RunInfo *info, const StepEvent *ev)
 {
         const CtlGlobals *g = ctx->g;
@@ -186,82 +157,19 @@ static void print_continued(const char *text, int indent)
         putchar('\n');
 }
 
-/* One step attempt's start or end into the journal. */
-typedef int (*JournalOne)(Journal *j, const RunInfo *info, StepEvent *ev);
-
-static int journal_one_start(Journal *j, const RunInfo *info, StepEvent *ev)
-{
-        StepRecord rec = {
-                .run_id = info->journal_id,
-                .step_index = (int) ev->step_index,
-                .step_name = ev->step->name,
-                .kind = (char *) step_kind_label(ev->step),
-                .phase = ev->phase,
-                .target = (char *) ev->target,
-                .attempt = ev->attempt,
-                .idempotent = ev->step->idempotent,
-                .detail = (char *) ev->detail,
-                .started = ev->started,
-                .outcome = STEP_RUNNING,
-                .exit_status = -1,
-        };
-        return journal_step_begin(j, &rec, &ev->journal_id);
-}
-
-static int journal_one_end(Journal *j, const RunInfo *info, StepEvent *ev)
-{
-        StepRecord rec = {
-                .id = ev->journal_id,
-                .run_id = info->journal_id,
-                .ended = ev->finished,
-                .duration = ev->duration,
-                .outcome = ev->outcome,
-                .exit_status = ev->exit_status,
-                .http_status = ev->http_status,
-                .stdout_text = (char *) ev->out,
-                .stderr_text = (char *) ev->err,
-                .error = (char *) ev->error,
-        };
-        return journal_step_end(j, &rec);
-}
-
-/* The attempts that start (or end) together are one transaction: durable before the step
- * acts, and one fsync however many hosts a fan-out has. */
-static int journal_steps(RunCtx *ctx, const RunInfo *info, StepEvent *events, size_t n, JournalOne one,
-                         const char *what)
-{
-        int r;
-
-        if (!ctx->journal)
-                return 0;
-        r = journal_begin(ctx->journal);
-        if (r < 0)
-                return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
-        for (size_t i = 0; i < n; i++) {
-                r = one(ctx->journal, info, &events[i]);
-                if (r < 0) {
-                        (void) journal_rollback(ctx->journal);
-                        return log_error_errno(r, "journal: cannot record step %s: %s", what, strerror(-r));
-                }
-        }
-        r = journal_commit(ctx->journal);
-        if (r < 0)
-                return log_error_errno(r, "journal: cannot commit step %s: %s", what, strerror(-r));
-        return 0;
-}
-
 static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
 {
         RunCtx *ctx = userdata;
         int r;
 
-        r = journal_steps(ctx, info, events, n, journal_one_start, "start");
+        r = run_journal_steps_started(&ctx->rj, info, events, n);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < n; i++) {
                 if (ctx->g->json) {
-                        ctl_print_json_line(event_json("step-started", info, &events[i]));
+                        WorkerMessage m = worker_message_step(WORKER_MESSAGE_STEP_STARTED, info, &events[i]);
+                        print_message(&m);
                         continue;
                 }
                 print_step_header(ctx, info, &events[i]);
@@ -287,25 +195,13 @@ static int obs_steps_started(void *userdata, const RunInfo *info, StepEvent *eve
         return 0;
 }
 
-static void count(RunCtx *ctx, const StepEvent *ev)
-{
-        bool rb = ev->phase == STEP_PHASE_ROLLBACK;
-
-        if (ev->outcome == STEP_OK)
-                rb ? ctx->n_rollback_ok++ : ctx->n_ok++;
-        else if (ev->outcome == STEP_SKIPPED)
-                ctx->n_skipped++;
-        else
-                rb ? ctx->n_rollback_failed++ : ctx->n_failed++;
-}
-
 static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *events, size_t n)
 {
         RunCtx *ctx = userdata;
         const CtlGlobals *g = ctx->g;
         int r;
 
-        r = journal_steps(ctx, info, events, n, journal_one_end, "end");
+        r = run_journal_steps_finished(&ctx->rj, info, events, n);
         if (r < 0)
                 return r;
 
@@ -313,18 +209,9 @@ static int obs_steps_finished(void *userdata, const RunInfo *info, StepEvent *ev
                 const StepEvent *ev = &events[i];
                 char d[FORMAT_DURATION_MAX];
 
-                count(ctx, ev);
                 if (g->json) {
-                        json_t *o = event_json("step-finished", info, ev);
-                        json_object_set_new(o, "outcome", json_string(step_outcome_to_string(ev->outcome)));
-                        json_object_set_new(o, "duration_ms", json_integer((json_int_t) (ev->duration / 1000)));
-                        if (ev->exit_status >= 0)
-                                json_object_set_new(o, "exit_status", json_integer(ev->exit_status));
-                        if (ev->http_status > 0)
-                                json_object_set_new(o, "http_status", json_integer(ev->http_status));
-                        if (ev->error)
-                                json_object_set_new(o, "error", json_string(ev->error));
-                        ctl_print_json_line(o);
+                        WorkerMessage m = worker_message_step(WORKER_MESSAGE_STEP_FINISHED, info, ev);
+                        print_message(&m);
                         continue;
                 }
                 if (ctx->plan_only)
@@ -347,16 +234,14 @@ static void obs_event(void *userdata, const RunInfo *info, const char *kind, con
 {
         RunCtx *ctx = userdata;
 
-        if (ctx->journal) {
-                int r = journal_event(ctx->journal, info->journal_id, now_usec(CLOCK_REALTIME), kind, message, NULL);
-                if (r < 0)
-                        log_warning_errno(r, "journal: cannot record event %s: %s", kind, strerror(-r));
-        }
-        if (ctx->g->json)
-                ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s}", "event", "run-event", "run",
-                                              (json_int_t) info->journal_id, "kind", kind, "message",
-                                              strempty(message)));
-        else {
+        run_journal_event(&ctx->rj, info, kind, message);
+        if (ctx->g->json) {
+                WorkerMessage m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_EVENT);
+                m.run = info->journal_id;
+                m.kind = kind;
+                m.message = message;
+                print_message(&m);
+        } else {
                 printf("  %s%s%s %s\n", ansi_yellow(ctx->g), kind, ansi_reset(ctx->g), strempty(message));
                 fflush(stdout);
         }
@@ -366,27 +251,27 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
 {
         RunCtx *ctx = userdata;
         const CtlGlobals *g = ctx->g;
+        const RunCounts *c = &ctx->rj.counts;
         usec_t took = usec_sub_unsigned(now_usec(CLOCK_MONOTONIC), ctx->started_mono);
         char d[FORMAT_DURATION_MAX];
         int r;
 
-        if (ctx->journal) {
-                r = journal_run_end(ctx->journal, info->journal_id, outcome, error,
-                                    now_usec(CLOCK_REALTIME));
-                if (r < 0)
-                        return log_error_errno(r, "journal: cannot record the end of the run: %s", strerror(-r));
-        }
+        r = run_journal_run_finished(&ctx->rj, info, outcome, error);
+        if (r < 0)
+                return r;
 
         if (g->json) {
-                json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:i, s:i, s:i, s:i, s:i}", "event", "run-finished",
-                                      "run", (json_int_t) info->journal_id, "outcome",
-                                      run_outcome_to_string(outcome), "duration_ms", (json_int_t) (took / 1000),
-                                      "ok", (int) ctx->n_ok, "failed", (int) ctx->n_failed, "skipped",
-                                      (int) ctx->n_skipped, "rollback_ok", (int) ctx->n_rollback_ok,
-                                      "rollback_failed", (int) ctx->n_rollback_failed);
-                if (error)
-                        json_object_set_new(o, "error", json_string(error));
-                ctl_print_json_line(o);
+                WorkerMessage m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_FINISHED);
+                m.run = info->journal_id;
+                m.run_outcome = outcome;
+                m.duration_ms = (int64_t) (took / 1000);
+                m.ok = c->ok;
+                m.failed = c->failed;
+                m.skipped = c->skipped;
+                m.rollback_ok = c->rollback_ok;
+                m.rollback_failed = c->rollback_failed;
+                m.error = error;
+                print_message(&m);
                 return 0;
         }
 
@@ -405,9 +290,9 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         }
         printf("%sRun %lld %s%s%s in %s: %u ok, %u failed, %u skipped", ansi_bold(g), (long long) info->journal_id,
                run_outcome_color(g, outcome), run_outcome_to_string(outcome), ansi_reset(g),
-               format_duration(d, took), ctx->n_ok, ctx->n_failed, ctx->n_skipped);
-        if (ctx->n_rollback_ok + ctx->n_rollback_failed > 0)
-                printf("; rollback: %u ok, %u failed", ctx->n_rollback_ok, ctx->n_rollback_failed);
+               format_duration(d, took), c->ok, c->failed, c->skipped);
+        if (c->rollback_ok + c->rollback_failed > 0)
+                printf("; rollback: %u ok, %u failed", c->rollback_ok, c->rollback_failed);
         printf(".%s\n", ansi_reset(g));
         if (error)
                 printf("Reason: %s\n", error);
@@ -484,101 +369,6 @@ done:
         return r;
 }
 
-/* The approval gate of a run droverd started (--approver worker): the request goes out as
- * an "approval-requested" JSON line on stdout, the answer comes back as one JSON line on
- * stdin, {"approve": true|false, "actor": "NAME", "comment": "…"}, written by droverd's
- * manager_answer("run", …). No terminal is involved. Ctrl-C (SIGINT from the daemon's
- * abort) cancels; a closed stdin (the daemon went away) denies. */
-static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer *ret)
-{
-        RunCtx *ctx = userdata;
-        sig_atomic_t signals_at_start = n_signals;
-        StrBuf line = STRBUF_INIT;
-        int r = 0;
-
-        ctl_print_json_line(json_pack("{s:s, s:I, s:s, s:s, s:I}", "event", "approval-requested", "run",
-                                      (json_int_t) ctx->run_id, "step", req->step->name, "prompt",
-                                      strempty(req->prompt), "expires_in_ms",
-                                      (json_int_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) /
-                                                    USEC_PER_MSEC)));
-        for (;;) {
-                usec_t now = now_usec(CLOCK_MONOTONIC);
-                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-                char c;
-
-                if (n_signals != signals_at_start) {
-                        r = -ECANCELED;
-                        goto done;
-                }
-                if (now >= req->deadline) {
-                        r = -ETIME;
-                        goto done;
-                }
-                int k = poll(&p, 1, (int) MIN((req->deadline - now) / USEC_PER_MSEC + 1, 200));
-                if (k < 0 && errno != EINTR) {
-                        r = -errno;
-                        goto done;
-                }
-                if (k <= 0)
-                        continue;
-                ssize_t n = read(STDIN_FILENO, &c, 1);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        ret->approved = false;
-                        ret->who = xstrdup("droverd");
-                        ret->comment = xstrdup("the daemon closed the gate: no one could answer");
-                        goto done;
-                }
-                if (c != '\n') {
-                        strbuf_putc(&line, c);
-                        continue;
-                }
-                json_t *o = json_loads(strbuf_str(&line), 0, NULL);
-                json_t *approve = json_object_get(o, "approve");
-                const char *who = json_string_value(json_object_get(o, "actor"));
-                const char *comment = json_string_value(json_object_get(o, "comment"));
-                if (!json_is_boolean(approve) || !who || !*who) {
-                        log_warning("worker approver: ignoring a malformed answer line");
-                        json_decref(o);
-                        strbuf_reset(&line);
-                        continue;
-                }
-                ret->approved = json_is_true(approve);
-                ret->who = xstrdup(who);
-                ret->comment = comment && *comment ? xstrdup(comment) : NULL;
-                json_decref(o);
-                goto done;
-        }
-done:
-        strbuf_done(&line);
-        return r;
-}
-
-/* PLAYBOOK may be a path, or a name looked up in the config's playbook_dir, then in
- * "playbooks/" beside the config file. */
-static char *resolve_playbook(const Config *config, const char *arg)
-{
-        _cleanup_free_ char *dir = NULL;
-        char *p;
-
-        if (strchr(arg, '/') || access(arg, F_OK) == 0)
-                return xstrdup(arg);
-        if (config->playbook_dir) {
-                p = xasprintf("%s/%s.yaml", config->playbook_dir, arg);
-                if (access(p, F_OK) == 0)
-                        return p;
-                free(p);
-        }
-        const char *slash = strrchr(config->path, '/');
-        dir = slash ? xstrndup(config->path, (size_t) (slash - config->path)) : xstrdup(".");
-        p = xasprintf("%s/playbooks/%s.yaml", dir, arg);
-        if (access(p, F_OK) == 0)
-                return p;
-        free(p);
-        return xstrdup(arg); /* let the loader report it with its path */
-}
-
 /* Run one playbook in this process: the engine with the real executor, this file's
  * observer (journal + progress), the terminal as approval gate. Shared by `run` and
  * `drill start`. Opens the journal unless req->journal is given (never for a dry run).
@@ -611,7 +401,6 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
                 .hooks = req->hooks,
                 .started_mono = now_usec(CLOCK_MONOTONIC),
                 .last_phase = _STEP_PHASE_INVALID,
-                .incident_id = req->incident_id,
         };
         actor = req->actor ? xstrdup(req->actor) : ctl_actor();
         EngineOptions opts = {
@@ -631,7 +420,7 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
                         .event = obs_event,
                         .run_finished = obs_run_finished,
                 },
-                .approver = { .userdata = &ctx, .ask = req->worker_approver ? worker_ask : tty_ask },
+                .approver = { .userdata = &ctx, .ask = tty_ask },
         };
         r = engine_new(&engine, &opts, &error);
         if (r < 0) {
@@ -644,12 +433,12 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
          * good: a usage error leaves no trace, a dry run never writes. */
         if (!dry_run) {
                 if (req->journal)
-                        ctx.journal = req->journal;
+                        ctx.rj.journal = req->journal;
                 else {
                         ret = ctl_open_journal(g, req->config, &own_journal);
                         if (ret != EXIT_OK)
                                 return ret;
-                        ctx.journal = own_journal;
+                        ctx.rj.journal = own_journal;
                 }
         }
 
@@ -666,7 +455,7 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
         (void) sigaction(SIGTERM, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
 
         if (ret_run_id)
-                *ret_run_id = ctx.run_id;
+                *ret_run_id = ctx.rj.run_id;
         if (r < 0) {
                 log_error_errno(r, "run abandoned: %s", strerror(-r));
                 return EXIT_INFRA;
@@ -707,11 +496,6 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 { "local", no_argument, NULL, 'L' },
                 { "detach", no_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
-                /* Hidden, for droverd's run worker (src/daemon/manager-run.c): */
-                { "trigger", required_argument, NULL, OPT_RUN_TRIGGER },
-                { "actor", required_argument, NULL, OPT_RUN_ACTOR },
-                { "incident", required_argument, NULL, OPT_RUN_INCIDENT },
-                { "approver", required_argument, NULL, OPT_RUN_APPROVER },
                 {},
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -720,9 +504,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         _cleanup_free_ char *path = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
-        bool dry_run = false, accept_new = false, worker_approver = false, local = false, detach = false;
-        const char *trigger = "manual", *actor_opt = NULL;
-        int64_t incident_id = 0;
+        bool dry_run = false, accept_new = false, local = false, detach = false;
         RunOutcome outcome = RUN_FAILED;
         DiagList diags;
         int c, r, ret;
@@ -753,36 +535,6 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 case 'D':
                         detach = true;
                         break;
-                case OPT_RUN_TRIGGER:
-                        if (!STR_IN_SET4(optarg, "manual", "auto", "drill", "approved")) {
-                                log_error("--trigger wants manual, auto, drill or approved, got '%s'", optarg);
-                                ret = EXIT_USAGE;
-                                goto finish;
-                        }
-                        trigger = optarg;
-                        break;
-                case OPT_RUN_ACTOR:
-                        actor_opt = optarg;
-                        break;
-                case OPT_RUN_INCIDENT: {
-                        char *end;
-                        long long v = strtoll(optarg, &end, 10);
-                        if (*optarg == '\0' || *end != '\0' || v < 0) {
-                                log_error("--incident wants an incident id, got '%s'", optarg);
-                                ret = EXIT_USAGE;
-                                goto finish;
-                        }
-                        incident_id = v;
-                        break;
-                }
-                case OPT_RUN_APPROVER:
-                        if (!streq(optarg, "worker") && !streq(optarg, "tty")) {
-                                log_error("--approver wants tty or worker, got '%s'", optarg);
-                                ret = EXIT_USAGE;
-                                goto finish;
-                        }
-                        worker_approver = streq(optarg, "worker");
-                        break;
                 case 'h':
                         help_run();
                         ret = EXIT_OK;
@@ -801,10 +553,8 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         }
 
         /* Through droverd when it is on the bus: the run survives this terminal and the
-         * daemon checks who may start it. --local, or no droverd, runs it here; so does
-         * droverd's own run worker (the hidden options), which must never call back. */
-        if (actor_opt || worker_approver || incident_id > 0 || !streq(trigger, "manual"))
-                local = true;
+         * daemon checks who may start it. --local, or no droverd, runs it here. (droverd's
+         * own runs go to drover-worker, never through here.) */
         if (!local && ctl_bus_open(&bus, true) >= 0 && ctl_bus_daemon_present(bus)) {
                 if (accept_new) {
                         log_error("--accept-new-host-keys is for --local runs; droverd trusts only known_hosts");
@@ -825,7 +575,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         if (ret != EXIT_OK)
                 goto finish;
 
-        path = resolve_playbook(config, argv[optind]);
+        path = playbook_resolve_path(config, argv[optind]);
         diag_list_init(&diags);
         r = playbook_load(path, config, &playbook, &diags);
         if (r < 0 && r != -EINVAL)
@@ -845,10 +595,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                         .params = params,
                         .n_params = n_params,
                         .mode = dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
-                        .trigger = trigger,
-                        .actor = actor_opt,
-                        .incident_id = incident_id,
-                        .worker_approver = worker_approver,
+                        .trigger = "manual",
                         .accept_new_host_keys = accept_new,
                 };
                 ret = ctl_run_playbook(g, &req, NULL, &outcome);

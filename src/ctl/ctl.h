@@ -70,8 +70,6 @@ typedef struct CtlRunRequest {
         RunMode mode;
         const char *trigger;       /* "manual", "drill" */
         const char *actor;         /* NULL = the invoking user */
-        int64_t incident_id;       /* droverd's run worker: the incident this run serves (0 = none) */
-        bool worker_approver;      /* droverd's run worker: gates answered on stdin as JSON */
         Journal *journal;          /* NULL = open it (not for a dry run) */
         bool accept_new_host_keys;
         const CtlRunHooks *hooks;
@@ -141,10 +139,6 @@ enum {
         OPT_JSON,
         OPT_NO_COLOR,
         OPT_VERBOSE,
-        OPT_RUN_TRIGGER, /* run: hidden options for droverd's run worker */
-        OPT_RUN_ACTOR,
-        OPT_RUN_INCIDENT,
-        OPT_RUN_APPROVER,
 };
 #define COMMON_OPTIONS                                                                                     \
         { "config", required_argument, NULL, 'c' }, { "db", required_argument, NULL, OPT_DB },            \

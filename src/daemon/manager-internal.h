@@ -2,8 +2,8 @@
 /*
  * manager-internal.h — the Manager's insides, shared by the daemon's own files only:
  * manager.c (shell: config, journal, signals, notify protocol, the commander's site and
- * incident calls), manager-run.c (runs in worker processes) and monitor.c (probes →
- * detector → levels → incidents → policy → actions). Nothing outside src/daemon/
+ * incident calls), manager-run.c (runs in worker processes) and the watch (watch*.c:
+ * probes → detector → levels → incidents → policy → actions). Nothing outside src/daemon/
  * includes it; the bus uses manager.h.
  */
 #pragma once
@@ -12,12 +12,11 @@
 #include <sys/types.h>
 
 #include "daemon/manager.h"
+#include "incident/policy.h"
 
 typedef struct WorkerRun WorkerRun;
-typedef struct Monitor Monitor;
+typedef struct Watch Watch;
 
-/* Where the worker binary is: $DROVER_DROVERCTL (tests) or the build-time path. */
-#define MANAGER_DROVERCTL_ENV "DROVER_DROVERCTL"
 /* How long manager_start_run() waits for the worker to journal its run (config and
  * playbook load, journal open): the run id is returned synchronously. */
 #define MANAGER_WORKER_START_TIMEOUT (15 * USEC_PER_SEC)
@@ -48,7 +47,7 @@ struct Manager {
 
         ManagerObserver observer;
         WorkerRun *runs;  /* newest first; ended ones are kept a while */
-        Monitor *monitor; /* NULL until started (or when the config has no monitoring) */
+        Watch *watch;     /* NULL until started (or when the config has no monitoring) */
 
         char *last_status; /* to send STATUS= only when it changed */
 };
@@ -74,23 +73,27 @@ void manager_runs_kill_all(Manager *m);
 /* An incident id → is a run for it active? */
 bool manager_runs_active_for_incident(const Manager *m, int64_t incident_id);
 
-/* monitor.c — the monitoring pipeline and the incidents. */
-int monitor_new(Monitor **ret, Manager *m);
-Monitor *monitor_free(Monitor *mon);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Monitor *, monitor_free);
+/* watch*.c — the monitoring pipeline and the incidents (watch-internal.h). */
+int watch_new(Watch **ret, Manager *m);
+Watch *watch_free(Watch *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
 /* Restore from the journal (open incidents, the active site, the last automatic
  * switchover), then build and start the probes from m->config. */
-int monitor_start(Monitor *mon);
+int watch_start(Watch *w);
 /* After a successful reload: rebuild probes, detector, levels, policy; keep incidents. */
-int monitor_reload(Monitor *mon);
+int watch_reload(Watch *w);
 /* A worker run started / ended (for incidents, the active site, the cooldown). */
-void monitor_run_started(Monitor *mon, const ManagerRun *run, const char *playbook_kind);
-void monitor_run_ended(Monitor *mon, const ManagerRun *run, const char *playbook_kind);
-int monitor_answer_incident(Monitor *mon, int64_t id, bool approve, const char *actor, const char *comment);
-int monitor_ack_incident(Monitor *mon, int64_t id, const char *actor);
-int monitor_note_incident(Monitor *mon, int64_t id, const char *actor, const char *text);
-int monitor_set_maintenance(Monitor *mon, const char *site, bool on, const char *actor);
-int monitor_set_override(Monitor *mon, const char *site, bool on, const char *actor);
-int monitor_list_sites(Monitor *mon, ManagerSite **ret, size_t *ret_n);
+void watch_run_started(Watch *w, const ManagerRun *run, const char *playbook_kind);
+void watch_run_ended(Watch *w, const ManagerRun *run, const char *playbook_kind);
+int watch_answer_incident(Watch *w, int64_t id, bool approve, const char *actor, const char *comment);
+int watch_ack_incident(Watch *w, int64_t id, const char *actor);
+int watch_note_incident(Watch *w, int64_t id, const char *actor, const char *text);
+int watch_set_maintenance(Watch *w, const char *site, bool on, const char *actor);
+int watch_set_override(Watch *w, const char *site, bool on, const char *actor);
+int watch_list_sites(Watch *w, ManagerSite **ret, size_t *ret_n);
 /* For STATUS=: probes, open incidents and the most severe level among them. */
-void monitor_status(const Monitor *mon, size_t *ret_probes, size_t *ret_open, int *ret_worst_level);
+void watch_status(const Watch *w, size_t *ret_probes, size_t *ret_open, int *ret_worst_level);
+/* The node's cluster role (issue 9): STANDALONE (the default, set at start) and LEADER
+ * act; a FOLLOWER acts on nothing (leader names the node that does); NO_QUORUM runs
+ * nothing automatically. Takes effect at the next decision; journaled when it changes. */
+void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader);

@@ -2,43 +2,46 @@
 /*
  * manager-run.c — playbook runs in worker processes, for the commander (manager.h:
  * manager_start_run, abort_run, answer "run", list_runs) and for the policy's automatic
- * runs (monitor.c).
+ * runs (watch*.c).
  *
- * Owns: spawning the worker (`droverctl run PLAYBOOK --json --approver worker` with
- * hidden --trigger/--actor/--incident options), its pipes and its exit on the loop,
- * the WorkerRun list. Does not own: the run itself (the worker's engine runs it and
- * journals every step crash-safely, src/ctl/ctl-run.c), incidents (monitor.c).
+ * Owns: spawning the worker (drover-worker, started as include/drover/worker-protocol.h
+ * declares, through src/shared/spawn.h: posix_spawn + pidfd, never fork in the daemon),
+ * its pipes and its exit on the loop, the WorkerRun list. Does not own: the run itself
+ * (the worker's engine runs it and journals every step crash-safely, src/worker/),
+ * incidents (watch*.c), the encoding of any line (src/engine/worker-proto.c).
  *
  * The worker: a clean environment (PATH, LANG, and only the variables the config's env
- * secrets name, plus CREDENTIALS_DIRECTORY), PR_SET_PDEATHSIG(SIGKILL) so that it never
- * outlives a killed daemon, signals unblocked and SIGPIPE default. Its stdout is the
- * JSON progress (run-progress.c), its stderr is logged line by line, its stdin carries
- * the answers to approve steps. manager_abort_run() is SIGINT: Ctrl-C semantics, the
- * rollback runs. A hung host delays only the worker's step; the loop never waits on
- * SSH or HTTP. The one synchronous wait is in manager_start_run(): the worker's
- * "run-started" line (bounded by MANAGER_WORKER_START_TIMEOUT), so that the run id
- * is journaled and known when it returns, and a bad parameter is a synchronous error.
+ * secrets name, plus CREDENTIALS_DIRECTORY), its three pipes and nothing else, signals
+ * unblocked and at their defaults; it sets PR_SET_PDEATHSIG(SIGKILL) itself so that it
+ * never outlives a killed daemon. Its stdout is the progress (run-progress.c), its
+ * stderr is logged line by line, its stdin carries the answers to approve steps.
+ * manager_abort_run() is SIGINT: Ctrl-C semantics, the rollback runs. A hung host
+ * delays only the worker's step; the loop never waits on SSH or HTTP. The one
+ * synchronous wait is in manager_start_run(): the worker's "run-started" line (bounded
+ * by MANAGER_WORKER_START_TIMEOUT), so that the run id is journaled and known when it
+ * returns, and a bad parameter is a synchronous error.
  */
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon/manager-internal.h"
 #include "daemon/run-progress.h"
+#include "drover/worker-protocol.h"
+#include "engine/worker-proto.h"
 #include "shared/log.h"
+#include "shared/spawn.h"
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
 #include "shared/time-util.h"
 
-#ifndef DROVERCTL_PATH
-#define DROVERCTL_PATH "/usr/bin/droverctl"
+#ifndef DROVER_WORKER_PATH
+#define DROVER_WORKER_PATH "/usr/libexec/drover/drover-worker"
 #endif
 
 struct WorkerRun {
@@ -48,6 +51,7 @@ struct WorkerRun {
         ManagerRun run;      /* what list_runs() and the observer see */
         char *playbook_kind; /* from run-started */
         pid_t pid;           /* 0 once reaped */
+        int pidfd;           /* -EBADF once reaped, or where the kernel has no pidfd */
         int stdin_fd, stdout_fd, stderr_fd;
         sd_event_source *stdout_source, *stderr_source, *child_source;
         StrBuf out, err; /* partial lines */
@@ -111,9 +115,10 @@ static WorkerRun *worker_free(WorkerRun *w)
         safe_close(&w->stderr_fd);
         if (w->pid > 0) {
                 /* Only at daemon exit with a worker still alive (after the stop bound). */
-                (void) kill(w->pid, SIGKILL);
+                (void) pidfd_kill(w->pidfd, w->pid, SIGKILL);
                 (void) waitpid(w->pid, NULL, 0);
         }
+        safe_close(&w->pidfd);
         strbuf_done(&w->out);
         strbuf_done(&w->err);
         strbuf_done(&w->early);
@@ -204,8 +209,8 @@ static void worker_ended(WorkerRun *w)
         w->run.current_step = NULL;
         free(w->run.pending_prompt);
         w->run.pending_prompt = NULL;
-        if (m->monitor)
-                monitor_run_ended(m->monitor, &w->run, w->playbook_kind);
+        if (m->watch)
+                watch_run_ended(m->watch, &w->run, w->playbook_kind);
         notify_run_changed(m, w);
 }
 
@@ -343,39 +348,19 @@ static int on_worker_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         worker_ended(w);
         sd_event_source_disable_unref(w->child_source);
         w->child_source = NULL;
+        /* Only now: the source watched this descriptor, and its number may be reused. */
+        safe_close(&w->pidfd);
         manager_maybe_exit(m);
         return 0;
-}
-
-/* Child side of fork(): only async-signal-safe calls until execve(). */
-_noreturn_ static void worker_exec(pid_t parent, int in_fd, int out_fd, int err_fd, char **argv, char **envp)
-{
-        sigset_t none;
-
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-                _exit(127); /* the daemon died between fork() and prctl() */
-        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-            dup2(err_fd, STDERR_FILENO) < 0)
-                _exit(127);
-        /* Nothing of the daemon's but the three pipes: no journal, no sockets, no lock
-         * files a test or a service manager holds. */
-        (void) close_range(3, ~0U, 0);
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        (void) signal(SIGPIPE, SIG_DFL);
-        execve(argv[0], argv, envp);
-        _exit(127);
 }
 
 static char **build_env(const Config *c)
 {
         char **env = NULL;
         size_t n = 0;
-        const char *keep[] = {"LANG", "LC_ALL", "TZ", "CREDENTIALS_DIRECTORY", "SSH_AUTH_SOCK"};
+        const char *keep[] = {DROVER_WORKER_ENV_KEEP};
 
-        *(char **) array_push(&env, &n, sizeof(char *)) =
-                xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        *(char **) array_push(&env, &n, sizeof(char *)) = xstrdup("PATH=" DROVER_WORKER_ENV_PATH);
         for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
                 const char *v = getenv(keep[i]);
                 if (v)
@@ -392,10 +377,10 @@ static char **build_env(const Config *c)
         return env;
 }
 
-static const char *droverctl_path(void)
+static const char *worker_path(void)
 {
-        const char *p = getenv(MANAGER_DROVERCTL_ENV);
-        return p && *p ? p : DROVERCTL_PATH;
+        const char *p = getenv(DROVER_WORKER_ENV);
+        return p && *p ? p : DROVER_WORKER_PATH;
 }
 
 static bool valid_param_name(const char *s)
@@ -403,48 +388,48 @@ static bool valid_param_name(const char *s)
         return s && *s && !strchr(s, '=');
 }
 
-static int spawn_worker(Manager *m, const ManagerRunRequest *req, pid_t *ret_pid, int fds[3])
+static int spawn_worker(Manager *m, const ManagerRunRequest *req, pid_t *ret_pid, int *ret_pidfd, int fds[3])
 {
-        char **argv = NULL, **envp = NULL;
-        size_t n = 0;
+        _cleanup_strv_free_ char **argv = NULL, **envp = NULL;
         int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-        pid_t parent = getpid(), pid;
         int r = 0;
 
-#define ARG(x) (*(char **) array_push(&argv, &n, sizeof(char *)) = (x))
-        ARG(xstrdup(droverctl_path()));
-        ARG(xstrdup("run"));
-        ARG(xstrdup(req->playbook));
-        ARG(xstrdup("--json"));
-        ARG(xstrdup("--no-color"));
-        ARG(xasprintf("--config=%s", m->config_path));
-        ARG(xasprintf("--db=%s", m->journal_path));
-        ARG(xasprintf("--trigger=%s", req->trigger));
-        ARG(xasprintf("--actor=%s", req->actor));
-        ARG(xstrdup("--approver=worker"));
-        if (req->incident_id > 0)
-                ARG(xasprintf("--incident=%lld", (long long) req->incident_id));
-        if (req->dry_run)
-                ARG(xstrdup("--dry-run"));
-        for (size_t i = 0; i < req->n_params; i++)
-                ARG(xasprintf("--param=%s=%s", req->params[i].name, strempty(req->params[i].value)));
-        ARG(NULL);
-#undef ARG
+        WorkerArgs args = {
+                .protocol = DROVER_WORKER_PROTOCOL_VERSION,
+                .parent_pid = getpid(),
+                .config_path = m->config_path,
+                .db_path = m->journal_path,
+                .playbook = req->playbook,
+                .trigger = req->trigger,
+                .actor = req->actor,
+                .incident_id = req->incident_id,
+                .dry_run = req->dry_run,
+                .params = (ParamValue *) req->params,
+                .n_params = req->n_params,
+        };
+        argv = worker_args_to_argv(worker_path(), &args);
         envp = build_env(m->config);
 
         if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
                 r = -errno;
                 goto finish;
         }
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
+        int child_fds[_DROVER_WORKER_FD_MAX] = {
+                [DROVER_WORKER_FD_ANSWERS] = in[0],
+                [DROVER_WORKER_FD_PROGRESS] = out[1],
+                [DROVER_WORKER_FD_LOG] = err[1],
+        };
+        r = spawn(&(SpawnOptions){
+                          .path = argv[0],
+                          .argv = argv,
+                          .envp = envp,
+                          .fds = child_fds,
+                          .n_fds = ELEMENTSOF(child_fds),
+                  },
+                  ret_pid, ret_pidfd);
+        if (r < 0)
                 goto finish;
-        }
-        if (pid == 0)
-                worker_exec(parent, in[0], out[1], err[1], argv, envp);
 
-        *ret_pid = pid;
         fds[0] = TAKE_FD(in[1]);
         fds[1] = TAKE_FD(out[0]);
         fds[2] = TAKE_FD(err[0]);
@@ -455,8 +440,6 @@ finish:
         safe_close(&out[1]);
         safe_close(&err[0]);
         safe_close(&err[1]);
-        strv_free(argv);
-        strv_free(envp);
         return r;
 }
 
@@ -534,9 +517,10 @@ static char *worker_error_text(WorkerRun *w, int status)
         for (const char *line = e; *line;) {
                 const char *nl = strchr(line, '\n');
                 size_t len = nl ? (size_t) (nl - line) : strlen(line);
-                if (strncmp(line, "droverctl: ", 11) == 0) {
-                        line += 11;
-                        len -= 11;
+                const char *prefix = DROVER_WORKER_PROGRAM ": ";
+                if (len >= strlen(prefix) && strncmp(line, prefix, strlen(prefix)) == 0) {
+                        line += strlen(prefix);
+                        len -= strlen(prefix);
                 }
                 if (len > 0) {
                         if (b.len > 0)
@@ -571,8 +555,7 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
                         return -EINVAL;
                 }
         const char *trigger = req->trigger ?: "manual";
-        if (!streq(trigger, "manual") && !streq(trigger, "auto") && !streq(trigger, "drill") &&
-            !streq(trigger, "approved")) {
+        if (!worker_trigger_valid(trigger)) {
                 if (ret_error)
                         *ret_error = xasprintf("unknown trigger '%s'", trigger);
                 return -EINVAL;
@@ -589,15 +572,16 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         w = xcalloc(1, sizeof(*w));
         w->manager = m;
         w->stdin_fd = w->stdout_fd = w->stderr_fd = -1;
+        w->pidfd = -EBADF;
         w->run.playbook = xstrdup(req->playbook);
         w->run.trigger = xstrdup(trigger);
         w->run.actor = xstrdup(req->actor);
         w->run.incident_id = req->incident_id;
         w->run.state = MANAGER_RUN_STARTING;
 
-        r = spawn_worker(m, &rq, &w->pid, fds);
+        r = spawn_worker(m, &rq, &w->pid, &w->pidfd, fds);
         if (r < 0) {
-                log_error_errno(r, "cannot start a run worker (%s): %s", droverctl_path(), strerror(-r));
+                log_error_errno(r, "cannot start a run worker (%s): %s", worker_path(), strerror(-r));
                 if (ret_error)
                         *ret_error = xasprintf("cannot start the run worker: %s", strerror(-r));
                 worker_free(w);
@@ -641,7 +625,7 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
                         *ret_error = TAKE_PTR(e);
                 strbuf_done(&plan);
                 worker_free(w);
-                return code == 2 ? -EINVAL : -EIO;
+                return code == DROVER_WORKER_EXIT_REFUSED ? -EINVAL : -EIO;
         }
         strbuf_done(&plan);
 
@@ -656,7 +640,9 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         r = sd_event_add_io(m->event, &w->stdout_source, w->stdout_fd, EPOLLIN, on_worker_output, w);
         if (r >= 0)
                 r = sd_event_add_io(m->event, &w->stderr_source, w->stderr_fd, EPOLLIN, on_worker_output, w);
-        if (r >= 0)
+        if (r >= 0 && w->pidfd >= 0)
+                r = sd_event_add_child_pidfd(m->event, &w->child_source, w->pidfd, WEXITED, on_worker_exit, w);
+        else if (r >= 0)
                 r = sd_event_add_child(m->event, &w->child_source, w->pid, WEXITED, on_worker_exit, w);
         if (r < 0) {
                 log_error_errno(r, "cannot watch run worker %d: %s", (int) w->pid, strerror(-r));
@@ -673,8 +659,8 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         log_info("run %lld: %s started by %s (trigger %s%s%.0lld), worker pid %d", (long long) w->run.id,
                  w->run.playbook, w->run.actor, w->run.trigger, w->run.incident_id > 0 ? ", incident " : "",
                  (long long) (w->run.incident_id > 0 ? w->run.incident_id : 0), (int) w->pid);
-        if (m->monitor)
-                monitor_run_started(m->monitor, &w->run, w->playbook_kind);
+        if (m->watch)
+                watch_run_started(m->watch, &w->run, w->playbook_kind);
         if (ret_run_id)
                 *ret_run_id = w->run.id;
         notify_run_changed(m, w);
@@ -700,9 +686,7 @@ int manager_abort_run(Manager *m, int64_t run_id, const char *actor)
         log_info("%s", msg);
         manager_journal_event(m, "run-abort-requested", msg,
                               json_pack("{s:I, s:s}", "run", (json_int_t) run_id, "actor", actor));
-        if (kill(w->pid, SIGINT) < 0)
-                return -errno;
-        return 0;
+        return pidfd_kill(w->pidfd, w->pid, SIGINT);
 }
 
 /* An approve step's answer, to the worker's stdin as one JSON line. */
@@ -710,7 +694,7 @@ int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *act
 {
         WorkerRun *w = find_run(m, run_id);
         _cleanup_free_ char *line = NULL, *msg = NULL;
-        json_t *o;
+        int r;
 
         if (!w)
                 return -ENOENT;
@@ -720,11 +704,9 @@ int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *act
          * the run does not approve its gates ("policy" runs are approved by people). */
         if (approve && m->config->four_eyes && streq(actor, w->run.actor))
                 return -EPERM;
-        o = json_pack("{s:b, s:s, s:s?}", "approve", approve, "actor", actor, "comment", comment);
-        line = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (!line)
-                return -ENOMEM;
+        r = worker_answer_format(&(WorkerAnswer){.approve = approve, .actor = actor, .comment = comment}, &line);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *withnl = xasprintf("%s\n", line);
         size_t len = strlen(withnl), off = 0;
         while (off < len) {
@@ -770,7 +752,7 @@ size_t manager_runs_cancel_all(Manager *m, const char *why)
                         continue;
                 log_info("run %lld (%s): cancelling its worker (%s)", (long long) w->run.id, w->run.playbook,
                          why);
-                (void) kill(w->pid, SIGINT);
+                (void) pidfd_kill(w->pidfd, w->pid, SIGINT);
                 n++;
         }
         return n;
@@ -782,6 +764,6 @@ void manager_runs_kill_all(Manager *m)
                 if (w->pid > 0) {
                         log_warning("run %lld (%s): worker did not stop in time, killing it",
                                     (long long) w->run.id, w->run.playbook);
-                        (void) kill(w->pid, SIGKILL);
+                        (void) pidfd_kill(w->pidfd, w->pid, SIGKILL);
                 }
 }

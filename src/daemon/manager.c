@@ -3,7 +3,7 @@
  * manager.c — see manager.h. The daemon's shell: config, journal, the sd-event
  * loop, signals, the watchdog and the service manager protocol (STATUS= says what the
  * daemon does), and the commander's calls on sites and incidents, which it hands to
- * monitor.c; runs are manager-run.c. Decisions about sites and incidents are not made
+ * watch*.c; runs are manager-run.c. Decisions about sites and incidents are not made
  * here.
  */
 #include <jansson.h>
@@ -73,8 +73,8 @@ static char *status_watching(const Manager *m)
         size_t n_probes = 0, n_open = 0;
         int worst = 0;
 
-        if (m->monitor)
-                monitor_status(m->monitor, &n_probes, &n_open, &worst);
+        if (m->watch)
+                watch_status(m->watch, &n_probes, &n_open, &worst);
         strbuf_printf(&b, "watching %zu site%s, %zu host%s, %zu probe%s", m->config->n_sites,
                       m->config->n_sites == 1 ? "" : "s", m->config->n_hosts, m->config->n_hosts == 1 ? "" : "s",
                       n_probes, n_probes == 1 ? "" : "s");
@@ -160,7 +160,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
-        m->monitor = monitor_free(m->monitor);
+        m->watch = watch_free(m->watch);
         manager_runs_free(m);
         sd_event_source_disable_unref(m->stop_timer);
         sd_event_source_disable_unref(m->watchdog_source);
@@ -214,7 +214,7 @@ void manager_stop_accepting(Manager *m)
                 return;
         m->accepting = false;
         /* Probe timers keep running for status, but no policy decision may start a run
-         * (monitor.c checks accepting) and manager_start_run()/answer() return -EBUSY. */
+         * (the watch checks accepting) and manager_start_run()/answer() return -EBUSY. */
         log_debug("no longer accepting new work");
 }
 
@@ -268,15 +268,15 @@ static int manager_reload(Manager *m)
                 log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
                             c->journal_path, m->journal_path);
 
-        /* The monitor is rebuilt from the new config (open incidents are kept); if that
+        /* The watch is rebuilt from the new config (open incidents are kept); if that
          * fails (a response's playbook cannot be loaded), the old config stays. */
         Config *old = m->config;
         m->config = c;
-        if (m->monitor) {
-                r = monitor_reload(m->monitor);
+        if (m->watch) {
+                r = watch_reload(m->watch);
                 if (r < 0) {
                         m->config = old;
-                        int k = monitor_reload(m->monitor);
+                        int k = watch_reload(m->watch);
                         if (k < 0)
                                 log_error_errno(k, "cannot rebuild the monitor from the old config either: %s",
                                                 strerror(-k));
@@ -455,9 +455,9 @@ int manager_startup(Manager *m)
         if (r < 0)
                 return r;
 
-        r = monitor_new(&m->monitor, m);
+        r = watch_new(&m->watch, m);
         if (r >= 0)
-                r = monitor_start(m->monitor);
+                r = watch_start(m->watch);
         if (r < 0) {
                 (void) sd_notifyf(0, "STATUS=cannot start monitoring (see the log)");
                 return r == -EINVAL ? -EINVAL : r;
@@ -498,9 +498,9 @@ void manager_site_free_array(ManagerSite *a, size_t n)
 
 int manager_list_sites(Manager *m, ManagerSite **ret, size_t *ret_n)
 {
-        if (!m->monitor)
+        if (!m->watch)
                 return -ENODATA;
-        return monitor_list_sites(m->monitor, ret, ret_n);
+        return watch_list_sites(m->watch, ret, ret_n);
 }
 
 static bool actor_ok(const char *actor)
@@ -514,9 +514,9 @@ int manager_set_maintenance(Manager *m, const char *site, bool on, const char *a
 
         if (!site || !actor_ok(actor))
                 return -EINVAL;
-        if (!m->monitor)
+        if (!m->watch)
                 return -ENODATA;
-        r = monitor_set_maintenance(m->monitor, site, on, actor);
+        r = watch_set_maintenance(m->watch, site, on, actor);
         if (r >= 0)
                 manager_update_status(m);
         return r;
@@ -527,9 +527,9 @@ int manager_set_override(Manager *m, const char *site, bool on, const char *acto
 {
         if (!actor_ok(actor))
                 return -EINVAL;
-        if (!m->monitor)
+        if (!m->watch)
                 return -ENODATA;
-        return monitor_set_override(m->monitor, site, on, actor);
+        return watch_set_override(m->watch, site, on, actor);
 }
 
 int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const char *actor, const char *comment)
@@ -541,9 +541,9 @@ int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const
         if (streq(kind, "run"))
                 return manager_answer_run(m, id, approve, actor, comment);
         if (streq(kind, "incident")) {
-                if (!m->monitor)
+                if (!m->watch)
                         return -ENOENT;
-                return monitor_answer_incident(m->monitor, id, approve, actor, comment);
+                return watch_answer_incident(m->watch, id, approve, actor, comment);
         }
         return -EINVAL;
 }
@@ -552,14 +552,14 @@ int manager_ack_incident(Manager *m, int64_t id, const char *actor)
 {
         if (!actor_ok(actor))
                 return -EINVAL;
-        return m->monitor ? monitor_ack_incident(m->monitor, id, actor) : -ENOENT;
+        return m->watch ? watch_ack_incident(m->watch, id, actor) : -ENOENT;
 }
 
 int manager_note_incident(Manager *m, int64_t id, const char *actor, const char *text)
 {
         if (!actor_ok(actor) || !text || !*text)
                 return -EINVAL;
-        return m->monitor ? monitor_note_incident(m->monitor, id, actor, text) : -ENOENT;
+        return m->watch ? watch_note_incident(m->watch, id, actor, text) : -ENOENT;
 }
 
 int manager_request_reload(Manager *m, const char *actor)

@@ -50,7 +50,7 @@ bool manager_is_accepting(const Manager *m);
 
 /*
  * The commander's surface (issue 5's D-Bus API, src/bus/, calls these; droverd's own
- * monitor calls manager_start_run() for automatic runs). Every mutating call takes the
+ * watch calls manager_start_run() for automatic runs). Every mutating call takes the
  * caller's name as `actor` ("alice", "uid 1001", "policy") and journals it. Returns 0 or
  * -errno: -ENOENT unknown site/run/incident, -EINVAL bad argument (with *ret_error set to
  * a human sentence where the signature has one), -EBUSY not accepting work (stopping),

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * run-progress.c — see run-progress.h. Parses the worker's JSON lines (the format is
- * written by src/ctl/ctl-run.c) into ManagerRun state; nothing else.
+ * run-progress.c — see run-progress.h. Applies the worker's progress lines (decoded by
+ * src/engine/worker-proto.c, declared in include/drover/worker-protocol.h) to ManagerRun
+ * state; nothing else.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/run-progress.h"
+#include "engine/worker-proto.h"
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
 
@@ -32,11 +33,6 @@ void run_progress_done(RunProgress *p)
         *p = (RunProgress){};
 }
 
-static char *dup_field(json_t *o, const char *key)
-{
-        return xstrdup(json_string_value(json_object_get(o, key)));
-}
-
 static void set_str(char **p, const char *v)
 {
         free(*p);
@@ -45,61 +41,64 @@ static void set_str(char **p, const char *v)
 
 int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
 {
-        json_t *o;
-        const char *event;
+        _cleanup_(worker_message_done) WorkerMessage m = WORKER_MESSAGE_INIT(_WORKER_MESSAGE_TYPE_INVALID);
         RunProgress p = {};
+        int r;
 
-        o = json_loads(line, 0, NULL);
-        event = json_string_value(json_object_get(o, "event"));
-        if (!json_is_object(o) || !event) {
-                json_decref(o);
-                return -EBADMSG;
-        }
+        r = worker_message_parse(line, &m);
+        if (r == -EOPNOTSUPP) /* an event of a newer worker: changes nothing */
+                m.type = _WORKER_MESSAGE_TYPE_INVALID;
+        else if (r < 0)
+                return r;
 
-        json_int_t id = json_integer_value(json_object_get(o, "run"));
-        if (streq(event, "run-started")) {
+        switch (m.type) {
+        case WORKER_MESSAGE_RUN_STARTED:
                 p.kind = RUN_PROGRESS_STARTED;
-                p.playbook_kind = dup_field(o, "kind");
-                if (id > 0)
-                        run->id = id;
-                json_int_t n = json_integer_value(json_object_get(o, "steps"));
-                run->steps_total = n > 0 ? (unsigned) n : 0;
+                p.playbook_kind = xstrdup(m.kind);
+                if (m.run > 0)
+                        run->id = m.run;
+                run->steps_total = m.steps;
                 if (run->state == MANAGER_RUN_STARTING)
                         run->state = MANAGER_RUN_RUNNING;
-        } else if (streq(event, "step-started") || streq(event, "step-finished")) {
-                bool finished = streq(event, "step-finished");
+                break;
+        case WORKER_MESSAGE_STEP_STARTED:
+        case WORKER_MESSAGE_STEP_FINISHED: {
+                bool finished = m.type == WORKER_MESSAGE_STEP_FINISHED;
                 p.kind = finished ? RUN_PROGRESS_STEP_FINISHED : RUN_PROGRESS_STEP_STARTED;
-                p.step = dup_field(o, "step");
-                p.target = dup_field(o, "target");
-                p.phase = dup_field(o, "phase");
-                p.outcome = dup_field(o, "outcome");
-                json_int_t index = json_integer_value(json_object_get(o, "index"));
+                p.step = xstrdup(m.step);
+                p.target = xstrdup(m.target);
+                p.phase = xstrdup(step_phase_to_string(m.phase));
+                p.outcome = xstrdup(step_outcome_to_string(m.step_outcome));
                 if (run->state != MANAGER_RUN_ENDED)
                         run->state = MANAGER_RUN_RUNNING;
                 set_str(&run->pending_prompt, NULL);
                 set_str(&run->current_step, finished ? NULL : p.step);
-                if (finished && step_phase_from_string(p.phase) == STEP_PHASE_FORWARD && index > 0 &&
-                    (unsigned) index > run->steps_done)
-                        run->steps_done = (unsigned) index;
-        } else if (streq(event, "approval-requested")) {
+                if (finished && m.phase == STEP_PHASE_FORWARD && m.index > run->steps_done)
+                        run->steps_done = m.index;
+                break;
+        }
+        case WORKER_MESSAGE_APPROVAL_REQUESTED:
                 p.kind = RUN_PROGRESS_APPROVAL_REQUESTED;
-                p.step = dup_field(o, "step");
-                p.prompt = dup_field(o, "prompt");
+                p.step = xstrdup(m.step);
+                p.prompt = xstrdup(m.prompt);
                 run->state = MANAGER_RUN_WAITING_APPROVAL;
                 set_str(&run->pending_prompt, p.prompt ?: "");
-        } else if (streq(event, "run-finished")) {
+                break;
+        case WORKER_MESSAGE_RUN_FINISHED:
                 p.kind = RUN_PROGRESS_FINISHED;
-                p.outcome = dup_field(o, "outcome");
+                p.outcome = xstrdup(run_outcome_to_string(m.run_outcome));
                 run->state = MANAGER_RUN_ENDED;
-                run->outcome = run_outcome_from_string(p.outcome);
+                run->outcome = m.run_outcome;
                 if (!run_outcome_is_final(run->outcome))
                         run->outcome = RUN_FAILED; /* a worker that cannot say how it ended failed */
                 set_str(&run->current_step, NULL);
                 set_str(&run->pending_prompt, NULL);
-        } else
+                break;
+        default: /* run-event, or unknown */
                 p.kind = RUN_PROGRESS_NONE;
+                break;
+        }
 
-        json_decref(o);
         run_progress_done(ret);
         *ret = p;
         return 0;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * run-progress.h — what one line of a run worker's stdout means for the ManagerRun the
- * daemon tracks. The worker is `droverctl run --json --approver worker`: one JSON object
- * per line (run-started, step-started, step-finished, approval-requested, run-event,
- * run-finished). Pure: no I/O, no clock; the manager (manager-run.c) feeds it lines and
+ * daemon tracks. The worker is drover-worker; its lines are declared in
+ * include/drover/worker-protocol.h (run-started, step-started, step-finished,
+ * approval-requested, run-event, run-finished) and decoded by src/engine/worker-proto.c.
+ * Pure: no I/O, no clock; the manager (manager-run.c) feeds it lines and
  * acts on the returned event (observer calls, journal, incidents). Unit-tested by
  * tests/unit/test-run-progress.c.
  */
@@ -36,7 +37,8 @@ void run_progress_done(RunProgress *p);
 
 /* Applies one line to *run (id, state, current_step, steps_done/total, outcome,
  * pending_prompt) and describes it in *ret (reset first). -EBADMSG for a line that is
- * not a JSON object with a string "event" (nothing changes). A step-finished of the
+ * not a JSON object with a string "event", or with a known field of the wrong type
+ * (nothing changes); an event this daemon does not know changes nothing (RUN_PROGRESS_NONE). A step-finished of the
  * forward phase counts the step done (the highest 1-based index seen); an approval that
  * was pending is cleared by the next step event or by the end of the run. */
 int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret);

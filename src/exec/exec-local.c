@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * exec-local.c — local commands: posix_spawn() of an absolute program (or one found
- * in a fixed PATH), a clean environment (PATH, LANG=C.UTF-8, HOME=/), stdin from
- * /dev/null, stdout/stderr captured through pipes up to the output cap, in a new
- * process group. At the deadline (or on cancel) the whole group gets SIGTERM, then
- * SIGKILL after a 2 s grace; the child is always reaped here (pidfd + waitpid), so a
- * local action may outlive its deadline by at most that grace.
+ * exec-local.c — local commands: an absolute program (or one found in a fixed PATH)
+ * started by src/shared/spawn.h (posix_spawn + pidfd), with a clean environment (PATH,
+ * LANG=C.UTF-8, HOME=/), stdin from /dev/null, stdout/stderr captured through pipes up
+ * to the output cap, no other descriptor, in a new process group. At the deadline (or
+ * on cancel) the whole group gets SIGTERM, then SIGKILL after a 2 s grace; the child is
+ * always reaped here (pidfd + waitpid), so a local action may outlive its deadline by at
+ * most that grace.
  *
  * Owns: the child process and its pipes. Does not own: shell parsing (the engine
  * builds argv, `shell:` steps pass /bin/sh -c explicitly). Called by worker threads.
  */
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "exec/exec-internal.h"
+#include "shared/spawn.h"
 
 #define LOCAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define KILL_GRACE (2 * USEC_PER_SEC)
@@ -46,20 +46,6 @@ static const char *signal_name(int sig)
 {
         const char *s = sigabbrev_np(sig);
         return s ? s : "UNKNOWN";
-}
-
-static int pidfd_open_compat(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (fd >= 0) {
-                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
-                return fd;
-        }
-        return -errno;
-#else
-        return -ENOSYS;
-#endif
 }
 
 static void drain_fd(int *fd, StrBuf *b)
@@ -91,11 +77,8 @@ void exec_local_run(ExecJob *j)
         StrBuf out = { .limit = exec_output_cap(a) }, err = { .limit = exec_output_cap(a) };
         _cleanup_free_ char *program = NULL;
         int pout[2] = { -EBADF, -EBADF }, perr[2] = { -EBADF, -EBADF };
-        _cleanup_close_ int devnull = -EBADF, pidfd = -EBADF;
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none, all;
-        bool fa_init = false, attr_init = false, exited = false;
+        _cleanup_close_ int pidfd = -EBADF;
+        bool exited = false;
         int killed_with = 0, wstatus = 0, r;
         usec_t kill_at = a->deadline, drain_until = USEC_INFINITY;
         pid_t pid = 0;
@@ -107,38 +90,28 @@ void exec_local_run(ExecJob *j)
                 goto finish;
         }
 
-        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (devnull < 0 || pipe2(pout, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(perr, O_CLOEXEC | O_NONBLOCK) < 0) {
+        if (pipe2(pout, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(perr, O_CLOEXEC | O_NONBLOCK) < 0) {
                 exec_fail(j, ACTION_FAILED, "cannot set up pipes for %s: %s", a->argv[0], strerror(errno));
                 goto finish;
         }
 
-        posix_spawn_file_actions_init(&fa);
-        fa_init = true;
-        posix_spawnattr_init(&attr);
-        attr_init = true;
-        (void) posix_spawn_file_actions_adddup2(&fa, devnull, STDIN_FILENO);
-        (void) posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
-        (void) posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);
-        /* Descriptors of other threads (sockets, the journal) never leak into the child. */
-        (void) posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-        sigemptyset(&none);
-        sigfillset(&all);
-        (void) posix_spawnattr_setsigmask(&attr, &none);
-        (void) posix_spawnattr_setsigdefault(&attr, &all);
-        (void) posix_spawnattr_setpgroup(&attr, 0);
-        (void) posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                       POSIX_SPAWN_SETSIGDEF);
-
-        r = posix_spawn(&pid, program, &fa, &attr, a->argv, envp);
-        if (r != 0) {
-                exec_fail(j, ACTION_FAILED, "cannot run %s: %s", program, strerror(r));
+        /* Descriptors of other threads (sockets, the journal) never leak into the child;
+         * its own process group, so that a deadline reaches whatever it started. */
+        int fds[] = { SPAWN_FD_DEVNULL, pout[1], perr[1] };
+        r = spawn(&(SpawnOptions){ .path = program,
+                                   .argv = a->argv,
+                                   .envp = envp,
+                                   .fds = fds,
+                                   .n_fds = ELEMENTSOF(fds),
+                                   .new_process_group = true },
+                  &pid, &pidfd);
+        if (r < 0) {
+                exec_fail(j, ACTION_FAILED, "cannot run %s: %s", program, strerror(-r));
                 goto finish;
         }
         close(pout[1]);
         close(perr[1]);
         pout[1] = perr[1] = -EBADF;
-        pidfd = pidfd_open_compat(pid);
 
         for (;;) {
                 struct pollfd p[3];
@@ -250,8 +223,4 @@ finish:
                 if (perr[i] >= 0)
                         close(perr[i]);
         }
-        if (fa_init)
-                posix_spawn_file_actions_destroy(&fa);
-        if (attr_init)
-                posix_spawnattr_destroy(&attr);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * policy.c — level change → Decision (pure; see policy.h for the rules). Owns
- * the anti-flap rules. No I/O, no clock: `now` is an argument. Called by the
- * daemon and by tests.
+ * policy.c — level change → Decision, and every event of the daemon's watch →
+ * PolicyStep (pure; see policy.h for the rules). Owns the anti-flap rules and the
+ * daemon-level rules (interrupted runs, active runs, stopping, maintenance, settling,
+ * resolving, the frequency reset, the cluster role). No I/O, no clock: `now` and
+ * `now_mono` are arguments. Called by src/daemon/watch*.c and by tests.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,21 @@ static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
 };
 
 DEFINE_STRING_TABLE(decision_kind, DecisionKind, decision_kind_table)
+
+static const char *const cluster_role_table[_CLUSTER_ROLE_MAX] = {
+        [CLUSTER_ROLE_STANDALONE] = "standalone",
+        [CLUSTER_ROLE_LEADER] = "leader",
+        [CLUSTER_ROLE_FOLLOWER] = "follower",
+        [CLUSTER_ROLE_NO_QUORUM] = "no-quorum",
+};
+
+DEFINE_STRING_TABLE(cluster_role, ClusterRole, cluster_role_table)
+
+/* The policy's site lists are const all the way down; strv_contains() only reads. */
+static bool sites_contain(const char *const *l, const char *s)
+{
+        return strv_contains((char *const *) l, s);
+}
 
 static bool level_valid(WarningLevel l)
 {
@@ -109,12 +126,13 @@ static bool in_cooldown(const PolicyConfig *cfg, const PolicyState *state, usec_
         return now - state->last_auto_switchover < cfg->cooldown;
 }
 
-int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const PolicyInput *input, usec_t now,
-                  Decision *ret)
+/* policy_decide(), also handing back the headline (for a later summarise()). */
+static int decide(const PolicyConfig *cfg, const PolicyState *state, const PolicyInput *input, usec_t now,
+                  Decision *ret, char headline[static POLICY_REASON_MAX])
 {
         Decision d = {};
         const PolicyLevel *pl;
-        char headline[POLICY_REASON_MAX], why[POLICY_REASON_MAX];
+        char why[POLICY_REASON_MAX];
         const char *suffix;
 
         if (!cfg || !state || !input || !ret)
@@ -125,13 +143,15 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
         d.level = input->to;
         d.escalation = warning_level_more_severe(input->to, input->from);
         suffix = input->reason ? input->reason : "";
+        headline[0] = 0;
 
         /* 1. Maintenance silences the site entirely; the decision still says so. */
-        if (strv_contains((char *const *) state->maintenance_sites, input->site)) {
+        if (sites_contain(state->maintenance_sites, input->site)) {
                 d.silenced = true;
-                snprintf(d.reason, sizeof(d.reason), "silenced by maintenance of site %s (%s %s -> %s)",
+                snprintf(headline, POLICY_REASON_MAX, "silenced by maintenance of site %s (%s %s -> %s)",
                          input->site, input->subject, warning_level_to_string(input->from),
                          warning_level_to_string(input->to));
+                snprintf(d.reason, sizeof(d.reason), "%s", headline);
                 *ret = d;
                 return 0;
         }
@@ -140,19 +160,21 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
         if (input->from == input->to) {
                 if (input->deadline_missed && input->to != LEVEL_NONE) {
                         /* Already red: no higher level to wake, so wake red's roles again. */
-                        snprintf(headline, sizeof(headline), "%s on %s stays at %s: deadline missed%s%s",
+                        snprintf(headline, POLICY_REASON_MAX, "%s on %s stays at %s: deadline missed%s%s",
                                  input->subject, input->site, warning_level_to_string(input->to),
                                  suffix[0] ? ": " : "", suffix);
                         add_notify(&d, cfg->levels[input->to].notify, headline);
                         summarise(&d, headline);
-                } else
-                        snprintf(d.reason, sizeof(d.reason), "%s stays at %s: no action", input->subject,
+                } else {
+                        snprintf(headline, POLICY_REASON_MAX, "%s stays at %s", input->subject,
                                  warning_level_to_string(input->to));
+                        summarise(&d, headline);
+                }
                 *ret = d;
                 return 0;
         }
         if (!d.escalation) {
-                snprintf(headline, sizeof(headline), "%s %s from %s to %s", input->subject,
+                snprintf(headline, POLICY_REASON_MAX, "%s %s from %s to %s", input->subject,
                          input->to == LEVEL_NONE ? "recovered" : "de-escalated",
                          warning_level_to_string(input->from), warning_level_to_string(input->to));
                 if (input->from != LEVEL_NONE)
@@ -164,7 +186,7 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
 
         /* 3. Escalation to L. */
         pl = &cfg->levels[input->to];
-        snprintf(headline, sizeof(headline), "%s on %s escalated from %s to %s%s%s", input->subject,
+        snprintf(headline, POLICY_REASON_MAX, "%s on %s escalated from %s to %s%s%s", input->subject,
                  input->site, warning_level_to_string(input->from), warning_level_to_string(input->to),
                  suffix[0] ? ": " : "", suffix);
         add_notify(&d, pl->notify, headline);
@@ -212,7 +234,7 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
                 /* Going back is never urgent and is where flapping hurts most. */
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "never automatic failback");
-        } else if (state->manual_override || strv_contains((char *const *) state->override_sites, input->site)) {
+        } else if (state->manual_override || sites_contain(state->override_sites, input->site)) {
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "manual override: no automatic actions");
         } else if (pl->playbook_kind == PLAYBOOK_SWITCHOVER && in_cooldown(cfg, state, now)) {
@@ -230,6 +252,218 @@ int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
 
         summarise(&d, headline);
         *ret = d;
+        return 0;
+}
+
+int policy_decide(const PolicyConfig *cfg, const PolicyState *state, const PolicyInput *input, usec_t now,
+                  Decision *ret)
+{
+        char headline[POLICY_REASON_MAX];
+
+        return decide(cfg, state, input, now, ret, headline);
+}
+
+static void action_remove(Decision *d, size_t i)
+{
+        memmove(&d->actions[i], &d->actions[i + 1], (d->n_actions - i - 1) * sizeof(DecisionAction));
+        d->n_actions--;
+}
+
+/* The rules that depend on the daemon rather than on the level: what becomes of an AUTO
+ * (an interrupted run, a run active, stopping), of a playbook without an incident, and
+ * the cluster role. When the actions change, the reason is written again. */
+static void filter_actions(const PolicyState *state, const PolicyEvent *ev, bool has_incident, PolicyStep *s,
+                           const char *headline)
+{
+        Decision *d = &s->decision;
+        bool changed = false;
+        char tail[POLICY_REASON_MAX] = "";
+
+        for (size_t i = 0; i < d->n_actions;) {
+                DecisionAction *a = &d->actions[i];
+                bool playbook = a->kind == DECISION_PROPOSE || a->kind == DECISION_AUTO;
+
+                if (playbook && !has_incident) {
+                        /* Proposals and runs belong to an incident: none, nothing to do. */
+                        action_remove(d, i);
+                        continue;
+                }
+                if (a->kind == DECISION_AUTO) {
+                        if (ev->incident.hold_auto) {
+                                /* The journal line stays what the level decided; the
+                                 * proposal says why it is not automatic. */
+                                a->kind = DECISION_PROPOSE;
+                                snprintf(a->reason, sizeof(a->reason), "%s",
+                                         "a run of this incident was interrupted when droverd died: a "
+                                         "commander decides");
+                        } else if (ev->incident.run_active) {
+                                snprintf(s->note, sizeof(s->note), "%s",
+                                         "a run for this incident is already active: nothing started");
+                                action_remove(d, i);
+                                continue;
+                        } else if (state->stopping) {
+                                snprintf(s->note, sizeof(s->note), "%s",
+                                         "droverd is stopping: the automatic run is not started");
+                                action_remove(d, i);
+                                continue;
+                        } else if (state->cluster_role == CLUSTER_ROLE_NO_QUORUM) {
+                                a->kind = DECISION_PROPOSE;
+                                snprintf(a->reason, sizeof(a->reason), "%s",
+                                         "no cluster quorum: nothing automatic");
+                                d->held_back = true;
+                                changed = true;
+                        }
+                }
+                if (state->cluster_role == CLUSTER_ROLE_FOLLOWER &&
+                    (a->kind == DECISION_NOTIFY || playbook)) {
+                        action_remove(d, i);
+                        changed = true;
+                        continue;
+                }
+                i++;
+        }
+        if (state->cluster_role == CLUSTER_ROLE_FOLLOWER) {
+                snprintf(tail, sizeof(tail), "; follower: node %s leads, no action here",
+                         state->leader ? state->leader : "(unknown)");
+                changed = true;
+        }
+        if (!changed)
+                return;
+        if (headline[0])
+                summarise(d, headline);
+        reason_append(d->reason, sizeof(d->reason), tail);
+}
+
+static const char *site_after_run(const PolicyState *state, const PolicyEvent *ev)
+{
+        const char *active = state->active_site;
+        PolicySiteRole want = POLICY_SITE_BACKUP;
+
+        if (ev->playbook_kind == PLAYBOOK_FAILBACK)
+                want = POLICY_SITE_PRIMARY;
+        else
+                for (size_t i = 0; active && i < ev->n_sites; i++)
+                        if (ev->sites[i].name && streq(ev->sites[i].name, active) &&
+                            ev->sites[i].role == POLICY_SITE_BACKUP)
+                                want = POLICY_SITE_PRIMARY;
+        for (size_t i = 0; i < ev->n_sites; i++)
+                if (ev->sites[i].role == want && ev->sites[i].name &&
+                    !(active && streq(ev->sites[i].name, active)))
+                        return ev->sites[i].name;
+        return NULL;
+}
+
+static int step_level(const PolicyConfig *cfg, const PolicyState *state, const PolicyEvent *ev, usec_t now,
+                      PolicyStep *s)
+{
+        const PolicyIncident *inc = &ev->incident;
+        char headline[POLICY_REASON_MAX];
+        WarningLevel from;
+        bool has_incident;
+        int r;
+
+        if (ev->kind == POLICY_EVENT_LEVEL_CHANGE) {
+                /* (e) A fresh detector and evaluator after a restart or reload have not seen
+                 * enough checks: a lower level is not news until the window ends. */
+                if (inc->open && inc->settle_until > 0 && ev->now_mono < inc->settle_until &&
+                    warning_level_more_severe(inc->level, ev->to)) {
+                        s->hold = true;
+                        snprintf(s->reason, sizeof(s->reason),
+                                 "%s still settling after a restart or reload; %s -> %s not applied yet",
+                                 ev->site, warning_level_to_string(ev->from),
+                                 warning_level_to_string(ev->to));
+                        s->decision.level = ev->to;
+                        snprintf(s->decision.reason, sizeof(s->decision.reason), "%s", s->reason);
+                        return 0;
+                }
+                if (!inc->open && ev->to != LEVEL_NONE &&
+                    !sites_contain(state->maintenance_sites, ev->site)) {
+                        s->open_incident = true; /* (d): not in maintenance */
+                        from = LEVEL_NONE;
+                } else if (inc->open) {
+                        s->set_level = true;
+                        from = inc->level;
+                } else
+                        from = ev->from;
+        } else
+                from = ev->from;
+
+        r = decide(cfg, state,
+                   &(PolicyInput){
+                           .subject = ev->site,
+                           .site = ev->site,
+                           .from = from,
+                           .to = ev->to,
+                           .reason = ev->reason,
+                           .deadline_missed = ev->kind == POLICY_EVENT_DEADLINE_MISS,
+                   },
+                   now, &s->decision, headline);
+        if (r < 0)
+                return r;
+        s->decided = true;
+        has_incident = inc->open || s->open_incident;
+        filter_actions(state, ev, has_incident, s, headline);
+
+        if (ev->kind == POLICY_EVENT_LEVEL_CHANGE && inc->open && ev->to == LEVEL_NONE) {
+                s->resolve_incident = true; /* (f) */
+                /* (g) that was the last one open: the configured frequency again. */
+                s->reset_frequency = state->frequency_raised && state->n_open_incidents <= 1;
+        }
+        return 0;
+}
+
+int policy_step(const PolicyConfig *cfg, const PolicyState *state, const PolicyEvent *ev, usec_t now,
+                PolicyStep *ret)
+{
+        PolicyStep s = {};
+        int r;
+
+        if (!cfg || !state || !ev || !ret)
+                return -EINVAL;
+        if (state->cluster_role < 0 || state->cluster_role >= _CLUSTER_ROLE_MAX)
+                return -EINVAL;
+        if (!level_valid(ev->from) || !level_valid(ev->to))
+                return -EINVAL;
+        if (ev->incident.open && !level_valid(ev->incident.level))
+                return -EINVAL;
+
+        switch (ev->kind) {
+        case POLICY_EVENT_LEVEL_CHANGE:
+        case POLICY_EVENT_DEADLINE_MISS:
+                if (!ev->site)
+                        return -EINVAL;
+                r = step_level(cfg, state, ev, now, &s);
+                if (r < 0)
+                        return r;
+                break;
+        case POLICY_EVENT_TICK:
+                if (!ev->site)
+                        return -EINVAL;
+                if (!ev->incident.open || ev->incident.settle_until == 0 ||
+                    ev->now_mono < ev->incident.settle_until)
+                        break;
+                s.settle_ended = true;
+                if (ev->to == ev->incident.level)
+                        break;
+                s.feed_level = true;
+                s.decision.level = ev->to;
+                snprintf(s.reason, sizeof(s.reason), "after a restart or reload, the checks say %s%s%s",
+                         warning_level_to_string(ev->to), ev->reason ? ": " : "",
+                         ev->reason ? ev->reason : "");
+                break;
+        case POLICY_EVENT_RUN_STARTED:
+                s.note_auto_switchover = ev->trigger && streq(ev->trigger, "auto") &&
+                                         ev->playbook_kind == PLAYBOOK_SWITCHOVER;
+                break;
+        case POLICY_EVENT_RUN_ENDED:
+                if (ev->succeeded &&
+                    (ev->playbook_kind == PLAYBOOK_SWITCHOVER || ev->playbook_kind == PLAYBOOK_FAILBACK))
+                        s.new_active_site = site_after_run(state, ev);
+                break;
+        default:
+                return -EINVAL;
+        }
+        *ret = s;
         return 0;
 }
 

@@ -6,10 +6,16 @@
  * anti-flap rules: a cooldown between automatic switchovers, never an automatic
  * failback, maintenance silences a site, manual override holds back automation.
  *
- * Owns: policy_decide() and the Decision it fills. Does not own: sending
- * notifications, running playbooks, approvals, clocks or the journal (the daemon
- * does those with the Decision, and records Decision.reason). Called by the
- * daemon on every LevelChange and every DeadlineMiss; by tests.
+ * Owns: policy_decide() (a level moved → actions) and policy_step() (every event the
+ * daemon's watch sees → the whole Decision: open, apply, hold or resolve the incident,
+ * the actions, the probe frequency, the active site after a run, the cooldown), with
+ * the daemon-level rules: an interrupted run makes AUTO a PROPOSE, nothing starts while
+ * a run of the incident is active or droverd stops, maintenance opens no incident, the
+ * settle window after a restart or reload holds a lower level, a cleared level resolves,
+ * the frequency resets when nothing is open, and the cluster role (a follower acts on
+ * nothing, no quorum means nothing automatic). Does not own: sending notifications,
+ * running playbooks, approvals, clocks or the journal (the daemon does those with the
+ * Decision, and records Decision.reason). Called by src/daemon/watch*.c; by tests.
  *
  * Lifetime: PolicyConfig and PolicyState are the caller's; a Decision borrows the
  * role lists, playbook names and params from the PolicyConfig it was made from
@@ -50,6 +56,19 @@ typedef struct PolicyConfig {
         usec_t cooldown;  /* no automatic switchover within this of the previous one */
 } PolicyConfig;
 
+/* This node's place in a cluster (issue 9). STANDALONE without a `cluster:` config. */
+typedef enum ClusterRole {
+        CLUSTER_ROLE_STANDALONE, /* the default: acts alone */
+        CLUSTER_ROLE_LEADER,     /* acts, as standalone */
+        CLUSTER_ROLE_FOLLOWER,   /* probes, levels, its own incident view; no action at all */
+        CLUSTER_ROLE_NO_QUORUM,  /* etcd lost: everything goes on but nothing automatic */
+        _CLUSTER_ROLE_MAX,
+        _CLUSTER_ROLE_INVALID = -EINVAL,
+} ClusterRole;
+/* "standalone", "leader", "follower", "no-quorum" */
+const char *cluster_role_to_string(ClusterRole r);
+ClusterRole cluster_role_from_string(const char *s);
+
 /* The world as the daemon sees it at decision time. */
 typedef struct PolicyState {
         const char *active_site;               /* the site serving now; NULL = unknown */
@@ -57,6 +76,12 @@ typedef struct PolicyState {
         bool manual_override;                  /* "hands off" everywhere: nothing automatic */
         const char *const *override_sites;     /* NULL-terminated; "hands off" for these sites */
         usec_t last_auto_switchover;           /* when the last automatic switchover ran; 0 = never */
+        /* policy_step() only (policy_decide() ignores them): */
+        bool stopping;                         /* droverd stops: no run is started */
+        size_t n_open_incidents;               /* incidents open before this event */
+        bool frequency_raised;                 /* a RAISE_FREQUENCY is in force */
+        ClusterRole cluster_role;              /* 0 = STANDALONE */
+        const char *leader;                    /* FOLLOWER: the node that leads (for the reason) */
 } PolicyState;
 
 /* The event: a subject's level moved (LevelChange, or a missed deadline's escalation). */
@@ -126,6 +151,95 @@ const DecisionAction *decision_find(const Decision *d, DecisionKind kind);
 
 /* After the daemon has started an AUTO switchover from d, remember it for the cooldown. */
 void policy_state_note_started(PolicyState *state, const Decision *d, usec_t now);
+
+/* ---- policy_step(): every event of the daemon's watch ---------------------------- */
+
+/* The incident open for the event's site, as the daemon tracks it. */
+typedef struct PolicyIncident {
+        bool open;             /* false: none open for the site (the rest is ignored) */
+        WarningLevel level;    /* its level now */
+        bool run_active;       /* a run for it is active */
+        bool hold_auto;        /* a run of it was interrupted by droverd's death */
+        usec_t settle_until;   /* CLOCK_MONOTONIC; 0 = not settling (restart or reload) */
+} PolicyIncident;
+
+/* A site, for "which site serves after a switchover or failback". */
+typedef enum PolicySiteRole {
+        POLICY_SITE_PRIMARY,
+        POLICY_SITE_BACKUP,
+        POLICY_SITE_OTHER,
+} PolicySiteRole;
+
+typedef struct PolicySite {
+        const char *name;
+        PolicySiteRole role;
+} PolicySite;
+
+typedef enum PolicyEventKind {
+        POLICY_EVENT_LEVEL_CHANGE,  /* levels moved a site: from → to, reason */
+        POLICY_EVENT_DEADLINE_MISS, /* an incident's deadline passed: from (the miss's level) → to */
+        POLICY_EVENT_TICK,          /* the periodic tick: to = the level the evaluator holds now,
+                                     * reason = its rule's name (or NULL) */
+        POLICY_EVENT_RUN_STARTED,   /* trigger, playbook_kind */
+        POLICY_EVENT_RUN_ENDED,     /* succeeded, playbook_kind, sites */
+        _POLICY_EVENT_KIND_MAX,
+        _POLICY_EVENT_KIND_INVALID = -EINVAL,
+} PolicyEventKind;
+
+typedef struct PolicyEvent {
+        PolicyEventKind kind;
+        const char *site;            /* required, except for RUN_* without an incident */
+        WarningLevel from, to;
+        const char *reason;          /* may be NULL */
+        PolicyIncident incident;     /* the site's incident (RUN_*: the run's) */
+        usec_t now_mono;             /* CLOCK_MONOTONIC now, for the settle window */
+        /* RUN_* */
+        const char *trigger;         /* "auto", "approved", "manual" … */
+        PlaybookKind playbook_kind;  /* _PLAYBOOK_KIND_INVALID = unknown */
+        bool succeeded;              /* RUN_ENDED: the run succeeded */
+        const PolicySite *sites;     /* RUN_ENDED: the configured sites, in config order */
+        size_t n_sites;
+} PolicyEvent;
+
+/* What policy_step() tells the glue to do, in this order: hold (and nothing else), open
+ * the incident or set its level, the journal line(s), the actions, resolve, reset the
+ * frequency. Everything is borrowed from the config, the state and the event. */
+typedef struct PolicyStep {
+        bool hold;                  /* settling: this lower level is not applied yet; nothing else */
+        bool open_incident;         /* open an incident for the site at decision.level */
+        bool set_level;             /* apply decision.level to the open incident */
+        bool decided;               /* decision is to be carried out (journal line + actions) */
+        Decision decision;
+        char note[POLICY_REASON_MAX]; /* a second "decision" journal line (an AUTO not started), or "" */
+        bool resolve_incident;      /* the level cleared: resolve the incident */
+        bool reset_frequency;       /* nothing open any more: probes at their configured interval */
+        bool settle_ended;          /* TICK: the settle window is over (clear it) */
+        bool feed_level;            /* TICK: feed a LEVEL_CHANGE incident.level → decision.level
+                                     * with `reason` (the checks disagree with the restored level) */
+        char reason[POLICY_REASON_MAX]; /* hold / feed_level: why (log line) */
+        bool note_auto_switchover;  /* RUN_STARTED: the cooldown starts now */
+        const char *new_active_site; /* RUN_ENDED: this site serves now (borrowed from sites) */
+} PolicyStep;
+
+/* Rules on top of policy_decide(), each with its table test in test-policy.c:
+ *   LEVEL_CHANGE: (e) settling and the level is lower than the incident's → hold;
+ *     (d) no incident open, level not NONE, site not in maintenance → open one (from NONE);
+ *     an open incident → set its level (from its level); then policy_decide(); then the
+ *     AUTO action: (a) hold_auto → PROPOSE "a commander decides"; (b) a run active for
+ *     the incident → dropped, note; (c) stopping → dropped, note; PROPOSE/AUTO need an
+ *     incident; cluster role: FOLLOWER → no notify/propose/auto, reason names the leader,
+ *     NO_QUORUM → AUTO becomes PROPOSE; (f) an open incident and level NONE → resolve;
+ *     (g) …and none left open while the frequency is raised → reset it.
+ *   DEADLINE_MISS: policy_decide() with deadline_missed, then the same AUTO and cluster
+ *     rules.
+ *   TICK: settle window over → settle_ended; the evaluator's level differs → feed_level.
+ *   RUN_STARTED: an automatic switchover → note_auto_switchover (the cooldown).
+ *   RUN_ENDED: a successful switchover or failback → new_active_site: the first other
+ *     site of the role it goes to (failback → primary; else from a backup → primary,
+ *     from anything else → backup), if any.
+ * Returns 0, or -EINVAL on bad arguments (ret untouched). */
+int policy_step(const PolicyConfig *cfg, const PolicyState *state, const PolicyEvent *event, usec_t now,
+                PolicyStep *ret);
 
 /* Refuse configurations the policy would silently override: auto on a failback playbook,
  * auto or params without a playbook, a negative frequency factor. Returns 0, or -EINVAL

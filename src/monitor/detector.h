@@ -7,7 +7,7 @@
  * HealthChanges it emits. Does not own: running probes, the clock (`now` is
  * always an input: the result's `at`, or the argument of detector_tick()),
  * warning levels (levels.h), incidents (src/incident). Pure: no I/O, no logging.
- * Called by droverd's monitor loop and by the unit tests.
+ * Called by droverd's watch (src/daemon/watch.c) and by the unit tests.
  *
  * Rules, per vantage point (each probe result is one sample):
  *   bad  = fail or timeout

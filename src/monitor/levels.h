@@ -8,7 +8,7 @@
  * every subject. Does not own: health (detector.h produces the HealthChanges fed
  * here), incidents and responses (src/incident), the clock: `now` and the `at` of
  * what is fed are the only time. Pure: no I/O, no logging.
- * Called by droverd's monitor loop after the detector, and by the unit tests.
+ * Called by droverd's watch (src/daemon/watch.c) after the detector, and by the unit tests.
  *
  * Conditions (a rule names a target or a site; a target name wins if both exist;
  * for a site, the condition holds when it holds for any target of the site):

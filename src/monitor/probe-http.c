@@ -19,7 +19,10 @@
  * shards of PROBER_SHARD_PROBES, each with its own multi handle and pool; all of them
  * run in the same loop, on the same thread.
  *
- * Owns: the multi handles, the easy handles, judging an HTTP answer into a ProbeOutcome.
+ * The multi handles' loop glue (sockets, timer, completions) is curl-event.c, shared
+ * with droverd's notifier.
+ *
+ * Owns: the shards, the easy handles, judging an HTTP answer into a ProbeOutcome.
  * Does not own: scheduling (prober.c), secrets (headers arrive expanded; never logged).
  * Called by prober.c.
  */
@@ -28,11 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include <jansson.h>
 
 #include "config/curl-endpoint.h"
+#include "monitor/curl-event.h"
 #include "monitor/prober-internal.h"
 
 /* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */
@@ -41,129 +44,28 @@
 #define POOL_SLACK 4L
 
 struct CurlShard {
-        Prober *prober;
-        CURLM *multi;
-        sd_event_source *timer;
+        CurlEvent *ce;             /* its multi handle on the loop (curl-event.c) */
         size_t n_probes;
         bool kick;                 /* checks were added without letting curl run them yet */
 };
 
-struct CurlSock {
-        sd_event_source *src;
-        CurlSock *prev, *next;
-};
+static void http_finish(Probe *pr, CURLcode code);
 
-static void curl_sock_free(Prober *p, CurlSock *cs)
+static void shard_done(CurlEvent *ce, CURL *easy, CURLcode code, void *userdata)
 {
-        if (cs->prev)
-                cs->prev->next = cs->next;
-        else
-                p->socks = cs->next;
-        if (cs->next)
-                cs->next->prev = cs->prev;
-        sd_event_source_disable_unref(cs->src);
-        free(cs);
-}
+        Probe *pr = NULL;
 
-static void curl_check_done(CurlShard *sh);
-
-static int curl_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        CurlShard *sh = userdata;
-        int flags = 0, running;
-
-        if (revents & (EPOLLIN | EPOLLHUP))
-                flags |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (revents & EPOLLERR)
-                flags |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(sh->multi, fd, flags, &running);
-        curl_check_done(sh);
-        return 0;
-}
-
-static int curl_timer_fire(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        CurlShard *sh = userdata;
-        int running;
-
-        (void) curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        curl_check_done(sh);
-        return 0;
-}
-
-static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-        CurlShard *sh = userp;
-        Prober *p = sh->prober;
-        CurlSock *cs = socketp;
-        uint32_t events;
-        int r;
-
-        if (what == CURL_POLL_REMOVE) {
-                if (cs) {
-                        (void) curl_multi_assign(sh->multi, fd, NULL);
-                        curl_sock_free(p, cs);
-                }
-                return 0;
-        }
-
-        events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-        if (!cs) {
-                cs = xcalloc(1, sizeof(*cs));
-                r = sd_event_add_io(p->event, &cs->src, fd, events, curl_io_cb, sh);
-                if (r < 0) {
-                        free(cs);
-                        return -1; /* curl fails this transfer */
-                }
-                cs->next = p->socks;
-                if (p->socks)
-                        p->socks->prev = cs;
-                p->socks = cs;
-                (void) curl_multi_assign(sh->multi, fd, cs);
-                return 0;
-        }
-        r = sd_event_source_set_io_events(cs->src, events);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(cs->src, SD_EVENT_ON);
-        return r < 0 ? -1 : 0;
-}
-
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-        CurlShard *sh = userp;
-        usec_t when;
-        int r;
-
-        if (timeout_ms < 0) {
-                if (sh->timer)
-                        (void) sd_event_source_set_enabled(sh->timer, SD_EVENT_OFF);
-                return 0;
-        }
-        when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
-        if (!sh->timer) {
-                /* 1 ms accuracy: curl's deadlines are in ms anyway, and a coarser one keeps
-                 * sd-event from re-programming its timerfd on every tiny change. */
-                r = sd_event_add_time(sh->prober->event, &sh->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
-                                      curl_timer_fire, sh);
-                return r < 0 ? -1 : 0;
-        }
-        r = sd_event_source_set_time(sh->timer, when);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(sh->timer, SD_EVENT_ONESHOT);
-        return r < 0 ? -1 : 0;
+        (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &pr);
+        if (pr)
+                http_finish(pr, code);
 }
 
 static CurlShard *shard_free(CurlShard *sh)
 {
         if (!sh)
                 return NULL;
-        /* Easy handles were removed by probe_http_free(); this closes the pooled
-         * connections (curl may still call the socket callback: sh is valid). */
-        if (sh->multi)
-                curl_multi_cleanup(sh->multi);
-        sd_event_source_disable_unref(sh->timer);
+        /* Easy handles were removed by probe_http_free(). */
+        curl_event_free(sh->ce);
         free(sh);
         return NULL;
 }
@@ -171,19 +73,12 @@ static CurlShard *shard_free(CurlShard *sh)
 static int shard_new(Prober *p, CurlShard **ret)
 {
         CurlShard *sh = xcalloc(1, sizeof(*sh));
+        int r;
 
-        sh->prober = p;
-        sh->multi = curl_multi_init();
-        if (!sh->multi) {
+        r = curl_event_new(&sh->ce, p->event, shard_done, sh);
+        if (r < 0) {
                 free(sh);
-                return -ENOMEM;
-        }
-        if (curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb) != CURLM_OK ||
-            curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh) != CURLM_OK ||
-            curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-            curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh) != CURLM_OK) {
-                shard_free(sh);
-                return -EINVAL;
+                return r;
         }
         *ret = sh;
         return 0;
@@ -221,8 +116,6 @@ void prober_http_done(Prober *p)
         free(p->shards);
         p->shards = NULL;
         p->n_shards = 0;
-        while (p->socks)
-                curl_sock_free(p, p->socks);
         curl_global_cleanup();
 }
 
@@ -297,7 +190,8 @@ int probe_http_setup(Probe *pr, const ProbeSpec *spec)
          * this): one idle connection per probe, since curl's default pool is 4 × the
          * handles currently added, which are only the few in flight. */
         pr->shard->n_probes++;
-        (void) curl_multi_setopt(pr->shard->multi, CURLMOPT_MAXCONNECTS, (long) pr->shard->n_probes + POOL_SLACK);
+        (void) curl_multi_setopt(curl_event_get_multi(pr->shard->ce), CURLMOPT_MAXCONNECTS,
+                                 (long) pr->shard->n_probes + POOL_SLACK);
         return 0;
 }
 
@@ -305,7 +199,7 @@ void probe_http_free(Probe *pr)
 {
         if (pr->easy) {
                 if (pr->in_flight)
-                        (void) curl_multi_remove_handle(pr->shard->multi, pr->easy);
+                        curl_event_remove(pr->shard->ce, pr->easy);
                 curl_easy_cleanup(pr->easy);
                 pr->easy = NULL;
         }
@@ -316,11 +210,8 @@ void probe_http_free(Probe *pr)
 
 static void shard_kick(CurlShard *sh)
 {
-        int running;
-
         sh->kick = false;
-        (void) curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        curl_check_done(sh);
+        curl_event_kick(sh->ce);
 }
 
 void prober_http_kick_pending(Prober *p)
@@ -335,7 +226,7 @@ void probe_http_start(Probe *pr, bool kick)
         CURLMcode mc;
 
         strbuf_reset(&pr->body);
-        mc = curl_multi_add_handle(pr->shard->multi, pr->easy);
+        mc = curl_multi_add_handle(curl_event_get_multi(pr->shard->ce), pr->easy);
         if (mc != CURLM_OK) {
                 probe_deliver(pr, PROBE_FAIL, 0, NAN, false, curl_multi_strerror(mc));
                 return;
@@ -472,24 +363,4 @@ static void http_finish(Probe *pr, CURLcode code)
         if (status >= 300 && status <= 399)
                 (void) curl_easy_getinfo(pr->easy, CURLINFO_REDIRECT_URL, &location);
         probe_http_judge(pr, status, latency, strbuf_str(&pr->body), pr->body.len, pr->body.truncated, location);
-}
-
-static void curl_check_done(CurlShard *sh)
-{
-        CURLMsg *m;
-        int left;
-
-        while ((m = curl_multi_info_read(sh->multi, &left))) {
-                CURL *easy = m->easy_handle;
-                CURLcode code = m->data.result;
-                Probe *pr = NULL;
-
-                if (m->msg != CURLMSG_DONE)
-                        continue;
-                /* m is invalid once the handle is removed: everything was read above. */
-                (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &pr);
-                (void) curl_multi_remove_handle(sh->multi, easy);
-                if (pr)
-                        http_finish(pr, code);
-        }
 }

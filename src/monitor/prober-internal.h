@@ -15,7 +15,6 @@
 #include "monitor/prober.h"
 #include "shared/strbuf.h"
 
-typedef struct CurlSock CurlSock;
 typedef struct CurlShard CurlShard;
 typedef struct RemoteVantage RemoteVantage;
 typedef struct RemoteLane RemoteLane;
@@ -97,7 +96,6 @@ struct Prober {
         /* HTTP */
         CurlShard **shards;        /* multi handles of up to PROBER_SHARD_PROBES probes each */
         size_t n_shards;
-        CurlSock *socks;           /* every io source curl asked for, to free them all */
 
         /* SSH */
         RealExecutor *executor;

@@ -7,7 +7,7 @@
  *
  * Owns: Probe objects, the schedule heap and its timer, TCP sockets, the executor. Does not own: the curl
  * multi handle and judging HTTP (probe-http.c), the loop, the config, health.
- * Called by droverd's monitor and tests/integration/test-prober.c.
+ * Called by droverd's watch (src/daemon/watch.c) and tests/integration/test-prober.c.
  */
 #include <errno.h>
 #include <math.h>

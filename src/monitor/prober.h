@@ -3,16 +3,17 @@
  * prober.h — runs the monitor's probes (http, tcp, ssh, vendor-metric) inside droverd's
  * sd-event loop and hands every finished check to a callback as a ProbeResult.
  *
- * Owns: curl multi handles driven by the loop (all HTTP and vendor-metric checks; one
- * reused easy handle per probe, connections kept alive in the pools; one multi per 256
- * probes because curl ≤ 8.10 walks a multi's whole pool on every finished transfer —
- * see probe-http.c), the schedule (one sd-event timer over a heap of per-probe times:
- * own interval, uniform jitter, never lock-step), non-blocking TCP
- * connects, and a RealExecutor for SSH checks and for checks from remote vantage points
- * (probe-remote.c: kept sessions per vantage host), whose completion eventfd the loop
- * watches (the executor's worker threads never touch sd-event). Does not own: the
- * config (the caller turns monitor.probes into ProbeSpecs), judging health (detector.h),
- * the event loop itself. Called by droverd's monitor and by tests/integration/test-prober.c.
+ * Owns: curl multi handles driven by the loop (the glue is monitor/curl-event.c; all
+ * HTTP and vendor-metric checks; one reused easy handle per probe, connections kept
+ * alive in the pools; one multi per 256 probes because curl ≤ 8.10 walks a multi's whole
+ * pool on every finished transfer — see probe-http.c), the schedule (one sd-event timer
+ * over a heap of per-probe times: own interval, uniform jitter, never lock-step),
+ * non-blocking TCP connects, and a RealExecutor for SSH checks and for checks from remote
+ * vantage points (probe-remote.c: kept sessions per vantage host), whose completion
+ * eventfd the loop watches (the executor's worker threads never touch sd-event). Does
+ * not own: the config (the caller turns monitor.probes into ProbeSpecs), judging health
+ * (detector.h), the event loop itself. Called by droverd's watch (src/daemon/watch.c)
+ * and by tests/integration/test-prober.c.
  *
  * Rules:
  *   - each probe has at most one check in flight: a check still running when the next

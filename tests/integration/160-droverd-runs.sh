@@ -44,7 +44,7 @@ start_control() {
         rm -f "$LAB/control.fifo"
         mkfifo "$LAB/control.fifo"
         exec 7<>"$LAB/control.fifo"
-        env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_DROVERCTL="$DROVERCTL" \
+        env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_WORKER="$DROVER_WORKER" \
                 "$DCONTROL" --config "$LAB/drover.yaml" <&7 >>"$LAB/control.out" 2>>"$LAB/droverd.log" &
         DPID=$!
         LAB_PIDS+=("$DPID")

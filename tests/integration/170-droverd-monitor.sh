@@ -79,7 +79,7 @@ changes_more_than() { test "$(app_health_changes "$1")" -gt "$2"; }
 
 mkfifo "$LAB/control.fifo"
 exec 7<>"$LAB/control.fifo"
-DROVER_DROVERCTL="$DROVERCTL" "$DCONTROL" --config "$LAB/drover.yaml" <&7 >>"$LAB/control.out" 2>>"$LAB/droverd.log" &
+DROVER_WORKER="$DROVER_WORKER" "$DCONTROL" --config "$LAB/drover.yaml" <&7 >>"$LAB/control.out" 2>>"$LAB/droverd.log" &
 DPID=$!
 LAB_PIDS+=("$DPID")
 wait_until 100 grep -q "started: watching" "$LAB/droverd.log" || { not_ok "did not start"; cat "$LAB/droverd.log"; exit 1; }

@@ -66,7 +66,7 @@ chmod 644 "$LAB"/*.yaml
 
 start_droverd() {
         local i
-        DROVER_DROVERCTL="$DROVERCTL" "$DROVERD" --config "$LAB/drover.yaml" >>"$LAB/droverd.log" 2>&1 &
+        DROVER_WORKER="$DROVER_WORKER" "$DROVERD" --config "$LAB/drover.yaml" >>"$LAB/droverd.log" 2>&1 &
         DPID=$!
         LAB_PIDS+=("$DPID")
         for i in $(seq 1 200); do

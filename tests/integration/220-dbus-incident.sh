@@ -90,7 +90,7 @@ wait_until 100 monitor_ready && ok "a bus monitor records the signals" ||
         { not_ok "the bus monitor did not start"; sed 's/^/# monitor: /' "$LAB/signals.err"; }
 
 # --- droverd ------------------------------------------------------------------------------
-DROVER_DROVERCTL="$DROVERCTL" "$DROVERD" --config "$LAB/drover.yaml" >>"$LAB/droverd.log" 2>&1 &
+DROVER_WORKER="$DROVER_WORKER" "$DROVERD" --config "$LAB/drover.yaml" >>"$LAB/droverd.log" 2>&1 &
 DPID=$!
 LAB_PIDS+=("$DPID")
 on_bus() { busctl --address="$BUS" status org.drover1 >/dev/null 2>&1; }

@@ -8,6 +8,7 @@ set -euo pipefail
 : "${DROVER_BUILD_ROOT:?run through meson test}"
 : "${DROVER_SOURCE_ROOT:?run through meson test}"
 DROVERCTL="$DROVER_BUILD_ROOT/src/ctl/droverctl"
+DROVER_WORKER="$DROVER_BUILD_ROOT/src/worker/drover-worker" # droverd's run worker ($DROVER_WORKER for droverd)
 LAB=$(mktemp -d /tmp/drover-test.XXXXXX)
 LAB_PIDS=()
 N_PASS=0

@@ -27,10 +27,10 @@ droverd_start() {
                 rm -f "$LAB/control.fifo"
                 mkfifo "$LAB/control.fifo"
                 exec 7<>"$LAB/control.fifo"
-                env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_DROVERCTL="$DROVERCTL" \
+                env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_WORKER="$DROVER_WORKER" \
                         "$bin" --config "$CFG" <&7 >>"$LAB/control.out" 2>>"$DLOG" &
         else
-                env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_DROVERCTL="$DROVERCTL" \
+                env -u WATCHDOG_PID -u JOURNAL_STREAM NOTIFY_SOCKET="$LAB/notify.sock" DROVER_WORKER="$DROVER_WORKER" \
                         "$bin" --config "$CFG" </dev/null >>"$DLOG" 2>&1 &
         fi
         DPID=$!

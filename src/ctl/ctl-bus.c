@@ -1074,9 +1074,7 @@ int ctl_bus_list_runs(const CtlGlobals *g, sd_bus *bus, size_t limit, RunRecord 
         while (r >= 0 && (r = read_run(reply, &x)) > 0)
                 run_row_to_record(&x, array_push(&runs, &n, sizeof(RunRecord)));
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        run_record_done(&runs[i]);
-                free(runs);
+                run_record_free_array(runs, n);
                 return bad_reply(r);
         }
         *ret = runs;
@@ -1166,12 +1164,8 @@ int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret
         }
         if (r < 0) {
                 run_record_done(&run);
-                for (size_t i = 0; i < n_steps; i++)
-                        step_record_done(&steps[i]);
-                free(steps);
-                for (size_t i = 0; i < n_events; i++)
-                        event_record_done(&events[i]);
-                free(events);
+                step_record_free_array(steps, n_steps);
+                event_record_free_array(events, n_events);
                 return bad_reply(r);
         }
         *ret_run = run;

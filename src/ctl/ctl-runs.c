@@ -148,9 +148,7 @@ int verb_runs(CtlGlobals *g, int argc, char **argv)
                                 printf("\n");
                 }
         }
-        for (size_t i = 0; i < n; i++)
-                run_record_done(&runs[i]);
-        free(runs);
+        run_record_free_array(runs, n);
         return EXIT_OK;
 }
 
@@ -305,11 +303,7 @@ print:
 
 finish:
         run_record_done(&run);
-        for (size_t i = 0; i < n_steps; i++)
-                step_record_done(&steps[i]);
-        free(steps);
-        for (size_t i = 0; i < n_events; i++)
-                event_record_done(&events[i]);
-        free(events);
+        step_record_free_array(steps, n_steps);
+        event_record_free_array(events, n_events);
         return ret;
 }

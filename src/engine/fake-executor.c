@@ -7,6 +7,7 @@
 
 #include "engine/fake-executor.h"
 #include "shared/strbuf.h"
+#include "shared/strv.h"
 
 typedef struct FakeRule {
         ActionKind kind;
@@ -43,21 +44,6 @@ struct FakeExecutor {
         void (*hook)(void *userdata);
         void *hook_userdata;
 };
-
-static char **strv_copy(char *const *l)
-{
-        size_t n = 0;
-        char **c;
-
-        if (!l)
-                return NULL;
-        while (l[n])
-                n++;
-        c = xcalloc(n + 1, sizeof(char *));
-        for (size_t i = 0; i < n; i++)
-                c[i] = xstrdup(l[i]);
-        return c;
-}
 
 int fake_executor_new(FakeExecutor **ret)
 {

@@ -11,6 +11,7 @@
 
 #include "incident/policy.h"
 #include "shared/string-table.h"
+#include "shared/strv.h"
 
 static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
         [DECISION_NONE] = "none",
@@ -31,24 +32,15 @@ static const char *const cluster_role_table[_CLUSTER_ROLE_MAX] = {
 
 DEFINE_STRING_TABLE(cluster_role, ClusterRole, cluster_role_table)
 
+/* The policy's site lists are const all the way down; strv_contains() only reads. */
+static bool sites_contain(const char *const *l, const char *s)
+{
+        return strv_contains((char *const *) l, s);
+}
+
 static bool level_valid(WarningLevel l)
 {
         return l >= LEVEL_NONE && l < _WARNING_LEVEL_MAX;
-}
-
-static bool strv_contains(const char *const *l, const char *s)
-{
-        if (!l || !s)
-                return false;
-        for (; *l; l++)
-                if (streq(*l, s))
-                        return true;
-        return false;
-}
-
-static bool strv_isempty(const char *const *l)
-{
-        return !l || !*l;
 }
 
 /* Append s to buf (which holds a NUL-terminated string), truncating at size. */
@@ -77,7 +69,7 @@ static void add_notify(Decision *d, const char *const *roles, const char *why)
 {
         DecisionAction *a;
 
-        if (strv_isempty(roles))
+        if (strv_isempty((char *const *) roles))
                 return;
         a = action_add(d, DECISION_NOTIFY);
         if (!a)
@@ -154,7 +146,7 @@ static int decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
         headline[0] = 0;
 
         /* 1. Maintenance silences the site entirely; the decision still says so. */
-        if (strv_contains(state->maintenance_sites, input->site)) {
+        if (sites_contain(state->maintenance_sites, input->site)) {
                 d.silenced = true;
                 snprintf(headline, POLICY_REASON_MAX, "silenced by maintenance of site %s (%s %s -> %s)",
                          input->site, input->subject, warning_level_to_string(input->from),
@@ -242,7 +234,7 @@ static int decide(const PolicyConfig *cfg, const PolicyState *state, const Polic
                 /* Going back is never urgent and is where flapping hurts most. */
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "never automatic failback");
-        } else if (state->manual_override || strv_contains(state->override_sites, input->site)) {
+        } else if (state->manual_override || sites_contain(state->override_sites, input->site)) {
                 d.held_back = true;
                 add_playbook(&d, DECISION_PROPOSE, pl, "manual override: no automatic actions");
         } else if (pl->playbook_kind == PLAYBOOK_SWITCHOVER && in_cooldown(cfg, state, now)) {
@@ -385,7 +377,7 @@ static int step_level(const PolicyConfig *cfg, const PolicyState *state, const P
                         return 0;
                 }
                 if (!inc->open && ev->to != LEVEL_NONE &&
-                    !strv_contains(state->maintenance_sites, ev->site)) {
+                    !sites_contain(state->maintenance_sites, ev->site)) {
                         s->open_incident = true; /* (d): not in maintenance */
                         from = LEVEL_NONE;
                 } else if (inc->open) {

@@ -323,19 +323,11 @@ static int audit_row_data(Journal *j, AuditTable t, int64_t id, char **ret)
 {
         _cleanup_stmt_reset_ sqlite3_stmt *s = NULL;
         StrBuf b = STRBUF_INIT;
-        int r, rc;
+        int r;
 
-        r = journal_stmt(j, row_stmt[t], &s);
+        r = journal_select_row(j, row_stmt[t], id, &s);
         if (r < 0)
                 return r;
-        r = bind_int64(s, 1, id);
-        if (r < 0)
-                return r;
-        rc = stmt_step(s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
         audit_encode_row(s, &b);
         *ret = strbuf_steal(&b);
         return 0;

@@ -382,6 +382,14 @@ void drill_last_done(DrillLast *l)
         *l = (DrillLast){};
 }
 
+DEFINE_ARRAY_FREE_FUNC(drill_run_record_free_array, DrillRunRecord, drill_run_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_run_link_free_array, DrillRunLink, drill_run_link_done)
+DEFINE_ARRAY_FREE_FUNC(drill_review_record_free_array, DrillReviewRecord, drill_review_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_evaluation_record_free_array, DrillEvaluationRecord, drill_evaluation_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_action_record_free_array, DrillActionRecord, drill_action_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_action_log_record_free_array, DrillActionLogRecord, drill_action_log_record_done)
+DEFINE_ARRAY_FREE_FUNC(drill_last_free_array, DrillLast, drill_last_done)
+
 /* Collect rows of a prepared statement into a heap array. */
 static int collect(sqlite3_stmt *s, size_t elsz, void (*from_row)(sqlite3_stmt *, void *), void **ret,
                    size_t *ret_n)
@@ -423,18 +431,12 @@ static int collect_by_id(JournalDrill *j, const char *sql, int64_t id, size_t el
  * there is none. The caller finalizes *s. */
 static int select_row(JournalDrill *j, const char *sql, int64_t id, sqlite3_stmt **s)
 {
-        int q, rc;
+        int q;
 
         q = prepare(j, sql, s);
         if (q < 0)
                 return q;
-        bind_i64(*s, 1, id);
-        rc = stmt_step(*s);
-        if (rc == SQLITE_DONE)
-                return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
-        return 0;
+        return stmt_select_row(*s, id);
 }
 
 /* Begin a write and prepare its statement; on failure the write is ended already. */

@@ -148,6 +148,15 @@ void drill_action_record_done(DrillActionRecord *r);
 void drill_action_log_record_done(DrillActionLogRecord *r);
 void drill_last_done(DrillLast *l);
 
+/* Each element's *_done(), then the array: for what the list functions return. */
+void drill_run_record_free_array(DrillRunRecord *a, size_t n);
+void drill_run_link_free_array(DrillRunLink *a, size_t n);
+void drill_review_record_free_array(DrillReviewRecord *a, size_t n);
+void drill_evaluation_record_free_array(DrillEvaluationRecord *a, size_t n);
+void drill_action_record_free_array(DrillActionRecord *a, size_t n);
+void drill_action_log_record_free_array(DrillActionLogRecord *a, size_t n);
+void drill_last_free_array(DrillLast *a, size_t n);
+
 /* Open the journal file at path with journal_open() (which creates and migrates it and
  * brings the drill tables to the current version). -EPROTONOSUPPORT when the drill schema
  * is newer than this binary. */

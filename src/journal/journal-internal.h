@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * journal-internal.h — what journal.c shares with audit.c, private to src/journal/.
+ * journal-internal.h — what the files of src/journal/ share, private to it.
  *
  * Owns: the Journal struct, the statement cache's ids, and the small SQLite helpers
  * (bind, step with busy retries, result code → -errno, savepoint-or-transaction).
  * Does not own: anything callers outside src/journal/ may use: they use journal.h.
- * Called by journal.c (the tables) and audit.c (the hash chain, verify, retention).
+ * Called by journal.c (open, transactions, run/step/event writes), journal-schema.c
+ * (migrations), journal-sqlite.c (the SQLite helpers), journal-read.c (recovery,
+ * queries), journal-incident.c (incidents), audit.c (the hash chain, verify,
+ * retention) and journal-drill.c.
  */
 #pragma once
 
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "journal/journal.h"
 #include "shared/time-util.h"
@@ -78,6 +83,13 @@ int journal_stmt(Journal *j, Stmt id, sqlite3_stmt **ret);
 int journal_prepare(Journal *j, const char *sql, unsigned flags, sqlite3_stmt **ret);
 int journal_exec_stmt(Journal *j, Stmt id);
 int stmt_step(sqlite3_stmt *s);
+/* Bind id to parameter 1 of s and step to its first row: 0 on a row (read it with
+ * sqlite3_column_*()), -ENOENT when there is none, else -errno. The one "select one row
+ * by id" of journal.c, audit.c and journal-drill.c. */
+int stmt_select_row(sqlite3_stmt *s, int64_t id);
+/* stmt_select_row() on cached statement id; *ret is set as soon as the statement is
+ * ready, so the caller's _cleanup_stmt_reset_ resets it on every path. */
+int journal_select_row(Journal *j, Stmt id, int64_t row_id, sqlite3_stmt **ret);
 int stmt_exec(sqlite3_stmt *s);
 int errno_from_sqlite(int rc);
 int bind_text(sqlite3_stmt *s, int idx, const char *text);
@@ -135,3 +147,25 @@ int audit_before_update(Journal *j, AuditTable t, int64_t row_id);
 /* Migration 2 → 3's C step: the 'genesis' records of every existing row (of the audited
  * tables that exist by then: the drill tables come later, empty). */
 int audit_seed(Journal *j);
+
+/* ------------------------------------------------------------------ journal*.c */
+
+/* journal-schema.c: run the migrations up to JOURNAL_SCHEMA_VERSION. */
+int journal_migrate(Journal *j);
+
+/* journal-sqlite.c: the busy handler journal_open() installs. */
+int journal_busy_handler(void *userdata, int count);
+
+/* journal-read.c: the row with this id through a "... WHERE id = ?" statement
+ * (-ENOENT when absent), and every row of a statement whose only parameter (if any) is
+ * an id, through type-agnostic adapters; used by journal-incident.c too. */
+int journal_get_by_id(Journal *j, Stmt id_stmt, int64_t id, int (*from_row)(sqlite3_stmt *, void *), void *ret);
+int journal_list_rows(Journal *j, Stmt list_stmt, bool has_id, int64_t id, size_t elsz,
+                      int (*from_row)(sqlite3_stmt *, void *), void (*done)(void *), void **ret, size_t *ret_n);
+
+/* journal.c: a process's state letter and start time from /proc/PID/stat, this host's
+ * name (both recorded with a run, and compared by recovery), and ending an audited
+ * write (the audit record, then the transaction). */
+int proc_pid_stat(pid_t pid, char *ret_state, uint64_t *ret_starttime);
+int get_hostname(char buf[static HOST_NAME_MAX + 1]);
+int audited_end(Journal *j, bool own, int r, AuditTable t, int64_t id, const char *op);

@@ -117,6 +117,13 @@ void run_record_done(RunRecord *r);
 void step_record_done(StepRecord *s);
 void event_record_done(EventRecord *e);
 
+/* Each element's *_done(), then the array: for what the list functions return. */
+void incident_record_free_array(IncidentRecord *a, size_t n);
+void incident_log_record_free_array(IncidentLogRecord *a, size_t n);
+void run_record_free_array(RunRecord *a, size_t n);
+void step_record_free_array(StepRecord *a, size_t n);
+void event_record_free_array(EventRecord *a, size_t n);
+
 /* Path resolution: explicit path, else $DROVER_DB, else config's, else the default. */
 const char *journal_resolve_path(const char *explicit_path, const char *config_path);
 

@@ -2,11 +2,11 @@
 /*
  * condition.c — the `when:` / `expect.that:` expression language: a tokenizer,
  * a recursive-descent parser into a small tree, and an evaluator that resolves
- * references through the same ScopeLookup as templates.
+ * references through the same typed TemplateRef and RefLookup as templates.
  *
  * Owns: the grammar (see condition.h), syntax errors with exact columns, the
  * comparison and truthiness rules. Does not own: which references exist
- * (playbook.c checks `refs` at load) or their values (the engine's lookup).
+ * (playbook-refs.c checks `ref_items` at load) or their values (the engine's lookup).
  * Called by playbook.c (parse) and the engine (eval). Pure: no I/O.
  */
 #include <ctype.h>
@@ -43,6 +43,7 @@ struct CondNode {
         CondOp op;
         CondNode *left, *right;
         char *text; /* COND_REF: the reference path; COND_LITERAL: the value */
+        size_t ref; /* COND_REF: index into Condition.ref_items */
 };
 
 typedef enum TokenType {
@@ -300,17 +301,18 @@ static void parser_next(Parser *p)
         }
 }
 
-static void parser_add_ref(Parser *p, const char *ref, size_t offset)
+static size_t parser_add_ref(Parser *p, const char *ref, size_t offset)
 {
-        size_t n = 0;
+        size_t n = p->c->n_ref_items;
 
-        while (p->c->refs && p->c->refs[n])
-                n++;
+        template_ref_parse(array_push(&p->c->ref_items, &p->c->n_ref_items, sizeof(TemplateRef)), ref, strlen(ref),
+                           1 + template_char_offset(p->s, offset));
         p->c->refs = xrealloc(p->c->refs, (n + 2) * sizeof(char *));
         p->c->refs[n] = xstrdup(ref);
         p->c->refs[n + 1] = NULL;
         p->c->ref_cols = xrealloc(p->c->ref_cols, (n + 1) * sizeof(unsigned));
         p->c->ref_cols[n] = 1 + template_char_offset(p->s, offset);
+        return n;
 }
 
 static CondNode *parse_or(Parser *p, unsigned depth);
@@ -325,11 +327,13 @@ static CondNode *parse_operand(Parser *p, unsigned depth)
         if (p->failed)
                 return NULL;
         switch (p->tok.type) {
-        case TOK_REF:
-                parser_add_ref(p, p->tok.text, p->tok.offset);
+        case TOK_REF: {
+                size_t ref = parser_add_ref(p, p->tok.text, p->tok.offset);
                 n = cond_node_new(COND_REF, NULL, NULL, TAKE_PTR(p->tok.text));
+                n->ref = ref;
                 parser_next(p);
                 return n;
+        }
         case TOK_NUMBER:
         case TOK_STRING:
                 n = cond_node_new(COND_LITERAL, NULL, NULL, TAKE_PTR(p->tok.text));
@@ -501,6 +505,9 @@ void condition_done(Condition *c)
                 return;
         free(c->source);
         cond_node_free(c->root);
+        for (size_t i = 0; i < c->n_ref_items; i++)
+                template_ref_done(&c->ref_items[i]);
+        free(c->ref_items);
         strv_free(c->refs);
         free(c->ref_cols);
         *c = (Condition) {};
@@ -550,7 +557,8 @@ bool condition_value_is_true(const char *v)
 }
 
 typedef struct EvalCtx {
-        ScopeLookup lookup;
+        const Condition *c;
+        RefLookup lookup;
         void *userdata;
         const char *bad_ref;
 } EvalCtx;
@@ -564,7 +572,7 @@ static int eval_value(EvalCtx *e, const CondNode *n, char **ret)
 
         switch (n->type) {
         case COND_REF:
-                r = e->lookup(e->userdata, n->text, ret, &secret);
+                r = e->lookup(e->userdata, &e->c->ref_items[n->ref], ret, &secret);
                 if (r < 0) {
                         e->bad_ref = n->text;
                         return r;
@@ -663,9 +671,9 @@ static int eval_bool(EvalCtx *e, const CondNode *n, bool *ret)
         return -EINVAL;
 }
 
-int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref)
+int condition_eval_refs(const Condition *c, RefLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref)
 {
-        EvalCtx e = { .lookup = lookup, .userdata = userdata };
+        EvalCtx e = { .c = c, .lookup = lookup, .userdata = userdata };
         bool b;
         int r;
 
@@ -682,4 +690,11 @@ int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool 
         }
         *ret = b;
         return 0;
+}
+
+int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref)
+{
+        PathLookup pl = { .lookup = lookup, .userdata = userdata };
+
+        return condition_eval_refs(c, path_lookup_adapter, &pl, ret, ret_bad_ref);
 }

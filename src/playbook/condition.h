@@ -26,7 +26,9 @@ typedef struct CondNode CondNode;
 typedef struct Condition {
         char *source;
         CondNode *root;
-        char **refs; /* NULL-terminated list of every reference, for load-time checks */
+        TemplateRef *ref_items; /* every reference, typed, in source order: checked at load, */
+        size_t n_ref_items;     /* resolved at run time (condition_eval_refs) */
+        char **refs; /* NULL-terminated: ref_items[i].path, for callers that want the text */
         unsigned *ref_cols; /* ref_cols[i]: 1-based column of refs[i] within source */
         const char *path;
         unsigned line, col;
@@ -41,4 +43,6 @@ void condition_done(Condition *c);
 /* The truthiness rule of a bare operand: "true"/"yes" (any case) or a non-zero number. */
 bool condition_value_is_true(const char *v);
 /* Returns 0 and *ret, or the lookup's negative error (with *ret_bad_ref set when non-NULL). */
+int condition_eval_refs(const Condition *c, RefLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref);
+/* condition_eval_refs() with a lookup by path. */
 int condition_eval(const Condition *c, ScopeLookup lookup, void *userdata, bool *ret, const char **ret_bad_ref);

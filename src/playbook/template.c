@@ -3,8 +3,9 @@
  * template.c — parses strings with ${...} references into literal and reference
  * parts, and expands them through a lookup callback.
  *
- * Owns: the template syntax (`${a.b}`, `$$`), syntax errors with exact columns,
- * JSON-escaping of expanded values for JSON bodies. Does not own: which
+ * Owns: the template syntax (`${a.b}`, `$$`), syntax errors with exact columns, the
+ * typed form of a reference (TemplateRef: kind, name, field, column) shared with
+ * conditions, JSON-escaping of expanded values for JSON bodies. Does not own: which
  * references exist (playbook.c checks them at load) or their values (the engine's
  * lookup). Called by playbook.c (parse) and the engine (expand). Pure: no I/O.
  */
@@ -13,6 +14,14 @@
 
 #include "playbook/template.h"
 #include "shared/strbuf.h"
+#include "shared/string-table.h"
+
+static const char *const ref_kind_table[_REF_KIND_MAX] = {
+        [REF_PARAM] = "params", [REF_STEPS] = "steps",   [REF_STEP] = "step", [REF_TARGET] = "targets",
+        [REF_HOST] = "host",    [REF_SECRET] = "secrets", [REF_RUN] = "run",
+};
+
+DEFINE_STRING_TABLE(ref_kind, RefKind, ref_kind_table);
 
 bool template_ref_is_valid(const char *s, size_t n)
 {
@@ -51,6 +60,60 @@ unsigned template_char_offset(const char *s, size_t offset)
         return chars;
 }
 
+void template_ref_parse(TemplateRef *ret, const char *s, size_t n, unsigned col)
+{
+        const char *end = s + n, *dot, *rest, *dot2;
+        _cleanup_free_ char *root = NULL;
+
+        *ret = (TemplateRef) {
+                .path = xstrndup(s, n),
+                .col = col,
+        };
+        dot = memchr(s, '.', n);
+        if (!dot) {
+                ret->kind = _REF_KIND_INVALID;
+                return;
+        }
+        root = xstrndup(s, (size_t) (dot - s));
+        rest = dot + 1;
+        ret->kind = ref_kind_from_string(root);
+        switch (ret->kind) {
+        case REF_PARAM:
+        case REF_STEPS:
+        case REF_TARGET:
+                dot2 = memchr(rest, '.', (size_t) (end - rest));
+                ret->name = xstrndup(rest, (size_t) ((dot2 ?: end) - rest));
+                if (dot2)
+                        ret->field = xstrndup(dot2 + 1, (size_t) (end - dot2 - 1));
+                break;
+        case REF_SECRET:
+                ret->name = xstrndup(rest, (size_t) (end - rest));
+                break;
+        case REF_STEP:
+        case REF_HOST:
+        case REF_RUN:
+                ret->field = xstrndup(rest, (size_t) (end - rest));
+                break;
+        default:
+                break;
+        }
+}
+
+void template_ref_done(TemplateRef *r)
+{
+        if (!r)
+                return;
+        free(r->path);
+        free(r->name);
+        free(r->field);
+        *r = (TemplateRef) {};
+}
+
+size_t template_ref_field_head(const TemplateRef *r)
+{
+        return r && r->field ? strcspn(r->field, ".") : 0;
+}
+
 static void template_add_part(Template *t, bool is_ref, const char *text, size_t n, unsigned col)
 {
         TemplatePart *p = array_push(&t->parts, &t->n_parts, sizeof(TemplatePart));
@@ -58,6 +121,26 @@ static void template_add_part(Template *t, bool is_ref, const char *text, size_t
         p->is_ref = is_ref;
         p->text = xstrndup(text, n);
         p->col = col;
+        if (is_ref)
+                template_ref_parse(&p->ref, text, n, col);
+}
+
+void template_put_literal(Template *t, const char *text, unsigned col)
+{
+        TemplatePart *last = t->n_parts > 0 ? &t->parts[t->n_parts - 1] : NULL;
+
+        if (last && !last->is_ref) {
+                char *m = xasprintf("%s%s", last->text, text);
+                free(last->text);
+                last->text = m;
+                return;
+        }
+        template_add_part(t, false, text, strlen(text), col);
+}
+
+void template_put_ref(Template *t, const TemplateRef *ref)
+{
+        template_add_part(t, true, ref->path, strlen(ref->path), ref->col);
 }
 
 int template_parse_at(Template *t, const char *s, const char *path, unsigned line, unsigned col, bool exact_cols,
@@ -152,8 +235,10 @@ void template_done(Template *t)
 {
         if (!t)
                 return;
-        for (size_t i = 0; i < t->n_parts; i++)
+        for (size_t i = 0; i < t->n_parts; i++) {
                 free(t->parts[i].text);
+                template_ref_done(&t->parts[i].ref);
+        }
         free(t->parts);
         free(t->source);
         *t = (Template) {};
@@ -174,8 +259,8 @@ bool template_has_refs(const Template *t)
         return false;
 }
 
-int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char **ret, bool *ret_secret,
-                    const char **ret_bad_ref)
+int template_expand_refs(const Template *t, RefLookup lookup, void *userdata, char **ret, bool *ret_secret,
+                         const char **ret_bad_ref)
 {
         StrBuf b = STRBUF_INIT;
         bool secret = false;
@@ -190,7 +275,7 @@ int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char 
                         strbuf_puts(&b, p->text);
                         continue;
                 }
-                r = lookup(userdata, p->text, &v, &s);
+                r = lookup(userdata, &p->ref, &v, &s);
                 if (r < 0) {
                         strbuf_done(&b);
                         if (ret_bad_ref)
@@ -208,4 +293,19 @@ int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char 
         if (ret_secret)
                 *ret_secret = secret;
         return 0;
+}
+
+int path_lookup_adapter(void *userdata, const TemplateRef *ref, char **ret_value, bool *ret_secret)
+{
+        PathLookup *pl = userdata;
+
+        return pl->lookup(pl->userdata, ref->path, ret_value, ret_secret);
+}
+
+int template_expand(const Template *t, ScopeLookup lookup, void *userdata, char **ret, bool *ret_secret,
+                    const char **ret_bad_ref)
+{
+        PathLookup pl = { .lookup = lookup, .userdata = userdata };
+
+        return template_expand_refs(t, path_lookup_adapter, &pl, ret, ret_secret, ret_bad_ref);
 }

@@ -128,15 +128,9 @@ static int load_drill(JournalDrill *jd, Report *rep, int64_t run_id)
                 r = report_set_drill(rep, &dr, reviews, n_reviews, evals, n_evals, acts, n_acts);
         if (r < 0) {
                 drill_run_record_done(&dr);
-                for (size_t i = 0; i < n_reviews; i++)
-                        drill_review_record_done(&reviews[i]);
-                free(reviews);
-                for (size_t i = 0; i < n_evals; i++)
-                        drill_evaluation_record_done(&evals[i]);
-                free(evals);
-                for (size_t i = 0; i < n_acts; i++)
-                        drill_action_record_done(&acts[i]);
-                free(acts);
+                drill_review_record_free_array(reviews, n_reviews);
+                drill_evaluation_record_free_array(evals, n_evals);
+                drill_action_record_free_array(acts, n_acts);
                 /* -ENOENT from here would read as "no such run": the drill run vanished. */
                 return r == -ENOENT ? -EIO : r;
         }
@@ -170,9 +164,7 @@ int report_load(Journal *j, JournalDrill *jd, ReportKind kind, int64_t id, usec_
                 r = report_set_incident(rep, &inc, log, n_log);
                 if (r < 0) {
                         incident_record_done(&inc);
-                        for (size_t i = 0; i < n_log; i++)
-                                incident_log_record_done(&log[i]);
-                        free(log);
+                        incident_log_record_free_array(log, n_log);
                         return r;
                 }
                 /* The runs this incident started or concerns, each once. */

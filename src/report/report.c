@@ -70,12 +70,8 @@ void report_run_done(ReportRun *r)
         if (!r)
                 return;
         run_record_done(&r->run);
-        for (size_t i = 0; i < r->n_steps; i++)
-                step_record_done(&r->steps[i]);
-        free(r->steps);
-        for (size_t i = 0; i < r->n_events; i++)
-                event_record_done(&r->events[i]);
-        free(r->events);
+        step_record_free_array(r->steps, r->n_steps);
+        event_record_free_array(r->events, r->n_events);
         free(r->objectives.unknown_reason);
         *r = (ReportRun){};
 }
@@ -100,19 +96,11 @@ Report *report_free(Report *r)
                 report_run_done(&r->runs[i]);
         free(r->runs);
         incident_record_done(&r->incident);
-        for (size_t i = 0; i < r->n_log; i++)
-                incident_log_record_done(&r->log[i]);
-        free(r->log);
+        incident_log_record_free_array(r->log, r->n_log);
         drill_run_record_done(&r->drill_run);
-        for (size_t i = 0; i < r->n_reviews; i++)
-                drill_review_record_done(&r->reviews[i]);
-        free(r->reviews);
-        for (size_t i = 0; i < r->n_evaluations; i++)
-                drill_evaluation_record_done(&r->evaluations[i]);
-        free(r->evaluations);
-        for (size_t i = 0; i < r->n_drill_actions; i++)
-                drill_action_record_done(&r->drill_actions[i]);
-        free(r->drill_actions);
+        drill_review_record_free_array(r->reviews, r->n_reviews);
+        drill_evaluation_record_free_array(r->evaluations, r->n_evaluations);
+        drill_action_record_free_array(r->drill_actions, r->n_drill_actions);
         free(r->criteria);
         free(r->bars);
         for (size_t i = 0; i < r->n_marks; i++)

@@ -67,6 +67,16 @@ static inline void fclosep(FILE **f)
                         func(*p);                                                                          \
         }
 
+/* Defines `void name(type *a, size_t n)`: done(&a[i]) for each element, then free(a).
+ * For the arrays of records that list functions return with a count. */
+#define DEFINE_ARRAY_FREE_FUNC(name, type, done)                                                           \
+        void name(type *a, size_t n)                                                                       \
+        {                                                                                                  \
+                for (size_t i = 0; a && i < n; i++)                                                        \
+                        done(&a[i]);                                                                       \
+                free(a);                                                                                   \
+        }
+
 /* Free a NULL-terminated string vector. */
 static inline char **strv_free(char **l)
 {

@@ -26,58 +26,18 @@
 #include "journal/journal.h"
 #include "shared/sha256.h"
 
+#include "journal-fixture.h"
+
 #define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
-
-static char tmpdir[256];
-static unsigned counter;
-
-static void db_path(char buf[static PATH_MAX])
-{
-        (void) snprintf(buf, PATH_MAX, "%s/t%u/journal.db", tmpdir, counter++);
-}
 
 static int setup_all(void **state)
 {
-        (void) snprintf(tmpdir, sizeof tmpdir, "%s/test-audit-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        return mkdtemp(tmpdir) ? 0 : -1;
+        return fixture_setup("test-audit");
 }
 
 static int teardown_all(void **state)
 {
-        char cmd[PATH_MAX + 32];
-
-        if (getenv("TEST_AUDIT_KEEP"))
-                return 0;
-        (void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        return system(cmd) == 0 ? 0 : -1;
-}
-
-static sqlite3 *raw_open(const char *path)
-{
-        sqlite3 *db = NULL;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
-        return db;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-        char *err = NULL;
-        if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-}
-
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
-        sqlite3_stmt *s = NULL;
-        int64_t v;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        v = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        return v;
+        return fixture_teardown("TEST_AUDIT_KEEP");
 }
 
 static char *raw_text(sqlite3 *db, const char *sql)

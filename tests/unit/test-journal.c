@@ -24,60 +24,17 @@
 
 #include "journal/journal.h"
 
-static char tmpdir[256]; /* short, so that every path built below fits PATH_MAX */
-static unsigned counter;
-
-/* A fresh database path per test, inside the per-process temporary directory. */
-static void db_path(char buf[static PATH_MAX])
-{
-        (void) snprintf(buf, PATH_MAX, "%s/t%u/journal.db", tmpdir, counter++);
-}
+#include "journal-fixture.h"
 
 static int setup_all(void **state)
 {
         (void) umask(022); /* the mode assertions below assume the usual umask */
-        (void) snprintf(tmpdir, sizeof tmpdir, "%s/test-journal-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-        return mkdtemp(tmpdir) ? 0 : -1;
+        return fixture_setup("test-journal");
 }
 
 static int teardown_all(void **state)
 {
-        char cmd[PATH_MAX + 32];
-
-        if (getenv("TEST_JOURNAL_KEEP"))
-                return 0;
-        (void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Raw SQLite access to check what the journal really wrote, and to forge records. */
-static sqlite3 *raw_open(const char *path)
-{
-        sqlite3 *db = NULL;
-
-        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_busy_timeout(db, 5000), SQLITE_OK);
-        return db;
-}
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-        char *err = NULL;
-        int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-        if (rc != SQLITE_OK)
-                fail_msg("%s: %s", sql, err);
-}
-
-static int64_t raw_int(sqlite3 *db, const char *sql)
-{
-        sqlite3_stmt *s = NULL;
-        int64_t v;
-
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        v = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        return v;
+        return fixture_teardown("TEST_JOURNAL_KEEP");
 }
 
 static void raw_text(sqlite3 *db, const char *sql, char *buf, size_t sz)

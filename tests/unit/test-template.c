@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "playbook/condition.h"
 #include "playbook/template.h"
 #include "shared/strbuf.h"
 
@@ -197,6 +198,174 @@ static void test_ref_valid(void **state)
         assert_int_equal(template_char_offset("éa", 3), 2);
 }
 
+/* ---- the typed form: one parse, used at load (kinds, names) and run time (lookup) ---- */
+
+static void assert_ref(const TemplateRef *r, RefKind kind, const char *path, const char *name, const char *field,
+                       unsigned col)
+{
+        assert_int_equal(r->kind, kind);
+        assert_string_equal(r->path, path);
+        if (name)
+                assert_string_equal(r->name, name);
+        else
+                assert_null(r->name);
+        if (field)
+                assert_string_equal(r->field, field);
+        else
+                assert_null(r->field);
+        assert_int_equal(r->col, col);
+}
+
+static void test_ref_typed(void **state)
+{
+        Template t;
+        DiagList d;
+
+        diag_list_init(&d);
+        assert_int_equal(template_parse(&t,
+                                        "${params.a}${steps.s.json.x.0}${step.stdout}${targets.db.address}"
+                                        "${host.name}${secrets.db.pw}${run.id}${foo.bar}${steps.s}${params.a.b} é",
+                                        "f", 1, 1, &d),
+                         0);
+        assert_int_equal(d.n_items, 0);
+        assert_int_equal(t.n_parts, 11);
+        assert_ref(&t.parts[0].ref, REF_PARAM, "params.a", "a", NULL, 1);
+        assert_ref(&t.parts[1].ref, REF_STEPS, "steps.s.json.x.0", "s", "json.x.0", 12);
+        assert_int_equal(template_ref_field_head(&t.parts[1].ref), 4);
+        assert_ref(&t.parts[2].ref, REF_STEP, "step.stdout", NULL, "stdout", 31);
+        assert_ref(&t.parts[3].ref, REF_TARGET, "targets.db.address", "db", "address", 45);
+        assert_ref(&t.parts[4].ref, REF_HOST, "host.name", NULL, "name", 66);
+        assert_ref(&t.parts[5].ref, REF_SECRET, "secrets.db.pw", "db.pw", NULL, 78);
+        assert_ref(&t.parts[6].ref, REF_RUN, "run.id", NULL, "id", 94);
+        assert_ref(&t.parts[7].ref, _REF_KIND_INVALID, "foo.bar", NULL, NULL, 103);
+        assert_ref(&t.parts[8].ref, REF_STEPS, "steps.s", "s", NULL, 113);
+        assert_ref(&t.parts[9].ref, REF_PARAM, "params.a.b", "a", "b", 123);
+        assert_int_equal(template_ref_field_head(&t.parts[9].ref), 1);
+        assert_false(t.parts[10].is_ref);
+        assert_string_equal(t.parts[10].text, " é");
+        /* The text form stays the path of the typed one. */
+        for (size_t i = 0; i < 10; i++)
+                assert_string_equal(t.parts[i].text, t.parts[i].ref.path);
+        template_done(&t);
+        diag_list_done(&d);
+
+        assert_string_equal(ref_kind_to_string(REF_SECRET), "secrets");
+        assert_int_equal(ref_kind_from_string("targets"), REF_TARGET);
+        assert_int_equal(ref_kind_from_string("target"), _REF_KIND_INVALID);
+        assert_null(ref_kind_to_string(_REF_KIND_MAX));
+}
+
+static unsigned typed_calls;
+
+/* A lookup that answers from the typed fields only, never from the path text. */
+static int typed_lookup(void *userdata, const TemplateRef *ref, char **ret, bool *ret_secret)
+{
+        typed_calls++;
+        *ret_secret = ref->kind == REF_SECRET;
+        switch (ref->kind) {
+        case REF_PARAM:
+                *ret = xasprintf("P(%s)", ref->name);
+                return 0;
+        case REF_STEPS:
+                if (!ref->field)
+                        return -ENOENT;
+                *ret = xasprintf("S(%s|%s)", ref->name, ref->field);
+                return 0;
+        case REF_SECRET:
+                *ret = xasprintf("X(%s)", ref->name);
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}
+
+static void test_expand_refs(void **state)
+{
+        Template t;
+        DiagList d;
+        _cleanup_free_ char *out = NULL;
+        char *none = NULL;
+        const char *bad = NULL;
+        bool secret = false;
+
+        diag_list_init(&d);
+        assert_int_equal(template_parse(&t, "a=${params.a} $${x} ${steps.lag.json.v} ${secrets.k.1}", "f", 1, 1, &d),
+                         0);
+        typed_calls = 0;
+        assert_int_equal(template_expand_refs(&t, typed_lookup, NULL, &out, &secret, NULL), 0);
+        assert_string_equal(out, "a=P(a) ${x} S(lag|json.v) X(k.1)");
+        assert_true(secret);
+        assert_int_equal(typed_calls, 3);
+        template_done(&t);
+
+        assert_int_equal(template_parse(&t, "${params.a} ${run.id}", "f", 1, 1, &d), 0);
+        assert_int_equal(template_expand_refs(&t, typed_lookup, NULL, &none, NULL, &bad), -ENOENT);
+        assert_null(none);
+        assert_string_equal(bad, "run.id");
+        template_done(&t);
+        diag_list_done(&d);
+}
+
+static void test_build_parts(void **state)
+{
+        Template src, t = {};
+        DiagList d;
+        _cleanup_free_ char *out = NULL;
+
+        /* The loader's JSON bodies: literal syntax and refs moved over, never re-parsed; a
+         * literal "${x}" (written $${x}) stays literal. */
+        diag_list_init(&d);
+        assert_int_equal(template_parse(&src, "${params.z}", "f", 1, 1, &d), 0);
+        template_put_literal(&t, "{\"a\": \"", 1);
+        template_put_ref(&t, &src.parts[0].ref);
+        template_put_literal(&t, "\", \"b\": \"", 20);
+        template_put_literal(&t, "${x}\"}", 30);
+        t.source = xstrdup("(built)");
+        assert_int_equal(t.n_parts, 3);
+        assert_true(t.parts[1].is_ref);
+        assert_int_equal(t.parts[1].ref.kind, REF_PARAM);
+        assert_string_equal(t.parts[2].text, "\", \"b\": \"${x}\"}");
+        assert_int_equal(template_expand_refs(&t, typed_lookup, NULL, &out, NULL, NULL), 0);
+        assert_string_equal(out, "{\"a\": \"P(z)\", \"b\": \"${x}\"}");
+        template_done(&t);
+        template_done(&src);
+        diag_list_done(&d);
+}
+
+static void test_condition_typed(void **state)
+{
+        Condition c;
+        DiagList d;
+        bool b = false;
+
+        diag_list_init(&d);
+        assert_int_equal(condition_parse(&c, "params.x == 'P(x)' and steps.lag.stdout != '' and not run.id", "f",
+                                         4, 7, &d),
+                         0);
+        assert_int_equal(c.n_ref_items, 3);
+        assert_ref(&c.ref_items[0], REF_PARAM, "params.x", "x", NULL, 1);
+        assert_ref(&c.ref_items[1], REF_STEPS, "steps.lag.stdout", "lag", "stdout", 24);
+        assert_ref(&c.ref_items[2], REF_RUN, "run.id", NULL, "id", 55);
+        assert_string_equal(c.refs[1], c.ref_items[1].path);
+        assert_int_equal(c.ref_cols[2], c.ref_items[2].col);
+        /* run.id is unknown to typed_lookup: the error names it. */
+        {
+                const char *bad = NULL;
+                assert_int_equal(condition_eval_refs(&c, typed_lookup, NULL, &b, &bad), -ENOENT);
+                assert_string_equal(bad, "run.id");
+        }
+        condition_done(&c);
+
+        assert_int_equal(condition_parse(&c, "params.x == 'P(x)' and steps.lag.stdout == 'S(lag|stdout)'", "f", 1,
+                                         1, &d),
+                         0);
+        assert_int_equal(condition_eval_refs(&c, typed_lookup, NULL, &b, NULL), 0);
+        assert_true(b);
+        condition_done(&c);
+        assert_int_equal(d.n_items, 0);
+        diag_list_done(&d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -204,6 +373,8 @@ int main(void)
                 cmocka_unit_test(test_errors),        cmocka_unit_test(test_not_exact_cols),
                 cmocka_unit_test(test_expand),        cmocka_unit_test(test_expand_errors),
                 cmocka_unit_test(test_json_escape),   cmocka_unit_test(test_ref_valid),
+                cmocka_unit_test(test_ref_typed),     cmocka_unit_test(test_expand_refs),
+                cmocka_unit_test(test_build_parts),   cmocka_unit_test(test_condition_typed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

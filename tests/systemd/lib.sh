@@ -6,6 +6,7 @@
 # helpers are the integration tests' (tests/integration/lib.sh). On exit: the container
 # is powered off, what is left of it killed, its cgroups and copy removed.
 # Source it; do not run it. Needs root, systemd-container and mmdebstrap.
+: "${DROVER_SOURCE_ROOT:?run through meson test (or set DROVER_SOURCE_ROOT and DROVER_BUILD_ROOT)}"
 source "$DROVER_SOURCE_ROOT/tests/integration/lib.sh"
 source "$DROVER_SOURCE_ROOT/tests/systemd/sdlab.sh"
 
@@ -40,7 +41,7 @@ sd_build() {
                                 >"$SD_BUILD.setup.log" 2>&1 || { cat "$SD_BUILD.setup.log" >&2; exit 1; }
                 fi
                 ninja -C "$SD_BUILD" >"$SD_BUILD.ninja.log" 2>&1 || { tail -30 "$SD_BUILD.ninja.log" >&2; exit 1; }
-        ) 9>"$SD_BUILD.lock"
+        ) 9>/run/drover-sdlab-build.lock
 }
 
 # Boots the container with drover installed; SD_ROOT is its root directory on this host

@@ -127,6 +127,7 @@ int main(int argc, char **argv)
                 log_error_errno(r, "cannot set up the event loop: %s", strerror(-r));
                 return DROVER_EXIT_INFRA;
         }
+        manager_set_ready_later(m);
         r = manager_startup(m);
         if (r == -EINVAL)
                 return DROVER_EXIT_USAGE;
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
         }
         if (r < 0)
                 log_warning("running without the D-Bus API (%s): dbus.required is false", strerror(-r));
+        manager_notify_ready(m);
 
 #if DROVER_TEST_HOOKS
         r = test_hooks_install(m);

@@ -7,7 +7,10 @@
 # unit's own value is checked too. Before the hang, droverd keeps running past several
 # watchdog periods (its pings work).
 source "$(dirname "$0")/lib.sh"
+check "the default build (tests' $DROVER_BUILD_ROOT) has no hang hook" \
+        bash -c "! grep -q 'test hook: SIGUSR2' '$DROVER_BUILD_ROOT/src/daemon/droverd'"
 sd_up
+check "the container's build has it (-Dtest_hooks=true)" grep -q 'test hook: SIGUSR2' "$SD_ROOT/usr/local/sbin/droverd"
 sd_config </dev/null
 check "the unit sets WatchdogSec=30s" bash -c "grep -qx 'WatchdogSec=30s' '$SD_ROOT/usr/local/lib/systemd/system/droverd.service'"
 sd mkdir -p /run/systemd/system/droverd.service.d

@@ -2,10 +2,10 @@
 # droverd without its D-Bus API, under a real systemd and bus: with the policy where the
 # old build put it for prefix /usr/local (/usr/local/share/dbus-1/system.d, which dbus
 # never reads) the bus refuses droverd its name; droverd says so clearly ("cannot own
-# org.drover1: Permission denied: the system bus policy does not allow it …") and exits 3,
-# and systemd marks the unit failed. With `dbus: {required: false}` in drover.yaml the same
-# droverd stays up without the API and warns. With the policy back where the bus reads
-# it, droverd owns its name again.
+# org.drover1: Permission denied: the system bus policy does not allow it …") and exits 3
+# before READY=1, so `systemctl start droverd` fails and the unit ends failed. With
+# `dbus: {required: false}` in drover.yaml the same droverd stays up without the API and
+# warns. With the policy back where the bus reads it, droverd owns its name again.
 source "$(dirname "$0")/lib.sh"
 sd_up
 sd_config </dev/null
@@ -14,7 +14,9 @@ sd mv /usr/share/dbus-1/system.d/org.drover1.conf /usr/local/share/dbus-1/system
 check "the bus reloads its configuration" sd systemctl reload dbus
 
 # --- required (the default): a loud failure -------------------------------------------------------
-sd systemctl start droverd >/dev/null 2>&1 || true
+out=$(sd systemctl start droverd 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# systemctl: /'
+check "systemctl start droverd fails (exit $rc): READY=1 comes only with the bus name" test "$rc" != 0
 failed() { [ "$(sd_prop droverd ActiveState)" = failed ]; }
 wait_until 300 failed || true
 assert_eq "droverd.service ends failed" failed "$(sd_prop droverd ActiveState)"

@@ -29,6 +29,9 @@ sd_cleanup() {
         exit $rc
 }
 trap sd_cleanup EXIT
+# meson's timeout (SIGTERM) and Ctrl-C must also power the container off.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # The build that goes into the container: configured once, rebuilt incrementally (locked:
 # tests of this suite never run in parallel, but a developer may run one by hand).

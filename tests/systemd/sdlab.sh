@@ -14,7 +14,7 @@
 # are left in the image), cached in $SDLAB_CACHE/base-HASH where HASH covers the package
 # list, so the ~55 s build happens once. procps is left out on purpose: /bin/kill does
 # not exist, as on minimal images (the unit's ExecReload must not need it).
-# A boot: `cp -a` of the base under $SDLAB_RUN/NAME, systemd-nspawn from a cgroup of its
+# A boot: an overlay on the base (or a `cp -a` of it) under $SDLAB_RUN/NAME, systemd-nspawn from a cgroup of its
 # own (PID 1 of this machine is not systemd: no machined, so --register=no --keep-unit),
 # --private-network (the container sees only its own loopback). Commands enter nspawn's
 # child (the container's PID 1) with nsenter. Lab notes: shared/docs/lab-notes.md.
@@ -96,8 +96,15 @@ sdlab_up() {
         dir=$(sdlab_dir "$name")
         root=$dir/root
         [ ! -e "$dir" ] || sdlab_down "$name"
-        mkdir -p "$dir"
-        cp -a "$base" "$root"
+        mkdir -p "$dir/upper" "$dir/work" "$root"
+        # An overlay on the cached base (its changes go to upper/); cp -a where overlayfs is
+        # missing (about 0.6 s idle, 10 s on a loaded machine).
+        if mount -t overlay sdlab -o "lowerdir=$base,upperdir=$dir/upper,workdir=$dir/work" "$root" 2>/dev/null; then
+                touch "$dir/overlay"
+        else
+                rmdir "$root"
+                cp -a "$base" "$root"
+        fi
         meson install -C "$build" --no-rebuild --quiet --destdir "$root" >"$dir/install.log" 2>&1 ||
                 { cat "$dir/install.log" >&2; sdlab_die "meson install --destdir failed"; }
         for cg in "${SDLAB_CGROUP_ROOTS[@]}"; do
@@ -179,6 +186,14 @@ sdlab_down() {
                 wait "$nspawn" 2>/dev/null || true
         fi
         sdlab_cgroup_clean "$name"
+        if [ -f "$dir/overlay" ]; then
+                umount "$dir/root" 2>/dev/null || umount -l "$dir/root" 2>/dev/null || true
+        fi
+        # Never delete through a mount that is still there (it would empty the cached base).
+        if mountpoint -q "$dir/root" 2>/dev/null; then
+                echo "sdlab: $dir/root is still mounted; left in place" >&2
+                return 1
+        fi
         rm -rf "$dir"
 }
 

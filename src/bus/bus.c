@@ -381,6 +381,12 @@ int bus_new(Bus **ret, Manager *m, const char *journal_path)
                 return log_error_errno(r,
                                        "D-Bus: %s is owned by another process (is droverd running already?)",
                                        DROVER_DBUS_NAME);
+        if (r == -EACCES || r == -EPERM)
+                return log_error_errno(r,
+                                       "D-Bus: cannot own %s: %s: the system bus policy does not allow it "
+                                       "(is org.drover1.conf in /usr/share/dbus-1/system.d or "
+                                       "/etc/dbus-1/system.d, and does droverd run as root or drover?)",
+                                       DROVER_DBUS_NAME, strerror(-r));
         if (r < 0)
                 return log_error_errno(r, "D-Bus: cannot own %s: %s", DROVER_DBUS_NAME, strerror(-r));
 

@@ -20,8 +20,9 @@ typedef struct Bus Bus;
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured), registers the objects,
  * takes the name org.drover1 and hooks the manager's observer. journal_path is the
  * daemon's journal: the bus reads incidents and runs there and journals its audit
- * events. -EEXIST when another process owns the name; other -errno when the bus is
- * unreachable. */
+ * events. -EEXIST when another process owns the name; -EACCES when the bus policy does
+ * not let this user own it; other -errno when the bus is unreachable. Each is logged
+ * here; droverd.c decides whether to go on without the API (dbus.required). */
 int bus_new(Bus **ret, Manager *m, const char *journal_path);
 Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);

@@ -51,7 +51,7 @@ const char *secret_source_to_string(SecretSource s)
 /* Declarative key tables: one per mapping of drover.yaml. */
 static const char *const top_keys[] = {
         "journal", "playbook_dir", "defaults", "sites", "hosts", "groups", "endpoints", "vendors", "secrets",
-        "approvals",
+        "approvals", "dbus",
         /* monitor-config.c */
         "monitor", "levels", "roles", "responses", "deadlines", "failover", NULL,
 };
@@ -69,6 +69,7 @@ static const char *const endpoint_keys[] = {
 static const char *const vendor_keys[] = { "endpoint", "description", "contact", NULL };
 static const char *const secret_keys[] = { "file", "env", "credential", NULL };
 static const char *const approvals_keys[] = { "four_eyes", NULL };
+static const char *const dbus_keys[] = { "required", NULL };
 
 static void site_done(Site *s)
 {
@@ -417,6 +418,17 @@ static void load_approvals(Loader *l, const YNode *root)
                 return;
         ynode_check_keys(section, approvals_keys, "approvals", l->diags);
         (void) ynode_get_bool(section, "four_eyes", "approvals", false, &l->config->four_eyes, l->diags);
+}
+
+/* dbus: whether droverd may run without its D-Bus API (read by droverd.c at start). */
+static void load_dbus(Loader *l, const YNode *root)
+{
+        const YNode *section = ynode_get(root, "dbus");
+
+        if (!section_ok(l, section, "dbus"))
+                return;
+        ynode_check_keys(section, dbus_keys, "dbus", l->diags);
+        (void) ynode_get_bool(section, "required", "dbus", false, &l->config->dbus_required, l->diags);
 }
 
 static void load_sites(Loader *l, const YNode *root)
@@ -906,6 +918,7 @@ static int config_parse(const char *path, YDocument *doc, Config **ret, DiagList
         c->step_timeout = CONFIG_DEFAULT_STEP_TIMEOUT;
         c->connect_timeout = CONFIG_DEFAULT_CONNECT_TIMEOUT;
         c->output_cap = CONFIG_DEFAULT_OUTPUT_CAP;
+        c->dbus_required = true;
 
         if (!ynode_expect(doc->root, YNODE_MAPPING, "the top level of drover.yaml", diags))
                 return -EINVAL;
@@ -917,6 +930,7 @@ static int config_parse(const char *path, YDocument *doc, Config **ret, DiagList
         /* Referenced sections first, whatever order the file uses. */
         load_top(&l, doc->root);
         load_approvals(&l, doc->root);
+        load_dbus(&l, doc->root);
         load_sites(&l, doc->root);
         name_index_build(&l.sites, c->sites, c->n_sites, sizeof(Site));
         load_secrets(&l, doc->root);

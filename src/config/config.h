@@ -120,6 +120,7 @@ typedef struct Config {
         size_t output_cap;      /* bytes of stdout/stderr kept per step */
         char *playbook_dir;     /* where `droverctl run NAME` looks; NULL = beside the config */
         bool four_eyes;         /* approvals.four_eyes: a run's requester may not approve its gates */
+        bool dbus_required;     /* dbus.required (default true): droverd exits when it cannot own its name */
 
         Site *sites;
         size_t n_sites;

@@ -4,11 +4,13 @@
  * the rest (manager.c). Started by systemd (units/droverd.service, Type=notify) or
  * by hand/tests with NOTIFY_SOCKET set.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/bus.h"
 #include "daemon/manager.h"
@@ -35,8 +37,32 @@ static void help(FILE *f)
                 "Signals: SIGHUP reloads the inventory (an invalid one is refused and the old one\n"
                 "kept); SIGTERM and SIGINT stop.\n"
                 "Exit status: 0 stopped cleanly, 2 usage or invalid configuration, 3 infrastructure\n"
-                "error (journal unusable, …).\n");
+                "error (journal unusable, no D-Bus API unless dbus.required is false, …).\n");
 }
+
+#if DROVER_TEST_HOOKS
+/* Test-only (meson -Dtest_hooks=true, never in a default build): SIGUSR2 hangs the event
+ * loop for good, as a stuck callback would, so that tests/systemd can prove the watchdog
+ * (WatchdogSec=) kills droverd and systemd restarts it. */
+static int on_test_hang(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        log_warning("test hook: SIGUSR2, hanging the event loop (no more watchdog pings)");
+        for (;;)
+                (void) pause();
+        return 0;
+}
+
+static int test_hooks_install(Manager *m)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGUSR2);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        return sd_event_add_signal(manager_get_event(m), NULL, SIGUSR2, on_test_hang, NULL);
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -101,20 +127,34 @@ int main(int argc, char **argv)
                 log_error_errno(r, "cannot set up the event loop: %s", strerror(-r));
                 return DROVER_EXIT_INFRA;
         }
+        manager_set_ready_later(m);
         r = manager_startup(m);
         if (r == -EINVAL)
                 return DROVER_EXIT_USAGE;
         if (r < 0)
                 return DROVER_EXIT_INFRA;
 
-        /* The D-Bus API (src/bus). Without a system bus droverd still watches and journals;
-         * a second droverd owning the name is an error. */
+        /* The D-Bus API (src/bus). Commanders have no other way in, so by default droverd
+         * refuses to run without it (no bus, or the policy does not let it own its name);
+         * `dbus: {required: false}` lets it watch and journal without. A second droverd
+         * owning the name is an error either way. */
         r = bus_new(&bus, m, journal_resolve_path(db_path, manager_get_config(m)->journal_path));
         if (r == -EEXIST)
                 return DROVER_EXIT_INFRA;
+        if (r < 0 && manager_get_config(m)->dbus_required) {
+                log_error("exiting: no D-Bus API (%s), and drover.yaml does not say 'dbus: {required: false}'",
+                          strerror(-r));
+                return DROVER_EXIT_INFRA;
+        }
         if (r < 0)
-                log_warning("running without the D-Bus API (%s)", strerror(-r));
+                log_warning("running without the D-Bus API (%s): dbus.required is false", strerror(-r));
+        manager_notify_ready(m);
 
+#if DROVER_TEST_HOOKS
+        r = test_hooks_install(m);
+        if (r < 0)
+                log_warning_errno(r, "test hook: cannot watch SIGUSR2: %s", strerror(-r));
+#endif
         r = manager_run(m);
         if (r < 0) {
                 log_error_errno(r, "event loop failed: %s", strerror(-r));

@@ -50,6 +50,7 @@ struct Manager {
         Watch *watch;     /* NULL until started (or when the config has no monitoring) */
 
         char *last_status; /* to send STATUS= only when it changed */
+        bool ready_later;  /* READY=1 from manager_notify_ready(), not manager_startup() */
 };
 
 /* manager.c */

@@ -473,10 +473,21 @@ int manager_startup(Manager *m)
         }
         manager_journal_event(m, "daemon-started", message, data);
 
-        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
+        if (!m->ready_later)
+                (void) sd_notifyf(0, "READY=1\nSTATUS=%s", watching);
         free(m->last_status);
         m->last_status = TAKE_PTR(watching);
         return 0;
+}
+
+void manager_set_ready_later(Manager *m)
+{
+        m->ready_later = true;
+}
+
+void manager_notify_ready(Manager *m)
+{
+        (void) sd_notifyf(0, "READY=1\nSTATUS=%s", strempty(m->last_status));
 }
 
 int manager_run(Manager *m)

@@ -33,6 +33,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * Returns -EINVAL for an invalid config (nothing else touched), other -errno otherwise. */
 int manager_startup(Manager *m);
 
+/* droverd: READY=1 only once the D-Bus API is up too (manager_notify_ready()), so that
+ * `systemctl start droverd` fails when droverd cannot own its name. Before startup. */
+void manager_set_ready_later(Manager *m);
+void manager_notify_ready(Manager *m);
+
 /* Run the loop until SIGTERM/SIGINT. Returns the loop's exit code (0) or -errno. */
 int manager_run(Manager *m);
 

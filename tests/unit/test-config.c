@@ -303,6 +303,28 @@ static void test_load_buffer(void **state)
         diag_list_done(&l);
 }
 
+/* dbus.required: true unless the file says false (droverd then runs without its API). */
+static void test_dbus_required(void **state)
+{
+        Config *c = NULL;
+        DiagList l;
+
+        assert_int_equal(load("dbus.yaml", "sites:\n", &c, &l), 0);
+        assert_true(c->dbus_required);
+        config_free(c);
+        diag_list_done(&l);
+
+        assert_int_equal(load("dbus.yaml", "dbus: {required: false}\n", &c, &l), 0);
+        assert_false(c->dbus_required);
+        config_free(c);
+        diag_list_done(&l);
+
+        assert_int_equal(load("dbus.yaml", "dbus: {}\n", &c, &l), 0);
+        assert_true(c->dbus_required);
+        config_free(c);
+        diag_list_done(&l);
+}
+
 static void test_missing_file(void **state)
 {
         Config *c = NULL;
@@ -541,6 +563,7 @@ int main(void)
                 cmocka_unit_test(test_minimal_defaults),
                 cmocka_unit_test(test_relative_config_path),
                 cmocka_unit_test(test_load_buffer),
+                cmocka_unit_test(test_dbus_required),
                 cmocka_unit_test(test_missing_file),
                 cmocka_unit_test(test_enums),
                 cmocka_unit_test(test_secret_values),

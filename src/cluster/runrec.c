@@ -38,7 +38,7 @@ const char *resume_action_to_string(ResumeAction a)
         return string_table_get(resume_action_table, ELEMENTSOF(resume_action_table), (int) a);
 }
 
-void step_record_done(StepRecord *s)
+void steprec_done(StepRecord *s)
 {
         if (!s)
                 return;
@@ -47,7 +47,7 @@ void step_record_done(StepRecord *s)
         *s = (StepRecord) {};
 }
 
-RunRecord *run_record_free(RunRecord *r)
+RunRecord *runrec_free(RunRecord *r)
 {
         if (!r)
                 return NULL;
@@ -59,7 +59,7 @@ RunRecord *run_record_free(RunRecord *r)
         free(r->node);
         free(r->started_by);
         for (size_t i = 0; i < r->n_steps; i++)
-                step_record_done(&r->steps[i]);
+                steprec_done(&r->steps[i]);
         free(r->steps);
         free(r);
         return NULL;
@@ -338,7 +338,7 @@ int runrec_read(EtcdClient *c, const char *prefix, const char *id, usec_t timeou
 {
         _cleanup_free_ char *run_prefix = xasprintf("%s/runs/%s/", prefix, id);
         _cleanup_free_ char *meta_key = runrec_key_meta(prefix, id);
-        _cleanup_(run_record_freep) RunRecord *rec = NULL;
+        _cleanup_(runrec_freep) RunRecord *rec = NULL;
         EtcdKv *kvs = NULL;
         size_t n = 0;
         int r;

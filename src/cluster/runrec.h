@@ -86,9 +86,9 @@ typedef struct RunRecord {
         size_t n_steps;
 } RunRecord;
 
-void step_record_done(StepRecord *s);
-RunRecord *run_record_free(RunRecord *r);
-DEFINE_TRIVIAL_CLEANUP_FUNC(RunRecord *, run_record_free);
+void steprec_done(StepRecord *s);
+RunRecord *runrec_free(RunRecord *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RunRecord *, runrec_free);
 
 /* ---- pure ---- */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cluster/election.h"
+#include "config/config.h"
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
 
@@ -94,6 +95,7 @@ typedef enum Phase {
 struct Election {
         sd_event *event;
         EtcdClient *client;
+        bool owns_client;
         char *prefix, *node, *leader_key, *member_key, *members_prefix;
         usec_t ttl;
         ElectionRoleCallback cb;
@@ -382,11 +384,40 @@ int election_new(Election **ret, sd_event *event, EtcdClient *client, const char
         return 0;
 }
 
+int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg, ElectionRoleCallback cb,
+                             void *userdata)
+{
+        EtcdClient *c = NULL;
+        Election *e = NULL;
+        int r;
+
+        if (!cfg)
+                return -EINVAL;
+        r = etcd_client_new_from_config(&c, cfg);
+        if (r < 0)
+                return r;
+        r = election_new(&e, event, c, cfg->prefix, cfg->node, cfg->lease_ttl, cb, userdata);
+        if (r < 0) {
+                etcd_client_free(c);
+                return r;
+        }
+        e->owns_client = true;
+        *ret = e;
+        return 0;
+}
+
+EtcdClient *election_get_client(const Election *e)
+{
+        return e->client;
+}
+
 Election *election_free(Election *e)
 {
         if (!e)
                 return NULL;
         etcd_request_cancel(e->inflight);
+        if (e->owns_client)
+                etcd_client_free(e->client);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->step_down);
         sd_event_unref(e->event);

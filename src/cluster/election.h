@@ -80,6 +80,10 @@ typedef void (*ElectionRoleCallback)(Election *e, const ElectionStatus *st, void
 /* client is borrowed and must outlive the election; it is attached to `event`. */
 int election_new(Election **ret, sd_event *event, EtcdClient *client, const char *prefix, const char *node,
                  usec_t ttl, ElectionRoleCallback cb, void *userdata);
+/* The daemon's entry point: a client of its own (cfg's endpoints and TLS), prefix, node
+ * and lease TTL from drover.yaml's cluster: section. */
+int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg, ElectionRoleCallback cb,
+                             void *userdata);
 Election *election_free(Election *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Election *, election_free);
 
@@ -89,6 +93,8 @@ int election_start(Election *e);
 int election_resign(Election *e, usec_t timeout);
 
 void election_get_status(const Election *e, ElectionStatus *ret); /* borrowed strings */
+/* The election's client, for the daemon's own reads (unfinished runs on election). */
+EtcdClient *election_get_client(const Election *e);
 /* Leader, and the lease deadline not passed: the only test before starting a step. */
 bool election_may_act(const Election *e);
 uint64_t election_epoch(const Election *e);

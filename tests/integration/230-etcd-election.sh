@@ -58,6 +58,16 @@ assert_eq "etcd's leader key names the leader" "$L1" \
 members=$(ETCDCTL_API=3 etcdctl --endpoints "${ETCD_ENDPOINTS[0]}" get --keys-only --prefix "$PREFIX/members/" | grep -c . || true)
 assert_eq "three presence keys" 3 "$members"
 
+# A participant whose first endpoint accepts and never answers (a hung etcd member):
+# each call gives up on it at its deadline and moves on to the next endpoint.
+lab_start_blackhole
+"$DRIVER" elect delta "$PREFIX" "$TTL" "$LAB/delta.status" "http://127.0.0.1:$BLACKHOLE_PORT" "${ETCD_ENDPOINTS[@]}" \
+        2>>"$LAB/delta.log" &
+PART[delta]=$!
+delta_follows() { [ "$(role_of delta)" = follower ] && [ "$(leader_seen_by delta)" = "$L1" ]; }
+check "a participant whose first etcd endpoint hangs follows $L1 through the next endpoint" wait_until 200 delta_follows
+kill -TERM "${PART[delta]}"; wait "${PART[delta]}" 2>/dev/null || true; unset "PART[delta]"
+
 out=$("$DRIVER" fence "$L1" "$E1" "$PREFIX" "${ETCD_ENDPOINTS[@]}") && rc=0 || rc=$?
 assert_eq "the leader's fenced write is accepted" "0 written" "$rc $out"
 FOLLOWER=$(for n in alpha beta gamma; do [ "$n" != "$L1" ] && echo "$n"; done | head -1; true)
@@ -104,8 +114,17 @@ LAST=$(for n in "${REST[@]}"; do [ "$n" != "$L2" ] && echo "$n"; done; true)
 last_leads() { [ "$(role_of "$LAST")" = leader ] && [ "$(epoch_seen_by "$LAST")" -gt "$E2" ]; }
 check "after $L2 resigns, $LAST leads" wait_until 300 last_leads
 
-# All etcd members down: nobody may act.
-start_part "$L1"
+# All etcd members down: nobody may act. The killed node comes back as droverd will run it,
+# from a drover.yaml's cluster: section.
+cat >"$LAB/$L1.yaml" <<YAML
+cluster:
+  node: $L1
+  name: test230
+  lease_ttl: ${TTL}s
+  endpoints: [$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")]
+YAML
+"$DRIVER" elect-config "$LAB/$L1.yaml" "$LAB/$L1.status" 2>>"$LAB/$L1.log" &
+PART[$L1]=$!
 check "$L1 rejoins as a follower of $LAST" wait_until 200 one_leader_agreed "$L1" "$LAST"
 etcd_cleanup
 no_quorum_everywhere() { [ "$(count_role no-quorum "$L1" "$LAST")" = 2 ]; }

@@ -7,6 +7,8 @@
  *       run an election on sd-event until SIGTERM (or kill -9); after every role
  *       change STATUS_FILE holds "ROLE LEADER EPOCH" ("-" for none), replaced atomically;
  *       on SIGTERM resign (revoke the lease) and exit 0.
+ *   elect-config DROVER_YAML STATUS_FILE
+ *       the same, from a drover.yaml's cluster: section (what droverd will do).
  *   fence NODE EPOCH PREFIX ENDPOINT...
  *       one fenced step start; exit 0 (written), 3 (fenced: prints who leads), 4 (etcd error).
  *   runrec NODE EPOCH PREFIX ENDPOINT...
@@ -24,6 +26,7 @@
 #include "cluster/election.h"
 #include "cluster/fence.h"
 #include "cluster/runrec.h"
+#include "config/config.h"
 #include "shared/strbuf.h"
 
 static const char *status_file;
@@ -52,26 +55,40 @@ static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, voi
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
-static int do_elect(int argc, char **argv)
+static int do_elect(int argc, char **argv, bool from_config)
 {
         _cleanup_(etcd_client_freep) EtcdClient *c = NULL;
+        _cleanup_(config_freep) Config *cfg = NULL;
         Election *e = NULL;
         sd_event *ev = NULL;
         sigset_t mask;
         int r;
 
-        if (argc < 6)
-                return 2;
-        status_file = argv[4];
-        r = etcd_client_new(&c, argv + 5, NULL);
-        if (r < 0)
-                return 4;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         if (sd_event_default(&ev) < 0 || sd_event_add_signal(ev, NULL, SIGTERM, on_sigterm, NULL) < 0)
                 return 4;
-        r = election_new(&e, ev, c, argv[2], argv[1], (usec_t) atoi(argv[3]) * USEC_PER_SEC, on_role, NULL);
+        if (from_config) {
+                DiagList diags;
+                if (argc < 3)
+                        return 2;
+                status_file = argv[2];
+                diag_list_init(&diags);
+                r = config_load(argv[1], &cfg, &diags);
+                diag_list_done(&diags);
+                if (r < 0 || !cfg->cluster)
+                        return 2;
+                r = election_new_from_config(&e, ev, cfg->cluster, on_role, NULL);
+        } else {
+                if (argc < 6)
+                        return 2;
+                status_file = argv[4];
+                r = etcd_client_new(&c, argv + 5, NULL);
+                if (r < 0)
+                        return 4;
+                r = election_new(&e, ev, c, argv[2], argv[1], (usec_t) atoi(argv[3]) * USEC_PER_SEC, on_role, NULL);
+        }
         if (r < 0)
                 return 4;
         {
@@ -226,7 +243,9 @@ int main(int argc, char **argv)
                 return 2;
         }
         if (streq(argv[1], "elect"))
-                return do_elect(argc - 1, argv + 1);
+                return do_elect(argc - 1, argv + 1, false);
+        if (streq(argv[1], "elect-config"))
+                return do_elect(argc - 1, argv + 1, true);
         if (streq(argv[1], "fence"))
                 return do_fence(argc - 1, argv + 1);
         if (streq(argv[1], "runrec"))

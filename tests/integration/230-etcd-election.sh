@@ -131,4 +131,10 @@ no_quorum_everywhere() { [ "$(count_role no-quorum "$L1" "$LAST")" = 2 ]; }
 check "etcd down: every participant is NO_QUORUM" wait_until 300 no_quorum_everywhere
 out=$("$DRIVER" fence "$LAST" "$E2" "$PREFIX" "${ETCD_ENDPOINTS[@]}") && rc=0 || rc=$?
 assert_eq "etcd down: a fenced write fails (not acted)" 4 "$rc"
+for n in "${!PART[@]}"; do
+        kill -TERM "${PART[$n]}"
+        wait "${PART[$n]}" && rc=0 || rc=$?
+        assert_eq "$n stops cleanly on SIGTERM with etcd down (resign gives up at its deadline)" 0 "$rc"
+        unset "PART[$n]"
+done
 lab_done

@@ -50,6 +50,7 @@ struct EtcdRequest {
         size_t endpoint; /* index being tried */
         EtcdCallback cb;
         void *userdata;
+        void (*destroy)(void *userdata);
         sd_event_source *defer; /* delivery from the loop when no attempt can start */
         int error;
 };
@@ -891,11 +892,18 @@ int etcd_call_async(EtcdClient *c, const char *path, json_t *req, usec_t timeout
         return 0;
 }
 
+void etcd_request_set_destroy(EtcdRequest *q, void (*destroy)(void *userdata))
+{
+        q->destroy = destroy;
+}
+
 void etcd_request_cancel(EtcdRequest *q)
 {
         if (!q)
                 return;
         request_unlink(q);
+        if (q->destroy)
+                q->destroy(q->userdata);
         request_free(q);
 }
 

@@ -67,6 +67,9 @@ typedef void (*EtcdCallback)(EtcdClient *c, int error, json_t *reply, void *user
 int etcd_client_attach_event(EtcdClient *c, sd_event *e);
 int etcd_call_async(EtcdClient *c, const char *path, json_t *req, usec_t timeout, EtcdCallback cb,
                     void *userdata, EtcdRequest **ret);
+/* Called with the userdata when the request goes without its callback having run
+ * (cancelled, or the client freed): for userdata the callback would have freed. */
+void etcd_request_set_destroy(EtcdRequest *r, void (*destroy)(void *userdata));
 /* Cancel a request whose callback has not run yet; its callback never runs. NULL is fine. */
 void etcd_request_cancel(EtcdRequest *r);
 /* Requests in flight (tests, shutdown). */

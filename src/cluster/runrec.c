@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cluster/runrec.h"
+#include "config/config.h"
 #include "shared/strbuf.h"
 #include "shared/string-table.h"
 
@@ -315,6 +316,67 @@ int runrec_finish(const Fence *f, RunRecord *r, RunRecState state, usec_t ended)
         return put_meta(f, r, false, true);
 }
 
+void fence_init_from_config(Fence *f, EtcdClient *c, const ClusterConfig *cfg, uint64_t epoch)
+{
+        *f = (Fence) { .client = c, .prefix = cfg->prefix, .node = cfg->node, .epoch = epoch,
+                       .timeout = FENCE_DEFAULT_TIMEOUT };
+}
+
+static char **ids_from_kvs(EtcdKv *kvs, size_t n, size_t plen)
+{
+        char **ids = xcalloc(n + 1, sizeof(char *));
+
+        for (size_t i = 0; i < n; i++)
+                ids[i] = xstrdup(kvs[i].key + plen);
+        return ids;
+}
+
+typedef struct ListCall {
+        RunrecListCallback cb;
+        void *userdata;
+        size_t plen;
+} ListCall;
+
+static void list_done(EtcdClient *c, int error, json_t *reply, void *userdata)
+{
+        ListCall *lc = userdata;
+        EtcdKv *kvs = NULL;
+        size_t n = 0;
+
+        if (error >= 0)
+                error = etcd_parse_range(reply, &kvs, &n, NULL);
+        if (error < 0)
+                lc->cb(error, NULL, lc->userdata);
+        else {
+                char **ids = ids_from_kvs(kvs, n, lc->plen);
+                etcd_kvs_free(kvs, n);
+                lc->cb(0, ids, lc->userdata);
+        }
+        free(lc);
+}
+
+int runrec_list_unfinished_async(EtcdClient *c, const char *prefix, usec_t timeout, RunrecListCallback cb,
+                                 void *userdata, EtcdRequest **ret)
+{
+        _cleanup_free_ char *active = xasprintf("%s/active/", prefix);
+        ListCall *lc = xcalloc(1, sizeof(ListCall));
+        json_t *req = etcd_build_range(active, true);
+        EtcdRequest *q = NULL;
+        int r;
+
+        *lc = (ListCall) { .cb = cb, .userdata = userdata, .plen = strlen(active) };
+        r = etcd_call_async(c, "/v3/kv/range", req, timeout, list_done, lc, &q);
+        json_decref(req);
+        if (r < 0) {
+                free(lc);
+                return r;
+        }
+        etcd_request_set_destroy(q, free); /* cancelled: lc goes with the request */
+        if (ret)
+                *ret = q;
+        return 0;
+}
+
 int runrec_list_unfinished(EtcdClient *c, const char *prefix, usec_t timeout, char ***ret_ids)
 {
         _cleanup_free_ char *active = xasprintf("%s/active/", prefix);
@@ -326,9 +388,7 @@ int runrec_list_unfinished(EtcdClient *c, const char *prefix, usec_t timeout, ch
         r = etcd_range(c, active, true, timeout, &kvs, &n);
         if (r < 0)
                 return r;
-        ids = xcalloc(n + 1, sizeof(char *));
-        for (size_t i = 0; i < n; i++)
-                ids[i] = xstrdup(kvs[i].key + plen);
+        ids = ids_from_kvs(kvs, n, plen);
         etcd_kvs_free(kvs, n);
         *ret_ids = ids;
         return 0;

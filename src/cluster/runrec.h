@@ -27,6 +27,8 @@
 #include "cluster/etcd.h"
 #include "cluster/fence.h"
 
+typedef struct ClusterConfig ClusterConfig;
+
 typedef enum RunRecState {
         RUNREC_RUNNING,
         RUNREC_SUCCEEDED,
@@ -126,6 +128,10 @@ void runrec_resume_plan(const RunRecord *r, ResumePlan *ret);
 
 /* ---- etcd (synchronous, fenced writes) ---- */
 
+/* The worker's fence: drover.yaml's cluster: section, the client, and the epoch the daemon
+ * passed when it started the run. */
+void fence_init_from_config(Fence *f, EtcdClient *c, const ClusterConfig *cfg, uint64_t epoch);
+
 /* Create the run: meta + active marker. */
 int runrec_begin(const Fence *f, const RunRecord *meta);
 /* THE fenced step start: refused with -ESTALE when this node no longer leads in f->epoch. */
@@ -137,4 +143,10 @@ int runrec_adopt(const Fence *f, RunRecord *r);
 int runrec_finish(const Fence *f, RunRecord *r, RunRecState state, usec_t ended);
 
 int runrec_list_unfinished(EtcdClient *c, const char *prefix, usec_t timeout, char ***ret_ids);
+/* The same on the daemon's loop (the client attached to it): cb gets the ids (NULL-terminated,
+ * the callee's to free) or error < 0. For a new leader: list, then hand each id to a worker
+ * (`--resume ID`), which reads the run with runrec_read() in its own process. */
+typedef void (*RunrecListCallback)(int error, char **ids, void *userdata);
+int runrec_list_unfinished_async(EtcdClient *c, const char *prefix, usec_t timeout, RunrecListCallback cb,
+                                 void *userdata, EtcdRequest **ret);
 int runrec_read(EtcdClient *c, const char *prefix, const char *id, usec_t timeout, RunRecord **ret);

@@ -86,6 +86,9 @@ assert_contains "params are stored with the secret masked" "$out" '"password":"*
 assert_not_contains "the secret's value is not in etcd" \
         "$(ETCDCTL_API=3 etcdctl --endpoints "${ETCD_ENDPOINTS[0]}" get --prefix "$PREFIX/")" "s3cr3t-value"
 assert_contains "a finished run is no longer unfinished" "$out" "unfinished after finish: 0"
+ETCDCTL_API=3 etcdctl --endpoints "${ETCD_ENDPOINTS[0]}" put "$PREFIX/active/7-old-3" "" >/dev/null
+out=$("$DRIVER" list-async "$PREFIX" "${ETCD_ENDPOINTS[@]}") && rc=0 || rc=$?
+assert_eq "unfinished runs listed on an sd-event loop" "0 7-old-3" "$rc $out"
 
 # kill -9 of the leader: one of the two others leads, in a newer epoch.
 kill -KILL "${PART[$L1]}"

@@ -14,6 +14,8 @@
  *   runrec NODE EPOCH PREFIX ENDPOINT...
  *       begin a run, two steps (one ended, one in flight), list unfinished runs, read the
  *       run back and print its resume plan; exit 0 when everything round-trips.
+ *   list-async PREFIX ENDPOINT...
+ *       the unfinished runs, listed on an sd-event loop as droverd will; one id a line.
  *   bench-fence N NODE EPOCH PREFIX ENDPOINT...
  *       N fenced step starts; prints median and p95 in ms.
  */
@@ -199,6 +201,43 @@ fail:
         return r == -ESTALE ? 3 : 4;
 }
 
+static sd_event *list_event;
+
+static void on_list(int error, char **ids, void *userdata)
+{
+        int *rc = userdata;
+
+        if (error < 0) {
+                printf("error: %s\n", strerror(-error));
+                *rc = 4;
+        } else {
+                for (char **i = ids; *i; i++)
+                        printf("%s\n", *i);
+                strv_free(ids);
+                *rc = 0;
+        }
+        (void) sd_event_exit(list_event, 0);
+}
+
+static int do_list_async(int argc, char **argv)
+{
+        _cleanup_(etcd_client_freep) EtcdClient *c = NULL;
+        sd_event *ev = NULL;
+        int rc = 4;
+
+        if (argc < 3 || etcd_client_new(&c, argv + 2, NULL) < 0)
+                return 2;
+        if (sd_event_default(&ev) < 0 || etcd_client_attach_event(c, ev) < 0)
+                return 4;
+        list_event = ev;
+        if (runrec_list_unfinished_async(c, argv[1], 2 * USEC_PER_SEC, on_list, &rc, NULL) < 0)
+                return 4;
+        (void) sd_event_loop(ev);
+        etcd_client_free(TAKE_PTR(c));
+        sd_event_unref(ev);
+        return rc;
+}
+
 static int cmp_usec(const void *a, const void *b)
 {
         usec_t x = *(const usec_t *) a, y = *(const usec_t *) b;
@@ -250,6 +289,8 @@ int main(int argc, char **argv)
                 return do_fence(argc - 1, argv + 1);
         if (streq(argv[1], "runrec"))
                 return do_runrec(argc - 1, argv + 1);
+        if (streq(argv[1], "list-async"))
+                return do_list_async(argc - 1, argv + 1);
         if (streq(argv[1], "bench-fence"))
                 return do_bench_fence(argc - 1, argv + 1);
         return 2;

@@ -122,7 +122,10 @@ static void election_step(Election *e);
 
 static void set_role(Election *e, ClusterRole role, const char *leader, uint64_t epoch, const char *reason)
 {
-        bool changed = e->role != role || !streq_ptr(e->leader, leader) || e->epoch != epoch;
+        /* While nobody can act, a new reason is news too (etcd refused → timed out → TLS…);
+         * the same failure again is not. */
+        bool changed = e->role != role || !streq_ptr(e->leader, leader) || e->epoch != epoch ||
+                       (role == CLUSTER_ROLE_NO_QUORUM && !streq_ptr(e->reason, reason));
 
         e->role = role;
         if (!streq_ptr(e->leader, leader)) {
@@ -205,8 +208,7 @@ static void on_failure(Election *e, const char *what, int error)
         e->inflight = NULL;
         e->phase = PHASE_IDLE;
         if (!lease_clock_may_act(&e->clock, now)) {
-                snprintf(reason, sizeof(reason), "etcd not reached (%s via %s: %s)", what,
-                         etcd_client_current_endpoint(e->client), strerror(-error));
+                snprintf(reason, sizeof(reason), "etcd not reached (%s: %s)", what, strerror(-error));
                 set_role(e, CLUSTER_ROLE_NO_QUORUM, NULL, 0, reason);
         }
         election_schedule(e);

@@ -75,6 +75,8 @@ typedef struct ElectionStatus {
         const char *reason; /* why the role is what it is ("elected", "lease not renewed for 4.0s", …) */
 } ElectionStatus;
 
+/* Runs when the role, the leader or the epoch changes, and when the reason changes while
+ * NO_QUORUM (the same failure repeated is not reported again). Must not free the election. */
 typedef void (*ElectionRoleCallback)(Election *e, const ElectionStatus *st, void *userdata);
 
 /* client is borrowed and must outlive the election; it is attached to `event`. */

@@ -517,6 +517,12 @@ static int curl_code_to_errno(CURLcode code)
                 return -ECONNREFUSED;
         case CURLE_COULDNT_RESOLVE_HOST:
                 return -EHOSTUNREACH;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CIPHER:
+                return -EKEYREJECTED; /* TLS: wrong CA, certificate refused */
         case CURLE_WRITE_ERROR:
         case CURLE_RECV_ERROR:
         case CURLE_GOT_NOTHING:

@@ -22,7 +22,8 @@
  *
  * Errors: -ETIMEDOUT (deadline), -ECONNREFUSED/-EHOSTUNREACH (transport), -EAGAIN
  * (etcd answered 5xx: no leader, request timed out inside etcd), -ENOENT (gRPC
- * NOT_FOUND, e.g. an unknown lease), -EINVAL (other 4xx), -EBADMSG (unparsable reply).
+ * NOT_FOUND, e.g. an unknown lease), -EINVAL (other 4xx), -EBADMSG (unparsable reply),
+ * -EKEYREJECTED (TLS handshake or certificate verification failed).
  */
 #pragma once
 

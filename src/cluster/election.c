@@ -25,6 +25,36 @@ static const char *const cluster_role_table[_CLUSTER_ROLE_MAX] = {
 
 DEFINE_STRING_TABLE(cluster_role, ClusterRole, cluster_role_table)
 
+static const char *const cluster_event_table[_CLUSTER_EVENT_MAX] = {
+        [CLUSTER_EVENT_NONE] = "none",
+        [CLUSTER_EVENT_ELECTED] = "cluster-elected",
+        [CLUSTER_EVENT_STEPPED_DOWN] = "cluster-stepped-down",
+        [CLUSTER_EVENT_FOLLOWING] = "cluster-following",
+        [CLUSTER_EVENT_NO_QUORUM] = "cluster-no-quorum",
+        [CLUSTER_EVENT_FENCED] = "cluster-fenced",
+        [CLUSTER_EVENT_RESUMED] = "cluster-resumed",
+        [CLUSTER_EVENT_OVERRIDE] = "cluster-override",
+};
+
+DEFINE_STRING_TABLE(cluster_event, ClusterEvent, cluster_event_table)
+
+ClusterEvent cluster_event_for_change(ClusterRole from, const char *from_leader, uint64_t from_epoch,
+                                      ClusterRole to, const char *to_leader, uint64_t to_epoch)
+{
+        if (to == CLUSTER_ROLE_LEADER)
+                return from == CLUSTER_ROLE_LEADER && from_epoch == to_epoch ? CLUSTER_EVENT_NONE
+                                                                             : CLUSTER_EVENT_ELECTED;
+        if (from == CLUSTER_ROLE_LEADER)
+                return CLUSTER_EVENT_STEPPED_DOWN;
+        if (to == CLUSTER_ROLE_FOLLOWER)
+                return from == CLUSTER_ROLE_FOLLOWER && streq_ptr(from_leader, to_leader) && from_epoch == to_epoch
+                               ? CLUSTER_EVENT_NONE
+                               : CLUSTER_EVENT_FOLLOWING;
+        if (to == CLUSTER_ROLE_NO_QUORUM)
+                return from == CLUSTER_ROLE_NO_QUORUM ? CLUSTER_EVENT_NONE : CLUSTER_EVENT_NO_QUORUM;
+        return CLUSTER_EVENT_NONE;
+}
+
 /* ---- pure timing ------------------------------------------------------------------- */
 
 usec_t election_keepalive_interval(usec_t ttl)

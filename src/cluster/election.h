@@ -43,6 +43,26 @@ typedef enum ClusterRole {
 const char *cluster_role_to_string(ClusterRole r);
 ClusterRole cluster_role_from_string(const char *s);
 
+/* What a node journals and signals about the cluster (the daemon's wiring, phase 2). */
+typedef enum ClusterEvent {
+        CLUSTER_EVENT_NONE,
+        CLUSTER_EVENT_ELECTED,      /* this node leads (epoch) */
+        CLUSTER_EVENT_STEPPED_DOWN, /* this node led and no longer does (lease, deposed, resigned) */
+        CLUSTER_EVENT_FOLLOWING,    /* another node leads, or a new one */
+        CLUSTER_EVENT_NO_QUORUM,    /* etcd not reached: nobody here acts */
+        CLUSTER_EVENT_FENCED,       /* a fenced write was refused: the step did not act */
+        CLUSTER_EVENT_RESUMED,      /* a new leader took over an unfinished run */
+        CLUSTER_EVENT_OVERRIDE,     /* a commander ran a playbook without quorum, explicitly */
+        _CLUSTER_EVENT_MAX,
+        _CLUSTER_EVENT_INVALID = -EINVAL,
+} ClusterEvent;
+
+const char *cluster_event_to_string(ClusterEvent e); /* "cluster-elected", … */
+ClusterEvent cluster_event_from_string(const char *s);
+/* The event a role change means (pure); NONE when nothing worth journaling changed. */
+ClusterEvent cluster_event_for_change(ClusterRole from, const char *from_leader, uint64_t from_epoch,
+                                      ClusterRole to, const char *to_leader, uint64_t to_epoch);
+
 /* ---- the pure timing core (virtual clock in tests) ---- */
 
 typedef struct LeaseClock {

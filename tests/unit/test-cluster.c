@@ -287,13 +287,33 @@ static void test_resume_plan(void **state)
         assert_string_equal(cluster_role_to_string(CLUSTER_ROLE_NO_QUORUM), "no-quorum");
 }
 
+static void test_events(void **state)
+{
+        const ClusterRole L = CLUSTER_ROLE_LEADER, F = CLUSTER_ROLE_FOLLOWER, N = CLUSTER_ROLE_NO_QUORUM;
+
+        assert_int_equal(cluster_event_for_change(N, NULL, 0, L, "a", 5), CLUSTER_EVENT_ELECTED);
+        assert_int_equal(cluster_event_for_change(F, "b", 4, L, "a", 5), CLUSTER_EVENT_ELECTED);
+        assert_int_equal(cluster_event_for_change(L, "a", 5, L, "a", 5), CLUSTER_EVENT_NONE);
+        /* re-elected after a lost lease: a new epoch is a new leadership */
+        assert_int_equal(cluster_event_for_change(L, "a", 5, L, "a", 9), CLUSTER_EVENT_ELECTED);
+        assert_int_equal(cluster_event_for_change(L, "a", 5, N, NULL, 0), CLUSTER_EVENT_STEPPED_DOWN);
+        assert_int_equal(cluster_event_for_change(L, "a", 5, F, "b", 7), CLUSTER_EVENT_STEPPED_DOWN);
+        assert_int_equal(cluster_event_for_change(N, NULL, 0, F, "b", 7), CLUSTER_EVENT_FOLLOWING);
+        assert_int_equal(cluster_event_for_change(F, "b", 7, F, "c", 8), CLUSTER_EVENT_FOLLOWING);
+        assert_int_equal(cluster_event_for_change(F, "b", 7, F, "b", 7), CLUSTER_EVENT_NONE);
+        assert_int_equal(cluster_event_for_change(F, "b", 7, N, NULL, 0), CLUSTER_EVENT_NO_QUORUM);
+        assert_int_equal(cluster_event_for_change(N, NULL, 0, N, NULL, 0), CLUSTER_EVENT_NONE);
+        assert_string_equal(cluster_event_to_string(CLUSTER_EVENT_FENCED), "cluster-fenced");
+        assert_int_equal(cluster_event_from_string("cluster-resumed"), CLUSTER_EVENT_RESUMED);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lease_clock),  cmocka_unit_test(test_step_down_story),
                 cmocka_unit_test(test_base64),       cmocka_unit_test(test_build_txn),
                 cmocka_unit_test(test_parse_replies), cmocka_unit_test(test_records),
-                cmocka_unit_test(test_resume_plan),
+                cmocka_unit_test(test_resume_plan),  cmocka_unit_test(test_events),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,7 +47,8 @@ ClusterEvent cluster_event_for_change(ClusterRole from, const char *from_leader,
         if (from == CLUSTER_ROLE_LEADER)
                 return CLUSTER_EVENT_STEPPED_DOWN;
         if (to == CLUSTER_ROLE_FOLLOWER)
-                return from == CLUSTER_ROLE_FOLLOWER && streq_ptr(from_leader, to_leader) && from_epoch == to_epoch
+                return from == CLUSTER_ROLE_FOLLOWER && streq_ptr(from_leader, to_leader) &&
+                                       from_epoch == to_epoch
                                ? CLUSTER_EVENT_NONE
                                : CLUSTER_EVENT_FOLLOWING;
         if (to == CLUSTER_ROLE_NO_QUORUM)
@@ -220,7 +221,8 @@ static void election_schedule(Election *e)
 
         if (!e->started)
                 return;
-        next = now + (e->role == CLUSTER_ROLE_LEADER ? election_keepalive_interval(e->ttl) : ELECTION_FOLLOWER_POLL);
+        next = now + (e->role == CLUSTER_ROLE_LEADER ? election_keepalive_interval(e->ttl)
+                                                     : ELECTION_FOLLOWER_POLL);
         if (e->lease != 0 && e->clock.valid)
                 next = MIN(next, MAX(lease_clock_next_renewal(&e->clock), now));
         (void) arm(e, &e->tick, next, tick_cb);
@@ -248,14 +250,14 @@ static void send(Election *e, Phase phase, const char *path, json_t *req);
 
 static void observe(Election *e)
 {
-        EtcdCompare cmp = { .key = e->leader_key, .target = ETCD_COMPARE_CREATE, .number = 0 };
+        EtcdCompare cmp = {.key = e->leader_key, .target = ETCD_COMPARE_CREATE, .number = 0};
         EtcdOp success[] = {
-                { .type = ETCD_OP_PUT, .key = e->leader_key, .value = e->node, .lease = e->lease },
-                { .type = ETCD_OP_RANGE, .key = e->members_prefix, .prefix = true },
+                {.type = ETCD_OP_PUT, .key = e->leader_key, .value = e->node, .lease = e->lease},
+                {.type = ETCD_OP_RANGE, .key = e->members_prefix, .prefix = true},
         };
         EtcdOp failure[] = {
-                { .type = ETCD_OP_RANGE, .key = e->leader_key },
-                { .type = ETCD_OP_RANGE, .key = e->members_prefix, .prefix = true },
+                {.type = ETCD_OP_RANGE, .key = e->leader_key},
+                {.type = ETCD_OP_RANGE, .key = e->members_prefix, .prefix = true},
         };
 
         send(e, PHASE_OBSERVE, "/v3/kv/txn", etcd_build_txn(&cmp, 1, success, 2, failure, 2));
@@ -287,13 +289,15 @@ static void on_observed(Election *e, json_t *reply)
         e->phase = PHASE_IDLE;
 
         if (!lease_clock_may_act(&e->clock, now))
-                set_role(e, CLUSTER_ROLE_NO_QUORUM, NULL, 0, "the lease answer came after the step-down deadline");
+                set_role(e, CLUSTER_ROLE_NO_QUORUM, NULL, 0,
+                         "the lease answer came after the step-down deadline");
         else if (t.succeeded)
                 set_role(e, CLUSTER_ROLE_LEADER, e->node, (uint64_t) t.revision, "elected");
         else if (leader && streq(leader->value, e->node) && leader->lease == e->lease)
                 set_role(e, CLUSTER_ROLE_LEADER, e->node, (uint64_t) leader->create_revision, "leader");
         else if (leader)
-                set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision, "follower");
+                set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision,
+                         "follower");
         else
                 /* The key vanished between compare and range: cannot happen in one txn; next tick. */
                 set_role(e, CLUSTER_ROLE_FOLLOWER, NULL, 0, "no leader");
@@ -368,7 +372,8 @@ static void send(Election *e, Phase phase, const char *path, json_t *req)
         }
         e->phase = phase;
         e->sent_at = now_usec(CLOCK_MONOTONIC);
-        r = etcd_call_async(e->client, path, req, election_request_timeout(e->ttl), on_reply, e, &e->inflight);
+        r = etcd_call_async(e->client, path, req, election_request_timeout(e->ttl), on_reply, e,
+                            &e->inflight);
         json_decref(req);
         if (r < 0)
                 on_failure(e, path, r);
@@ -381,7 +386,8 @@ static void election_step(Election *e)
         if (!e->started || e->inflight)
                 return;
         if (e->lease == 0)
-                send(e, PHASE_GRANT, "/v3/lease/grant", etcd_build_lease_grant((int64_t) (e->ttl / USEC_PER_SEC)));
+                send(e, PHASE_GRANT, "/v3/lease/grant",
+                     etcd_build_lease_grant((int64_t) (e->ttl / USEC_PER_SEC)));
         else if (now >= lease_clock_next_renewal(&e->clock))
                 send(e, PHASE_KEEPALIVE, "/v3/lease/keepalive", etcd_build_lease_id(e->lease));
         else
@@ -416,8 +422,8 @@ int election_new(Election **ret, sd_event *event, EtcdClient *client, const char
         return 0;
 }
 
-int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg, ElectionRoleCallback cb,
-                             void *userdata)
+int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg,
+                             ElectionRoleCallback cb, void *userdata)
 {
         EtcdClient *c = NULL;
         Election *e = NULL;
@@ -498,7 +504,7 @@ int election_resign(Election *e, usec_t timeout)
 
 void election_get_status(const Election *e, ElectionStatus *ret)
 {
-        *ret = (ElectionStatus) {
+        *ret = (ElectionStatus){
                 .role = e->role,
                 .node = e->node,
                 .leader = e->leader,

@@ -30,10 +30,11 @@
 #include "shared/time-util.h"
 
 #define ELECTION_FOLLOWER_POLL (500 * USEC_PER_MSEC)
-#define ELECTION_MARGIN_MIN (500 * USEC_PER_MSEC)
+#define ELECTION_MARGIN_MIN    (500 * USEC_PER_MSEC)
 
 typedef enum ClusterRole {
-        CLUSTER_ROLE_NO_QUORUM, /* etcd not reached (yet, or for longer than the lease allows): nobody here acts */
+        CLUSTER_ROLE_NO_QUORUM, /* etcd not reached (yet, or for longer than the lease allows): nobody here
+                                   acts */
         CLUSTER_ROLE_FOLLOWER,
         CLUSTER_ROLE_LEADER,
         _CLUSTER_ROLE_MAX,
@@ -71,9 +72,9 @@ typedef struct LeaseClock {
         bool valid;        /* a grant or renewal was confirmed and not since reported gone */
 } LeaseClock;
 
-usec_t election_keepalive_interval(usec_t ttl);  /* TTL/3 */
-usec_t election_step_down_margin(usec_t ttl);    /* max(TTL/5, ELECTION_MARGIN_MIN) */
-usec_t election_request_timeout(usec_t ttl);     /* a renewal abandoned before the next is due */
+usec_t election_keepalive_interval(usec_t ttl); /* TTL/3 */
+usec_t election_step_down_margin(usec_t ttl);   /* max(TTL/5, ELECTION_MARGIN_MIN) */
+usec_t election_request_timeout(usec_t ttl);    /* a renewal abandoned before the next is due */
 void lease_clock_renewed(LeaseClock *lc, usec_t sent_at, usec_t ttl);
 void lease_clock_lost(LeaseClock *lc);
 /* The last moment a leader may start an action; 0 when not valid. */
@@ -104,8 +105,8 @@ int election_new(Election **ret, sd_event *event, EtcdClient *client, const char
                  usec_t ttl, ElectionRoleCallback cb, void *userdata);
 /* The daemon's entry point: a client of its own (cfg's endpoints and TLS), prefix, node
  * and lease TTL from drover.yaml's cluster: section. */
-int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg, ElectionRoleCallback cb,
-                             void *userdata);
+int election_new_from_config(Election **ret, sd_event *event, const ClusterConfig *cfg,
+                             ElectionRoleCallback cb, void *userdata);
 Election *election_free(Election *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Election *, election_free);
 

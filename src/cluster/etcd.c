@@ -226,7 +226,8 @@ json_t *etcd_build_txn(const EtcdCompare *cmp, size_t n_cmp, const EtcdOp *succe
         for (size_t i = 0; i < n_cmp; i++) {
                 const EtcdCompare *x = &cmp[i];
                 json_t *o = json_pack("{s:o,s:s,s:s}", "key", json_b64(x->key), "target",
-                                      compare_target_table[x->target], "result", compare_result_table[x->result]);
+                                      compare_target_table[x->target], "result",
+                                      compare_result_table[x->result]);
                 switch (x->target) {
                 case ETCD_COMPARE_VERSION:
                         json_object_set_new(o, "version", json_i64(x->number));
@@ -288,7 +289,7 @@ void etcd_kv_done(EtcdKv *kv)
                 return;
         free(kv->key);
         free(kv->value);
-        *kv = (EtcdKv) {};
+        *kv = (EtcdKv){};
 }
 
 void etcd_kvs_free(EtcdKv *kvs, size_t n)
@@ -303,7 +304,7 @@ void etcd_txn_reply_done(EtcdTxnReply *r)
         if (!r)
                 return;
         etcd_kvs_free(r->kvs, r->n_kvs);
-        *r = (EtcdTxnReply) {};
+        *r = (EtcdTxnReply){};
 }
 
 static int parse_kvs(json_t *kvs, EtcdKv **array, size_t *n)
@@ -315,7 +316,8 @@ static int parse_kvs(json_t *kvs, EtcdKv **array, size_t *n)
                 return 0;
         if (!json_is_array(kvs))
                 return -EBADMSG;
-        json_array_foreach(kvs, i, o) {
+        json_array_foreach(kvs, i, o)
+        {
                 EtcdKv *kv = array_push(array, n, sizeof(EtcdKv));
                 json_t *k = json_object_get(o, "key"), *v = json_object_get(o, "value");
                 ssize_t len;
@@ -406,7 +408,8 @@ int etcd_parse_txn(json_t *reply, EtcdTxnReply *ret)
         if (r < 0)
                 return r;
         responses = json_object_get(reply, "responses");
-        json_array_foreach(responses, i, o) {
+        json_array_foreach(responses, i, o)
+        {
                 json_t *rr = json_object_get(o, "response_range");
                 if (!rr)
                         continue;
@@ -452,7 +455,7 @@ int etcd_client_new(EtcdClient **ret, char *const *endpoints, const EtcdTls *tls
 
 int etcd_client_new_from_config(EtcdClient **ret, const ClusterConfig *cfg)
 {
-        EtcdTls tls = { .ca_file = cfg->ca_file, .cert_file = cfg->cert_file, .key_file = cfg->key_file };
+        EtcdTls tls = {.ca_file = cfg->ca_file, .cert_file = cfg->cert_file, .key_file = cfg->key_file};
         return etcd_client_new(ret, cfg->endpoints, &tls);
 }
 
@@ -839,8 +842,8 @@ static int multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
         }
         when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
         if (!c->timer) {
-                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC, multi_timer_fire,
-                                      c);
+                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
+                                      multi_timer_fire, c);
                 return r < 0 ? -1 : 0;
         }
         r = sd_event_source_set_time(c->timer, when);
@@ -1015,8 +1018,9 @@ int etcd_txn(EtcdClient *c, const EtcdCompare *cmp, size_t n_cmp, const EtcdOp *
              const EtcdOp *failure, size_t n_failure, usec_t timeout, EtcdTxnReply *ret)
 {
         json_t *reply = NULL;
-        int r = call_steal(c, "/v3/kv/txn", etcd_build_txn(cmp, n_cmp, success, n_success, failure, n_failure),
-                           timeout, &reply);
+        int r = call_steal(c, "/v3/kv/txn",
+                           etcd_build_txn(cmp, n_cmp, success, n_success, failure, n_failure), timeout,
+                           &reply);
 
         if (r < 0)
                 return r;
@@ -1036,7 +1040,8 @@ int etcd_member_list(EtcdClient *c, usec_t timeout, char ***ret_names)
                 return r;
         members = json_object_get(reply, "members");
         names = xcalloc(json_array_size(members) + 1, sizeof(char *));
-        json_array_foreach(members, i, m) {
+        json_array_foreach(members, i, m)
+        {
                 const char *name = json_string_value(json_object_get(m, "name"));
                 names[n++] = xstrdup(name ? name : "");
         }

@@ -15,7 +15,7 @@ void fence_holder_done(FenceHolder *h)
         if (!h)
                 return;
         free(h->leader);
-        *h = (FenceHolder) {};
+        *h = (FenceHolder){};
 }
 
 int fence_txn(const Fence *f, const EtcdOp *ops, size_t n_ops, FenceHolder *ret_holder)
@@ -28,10 +28,10 @@ int fence_txn(const Fence *f, const EtcdOp *ops, size_t n_ops, FenceHolder *ret_
                 return -EINVAL;
         leader_key = xasprintf("%s/leader", f->prefix);
         EtcdCompare cmp[] = {
-                { .key = leader_key, .target = ETCD_COMPARE_VALUE, .value = f->node },
-                { .key = leader_key, .target = ETCD_COMPARE_CREATE, .number = (int64_t) f->epoch },
+                {.key = leader_key, .target = ETCD_COMPARE_VALUE, .value = f->node},
+                {.key = leader_key, .target = ETCD_COMPARE_CREATE, .number = (int64_t) f->epoch},
         };
-        EtcdOp failure[] = { { .type = ETCD_OP_RANGE, .key = leader_key } };
+        EtcdOp failure[] = {{.type = ETCD_OP_RANGE, .key = leader_key}};
 
         r = etcd_txn(f->client, cmp, ELEMENTSOF(cmp), ops, n_ops, failure, ELEMENTSOF(failure),
                      f->timeout > 0 ? f->timeout : FENCE_DEFAULT_TIMEOUT, &t);
@@ -40,7 +40,7 @@ int fence_txn(const Fence *f, const EtcdOp *ops, size_t n_ops, FenceHolder *ret_
         if (t.succeeded)
                 return 0;
         if (ret_holder) {
-                *ret_holder = (FenceHolder) {};
+                *ret_holder = (FenceHolder){};
                 for (size_t i = 0; i < t.n_kvs; i++)
                         if (streq(t.kvs[i].key, leader_key)) {
                                 ret_holder->leader = xstrdup(t.kvs[i].value);

@@ -45,7 +45,7 @@ void steprec_done(StepRecord *s)
                 return;
         free(s->name);
         free(s->node);
-        *s = (StepRecord) {};
+        *s = (StepRecord){};
 }
 
 RunRecord *runrec_free(RunRecord *r)
@@ -129,9 +129,9 @@ char *runrec_encode_meta(const RunRecord *r)
         json_t *o = json_pack("{s:s,s:s,s:o,s:s?,s:s?,s:s,s:o,s:s,s:o,s:s,s:o,s:o}", "id", r->id, "playbook",
                               r->playbook, "params", params ? params : json_object(), "trigger", r->trigger,
                               "actor", r->actor, "node", r->node, "epoch", json_u64(r->epoch), "started_by",
-                              r->started_by ? r->started_by : r->node, "local_id", json_u64((uint64_t) r->local_id),
-                              "state", runrec_state_to_string(r->state), "started", json_u64(r->started), "ended",
-                              json_u64(r->ended));
+                              r->started_by ? r->started_by : r->node, "local_id",
+                              json_u64((uint64_t) r->local_id), "state", runrec_state_to_string(r->state),
+                              "started", json_u64(r->started), "ended", json_u64(r->ended));
         char *s;
 
         if (!o)
@@ -158,7 +158,8 @@ int runrec_decode_meta(const char *text, RunRecord *ret)
         r.trigger = get_str(o, "trigger");
         r.actor = get_str(o, "actor");
         params = json_object_get(o, "params");
-        r.params_json = json_is_object(params) ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
+        r.params_json =
+                json_is_object(params) ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("{}");
         state = json_string_value(json_object_get(o, "state"));
         r.state = state ? runrec_state_from_string(state) : _RUNREC_STATE_INVALID;
         if (!r.id || !r.playbook || !r.node || r.state < 0 || get_u64(o, "epoch", &r.epoch) < 0 ||
@@ -183,11 +184,11 @@ out:
 
 char *steprec_encode(const StepRecord *s)
 {
-        json_t *o = json_pack("{s:i,s:s,s:i,s:s,s:o,s:b,s:s,s:o,s:o}", "index", (json_int_t) s->index, "name",
-                              strempty(s->name), "attempt", (json_int_t) s->attempt, "node", strempty(s->node),
-                              "epoch", json_u64(s->epoch), "idempotent", s->idempotent, "outcome",
-                              steprec_outcome_to_string(s->outcome), "started", json_u64(s->started), "ended",
-                              json_u64(s->ended));
+        json_t *o = json_pack("{s:i,s:s,s:i,s:s,s:o,s:b,s:s,s:o,s:o}", "index", (json_int_t) s->index,
+                              "name", strempty(s->name), "attempt", (json_int_t) s->attempt, "node",
+                              strempty(s->node), "epoch", json_u64(s->epoch), "idempotent", s->idempotent,
+                              "outcome", steprec_outcome_to_string(s->outcome), "started",
+                              json_u64(s->started), "ended", json_u64(s->ended));
         char *text;
 
         if (!o)
@@ -237,14 +238,15 @@ void runrec_resume_plan(const RunRecord *r, ResumePlan *ret)
                     (r->steps[i].index == last->index && r->steps[i].attempt > last->attempt))
                         last = &r->steps[i];
         if (!last) {
-                *ret = (ResumePlan) { .action = RESUME_CONTINUE, .next_index = 0, .next_attempt = 1 };
+                *ret = (ResumePlan){.action = RESUME_CONTINUE, .next_index = 0, .next_attempt = 1};
                 return;
         }
         if (last->outcome != STEPREC_RUNNING) {
-                *ret = (ResumePlan) { .action = RESUME_CONTINUE, .next_index = last->index + 1, .next_attempt = 1 };
+                *ret = (ResumePlan){
+                        .action = RESUME_CONTINUE, .next_index = last->index + 1, .next_attempt = 1};
                 return;
         }
-        *ret = (ResumePlan) {
+        *ret = (ResumePlan){
                 .action = last->idempotent ? RESUME_RERUN : RESUME_ASK,
                 .next_index = last->index,
                 .next_attempt = last->attempt + 1,
@@ -264,11 +266,11 @@ static int put_meta(const Fence *f, const RunRecord *r, bool active, bool remove
 
         if (!meta)
                 return -EINVAL;
-        ops[n++] = (EtcdOp) { .type = ETCD_OP_PUT, .key = meta_key, .value = meta };
+        ops[n++] = (EtcdOp){.type = ETCD_OP_PUT, .key = meta_key, .value = meta};
         if (active)
-                ops[n++] = (EtcdOp) { .type = ETCD_OP_PUT, .key = active_key, .value = "" };
+                ops[n++] = (EtcdOp){.type = ETCD_OP_PUT, .key = active_key, .value = ""};
         else if (remove_active)
-                ops[n++] = (EtcdOp) { .type = ETCD_OP_DELETE, .key = active_key };
+                ops[n++] = (EtcdOp){.type = ETCD_OP_DELETE, .key = active_key};
         return fence_txn(f, ops, n, NULL);
 }
 
@@ -281,7 +283,7 @@ static int put_step(const Fence *f, const char *run_id, const StepRecord *s)
 {
         _cleanup_free_ char *key = runrec_key_step(f->prefix, run_id, s->index, s->attempt);
         _cleanup_free_ char *value = steprec_encode(s);
-        EtcdOp op = { .type = ETCD_OP_PUT, .key = key, .value = value };
+        EtcdOp op = {.type = ETCD_OP_PUT, .key = key, .value = value};
 
         if (!value)
                 return -EINVAL;
@@ -318,8 +320,11 @@ int runrec_finish(const Fence *f, RunRecord *r, RunRecState state, usec_t ended)
 
 void fence_init_from_config(Fence *f, EtcdClient *c, const ClusterConfig *cfg, uint64_t epoch)
 {
-        *f = (Fence) { .client = c, .prefix = cfg->prefix, .node = cfg->node, .epoch = epoch,
-                       .timeout = FENCE_DEFAULT_TIMEOUT };
+        *f = (Fence){.client = c,
+                     .prefix = cfg->prefix,
+                     .node = cfg->node,
+                     .epoch = epoch,
+                     .timeout = FENCE_DEFAULT_TIMEOUT};
 }
 
 static char **ids_from_kvs(EtcdKv *kvs, size_t n, size_t plen)
@@ -364,7 +369,7 @@ int runrec_list_unfinished_async(EtcdClient *c, const char *prefix, usec_t timeo
         EtcdRequest *q = NULL;
         int r;
 
-        *lc = (ListCall) { .cb = cb, .userdata = userdata, .plen = strlen(active) };
+        *lc = (ListCall){.cb = cb, .userdata = userdata, .plen = strlen(active)};
         r = etcd_call_async(c, "/v3/kv/range", req, timeout, list_done, lc, &q);
         json_decref(req);
         if (r < 0) {

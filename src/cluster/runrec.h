@@ -61,7 +61,7 @@ typedef struct RunParam {
 } RunParam;
 
 typedef struct StepRecord {
-        unsigned index;  /* position in the playbook, from 0 */
+        unsigned index; /* position in the playbook, from 0 */
         char *name;
         unsigned attempt; /* from 1; a resumed re-run is a new attempt */
         char *node;       /* who ran this attempt */
@@ -78,10 +78,10 @@ typedef struct RunRecord {
         char *params_json; /* a JSON object, secrets already masked */
         char *trigger;     /* "commander", "policy", "drill", "resume"… */
         char *actor;
-        char *node;        /* the node that owns the run now */
-        uint64_t epoch;    /* and its epoch */
-        char *started_by;  /* the node that started it */
-        int64_t local_id;  /* the run's id in started_by's journal */
+        char *node;       /* the node that owns the run now */
+        uint64_t epoch;   /* and its epoch */
+        char *started_by; /* the node that started it */
+        int64_t local_id; /* the run's id in started_by's journal */
         RunRecState state;
         usec_t started, ended; /* CLOCK_REALTIME */
         StepRecord *steps;     /* every attempt, ordered by (index, attempt) */
@@ -117,8 +117,8 @@ const char *resume_action_to_string(ResumeAction a);
 
 typedef struct ResumePlan {
         ResumeAction action;
-        unsigned next_index;    /* the step to run (or ask about) next */
-        unsigned next_attempt;  /* its attempt number if run */
+        unsigned next_index;         /* the step to run (or ask about) next */
+        unsigned next_attempt;       /* its attempt number if run */
         const StepRecord *in_flight; /* borrowed from the record; NULL for CONTINUE */
 } ResumePlan;
 

@@ -89,7 +89,8 @@ static int do_elect(int argc, char **argv, bool from_config)
                 r = etcd_client_new(&c, argv + 5, NULL);
                 if (r < 0)
                         return 4;
-                r = election_new(&e, ev, c, argv[2], argv[1], (usec_t) atoi(argv[3]) * USEC_PER_SEC, on_role, NULL);
+                r = election_new(&e, ev, c, argv[2], argv[1], (usec_t) atoi(argv[3]) * USEC_PER_SEC, on_role,
+                                 NULL);
         }
         if (r < 0)
                 return 4;
@@ -111,7 +112,7 @@ static int make_fence(char **argv, EtcdClient **c, Fence *f)
 {
         if (etcd_client_new(c, argv + 4, NULL) < 0)
                 return -EINVAL;
-        *f = (Fence) { .client = *c, .node = argv[1], .epoch = strtoull(argv[2], NULL, 10), .prefix = argv[3] };
+        *f = (Fence){.client = *c, .node = argv[1], .epoch = strtoull(argv[2], NULL, 10), .prefix = argv[3]};
         return 0;
 }
 
@@ -125,15 +126,20 @@ static int do_fence(int argc, char **argv)
         if (argc < 5 || make_fence(argv, &c, &f) < 0)
                 return 2;
         _cleanup_free_ char *id = runrec_make_id(f.epoch, f.node, 1);
-        StepRecord s = { .index = 0, .name = (char *) "step", .attempt = 1, .node = (char *) f.node,
-                         .epoch = f.epoch, .started = now_usec(CLOCK_REALTIME) };
+        StepRecord s = {.index = 0,
+                        .name = (char *) "step",
+                        .attempt = 1,
+                        .node = (char *) f.node,
+                        .epoch = f.epoch,
+                        .started = now_usec(CLOCK_REALTIME)};
         _cleanup_free_ char *key = runrec_key_step(f.prefix, id, 0, 1);
         _cleanup_free_ char *value = steprec_encode(&s);
-        EtcdOp op = { .type = ETCD_OP_PUT, .key = key, .value = value };
+        EtcdOp op = {.type = ETCD_OP_PUT, .key = key, .value = value};
 
         r = fence_txn(&f, &op, 1, &h);
         if (r == -ESTALE) {
-                printf("fenced: leader is %s epoch %llu\n", h.leader ? h.leader : "-", (unsigned long long) h.epoch);
+                printf("fenced: leader is %s epoch %llu\n", h.leader ? h.leader : "-",
+                       (unsigned long long) h.epoch);
                 fence_holder_done(&h);
                 return 3;
         }
@@ -156,16 +162,31 @@ static int do_runrec(int argc, char **argv)
 
         if (argc < 5 || make_fence(argv, &c, &f) < 0)
                 return 2;
-        RunParam params[] = { { "site", "primary", false }, { "password", "s3cr3t-value", true } };
+        RunParam params[] = {{"site", "primary", false}, {"password", "s3cr3t-value", true}};
         _cleanup_free_ char *pj = runrec_params_json(params, 2);
         _cleanup_free_ char *id = runrec_make_id(f.epoch, f.node, 9);
-        RunRecord run = { .id = id, .playbook = (char *) "site-switchover", .params_json = pj,
-                          .trigger = (char *) "test", .actor = (char *) "test", .node = (char *) f.node,
-                          .epoch = f.epoch, .local_id = 9, .started = now_usec(CLOCK_REALTIME) };
-        StepRecord s0 = { .index = 0, .name = (char *) "fence-old-primary", .attempt = 1, .node = (char *) f.node,
-                          .epoch = f.epoch, .idempotent = true, .started = now_usec(CLOCK_REALTIME) };
-        StepRecord s1 = { .index = 1, .name = (char *) "promote-db", .attempt = 1, .node = (char *) f.node,
-                          .epoch = f.epoch, .started = now_usec(CLOCK_REALTIME) };
+        RunRecord run = {.id = id,
+                         .playbook = (char *) "site-switchover",
+                         .params_json = pj,
+                         .trigger = (char *) "test",
+                         .actor = (char *) "test",
+                         .node = (char *) f.node,
+                         .epoch = f.epoch,
+                         .local_id = 9,
+                         .started = now_usec(CLOCK_REALTIME)};
+        StepRecord s0 = {.index = 0,
+                         .name = (char *) "fence-old-primary",
+                         .attempt = 1,
+                         .node = (char *) f.node,
+                         .epoch = f.epoch,
+                         .idempotent = true,
+                         .started = now_usec(CLOCK_REALTIME)};
+        StepRecord s1 = {.index = 1,
+                         .name = (char *) "promote-db",
+                         .attempt = 1,
+                         .node = (char *) f.node,
+                         .epoch = f.epoch,
+                         .started = now_usec(CLOCK_REALTIME)};
 
         if ((r = runrec_begin(&f, &run)) < 0 || (r = runrec_step_start(&f, id, &s0)) < 0)
                 goto fail;
@@ -182,8 +203,9 @@ static int do_runrec(int argc, char **argv)
         printf("run %s playbook %s params %s node %s epoch %llu steps %zu\n", back->id, back->playbook,
                back->params_json, back->node, (unsigned long long) back->epoch, back->n_steps);
         for (size_t i = 0; i < back->n_steps; i++)
-                printf("step %u.%u %s %s by %s\n", back->steps[i].index, back->steps[i].attempt, back->steps[i].name,
-                       steprec_outcome_to_string(back->steps[i].outcome), back->steps[i].node);
+                printf("step %u.%u %s %s by %s\n", back->steps[i].index, back->steps[i].attempt,
+                       back->steps[i].name, steprec_outcome_to_string(back->steps[i].outcome),
+                       back->steps[i].node);
         runrec_resume_plan(back, &plan);
         printf("resume %s at %u attempt %u\n", resume_action_to_string(plan.action), plan.next_index,
                plan.next_attempt);
@@ -269,8 +291,12 @@ static int do_bench_fence(int argc, char **argv)
         /* Interleaved, so that both see the same machine load: the fenced txn, and the same
          * record as a plain put (what the fence itself costs on top). */
         for (int i = 0; i < n; i++) {
-                StepRecord s = { .index = (unsigned) (i % 10000), .name = (char *) "bench", .attempt = 1,
-                                 .node = (char *) f.node, .epoch = f.epoch, .started = now_usec(CLOCK_REALTIME) };
+                StepRecord s = {.index = (unsigned) (i % 10000),
+                                .name = (char *) "bench",
+                                .attempt = 1,
+                                .node = (char *) f.node,
+                                .epoch = f.epoch,
+                                .started = now_usec(CLOCK_REALTIME)};
                 _cleanup_free_ char *key = runrec_key_step(f.prefix, "plain", s.index, 1);
                 _cleanup_free_ char *value = steprec_encode(&s);
                 usec_t t0 = now_usec(CLOCK_MONOTONIC);

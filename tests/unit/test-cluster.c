@@ -18,7 +18,7 @@
 #include "cluster/runrec.h"
 #include "shared/strbuf.h"
 
-#define S USEC_PER_SEC
+#define S  USEC_PER_SEC
 #define MS USEC_PER_MSEC
 
 static void test_lease_clock(void **state)
@@ -97,8 +97,9 @@ static void test_step_down_story(void **state)
 
 static void test_base64(void **state)
 {
-        const char *cases[][2] = { { "", "" },        { "f", "Zg==" },         { "fo", "Zm8=" },
-                                   { "foo", "Zm9v" }, { "foob", "Zm9vYg==" }, { "/drover/x/leader", "L2Ryb3Zlci94L2xlYWRlcg==" } };
+        const char *cases[][2] = {
+                {"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+                {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"/drover/x/leader", "L2Ryb3Zlci94L2xlYWRlcg=="}};
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *e = etcd_base64_encode(cases[i][0], strlen(cases[i][0]));
@@ -118,19 +119,21 @@ static void test_base64(void **state)
 static void test_build_txn(void **state)
 {
         EtcdCompare cmp[] = {
-                { .key = "k", .target = ETCD_COMPARE_VALUE, .value = "n1" },
-                { .key = "k", .target = ETCD_COMPARE_CREATE, .number = 42 },
+                {.key = "k", .target = ETCD_COMPARE_VALUE, .value = "n1"},
+                {.key = "k", .target = ETCD_COMPARE_CREATE, .number = 42},
         };
-        EtcdOp ok[] = { { .type = ETCD_OP_PUT, .key = "a", .value = "v", .lease = 7 } };
-        EtcdOp ko[] = { { .type = ETCD_OP_RANGE, .key = "p/", .prefix = true } };
+        EtcdOp ok[] = {{.type = ETCD_OP_PUT, .key = "a", .value = "v", .lease = 7}};
+        EtcdOp ko[] = {{.type = ETCD_OP_RANGE, .key = "p/", .prefix = true}};
         json_t *t = etcd_build_txn(cmp, 2, ok, 1, ko, 1);
         char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
 
         assert_string_equal(
-                s, "{\"compare\":[{\"key\":\"aw==\",\"result\":\"EQUAL\",\"target\":\"VALUE\",\"value\":\"bjE=\"},"
-                   "{\"createRevision\":\"42\",\"key\":\"aw==\",\"result\":\"EQUAL\",\"target\":\"CREATE\"}],"
-                   "\"failure\":[{\"requestRange\":{\"key\":\"cC8=\",\"range_end\":\"cDA=\"}}],"
-                   "\"success\":[{\"requestPut\":{\"key\":\"YQ==\",\"lease\":\"7\",\"value\":\"dg==\"}}]}");
+                s,
+                "{\"compare\":[{\"key\":\"aw==\",\"result\":\"EQUAL\",\"target\":\"VALUE\",\"value\":\"bjE="
+                "\"},"
+                "{\"createRevision\":\"42\",\"key\":\"aw==\",\"result\":\"EQUAL\",\"target\":\"CREATE\"}],"
+                "\"failure\":[{\"requestRange\":{\"key\":\"cC8=\",\"range_end\":\"cDA=\"}}],"
+                "\"success\":[{\"requestPut\":{\"key\":\"YQ==\",\"lease\":\"7\",\"value\":\"dg==\"}}]}");
         free(s);
         json_decref(t);
 }
@@ -166,7 +169,8 @@ static void test_parse_replies(void **state)
         json_decref(j);
 
         /* txn succeeded */
-        j = load("{\"header\":{\"revision\":\"2\"},\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":"
+        j = load("{\"header\":{\"revision\":\"2\"},\"succeeded\":true,\"responses\":[{\"response_put\":{"
+                 "\"header\":"
                  "{\"revision\":\"2\"}}}]}");
         assert_int_equal(etcd_parse_txn(j, &t), 0);
         assert_true(t.succeeded);
@@ -176,8 +180,10 @@ static void test_parse_replies(void **state)
         json_decref(j);
 
         /* txn failed ("succeeded" absent), with the range of the failure branch */
-        j = load("{\"header\":{\"revision\":\"2\"},\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"2\"},"
-                 "\"kvs\":[{\"key\":\"L3gvbGVhZGVy\",\"create_revision\":\"2\",\"mod_revision\":\"2\",\"version\":"
+        j = load("{\"header\":{\"revision\":\"2\"},\"responses\":[{\"response_range\":{\"header\":{"
+                 "\"revision\":\"2\"},"
+                 "\"kvs\":[{\"key\":\"L3gvbGVhZGVy\",\"create_revision\":\"2\",\"mod_revision\":\"2\","
+                 "\"version\":"
                  "\"1\",\"value\":\"bjE=\",\"lease\":\"2324035826076819207\"}],\"count\":\"1\"}}]}");
         assert_int_equal(etcd_parse_txn(j, &t), 0);
         assert_false(t.succeeded);
@@ -200,17 +206,29 @@ static void test_parse_replies(void **state)
 
 static void test_records(void **state)
 {
-        RunParam params[] = { { "site", "primary", false }, { "token", "hunter2", true } };
+        RunParam params[] = {{"site", "primary", false}, {"token", "hunter2", true}};
         _cleanup_free_ char *pj = runrec_params_json(params, 2);
         _cleanup_free_ char *id = runrec_make_id(42, "backup", 7);
         RunRecord r = {
-                .id = id, .playbook = (char *) "site-switchover", .params_json = pj, .trigger = (char *) "policy",
-                .actor = (char *) "droverd", .node = (char *) "backup", .epoch = 42, .local_id = 7,
-                .state = RUNREC_RUNNING, .started = 1700000000000000ULL,
+                .id = id,
+                .playbook = (char *) "site-switchover",
+                .params_json = pj,
+                .trigger = (char *) "policy",
+                .actor = (char *) "droverd",
+                .node = (char *) "backup",
+                .epoch = 42,
+                .local_id = 7,
+                .state = RUNREC_RUNNING,
+                .started = 1700000000000000ULL,
         };
         RunRecord back = {};
-        StepRecord s = { .index = 3, .name = (char *) "promote-db", .attempt = 1, .node = (char *) "backup",
-                         .epoch = 42, .outcome = STEPREC_RUNNING, .started = 1700000000000001ULL };
+        StepRecord s = {.index = 3,
+                        .name = (char *) "promote-db",
+                        .attempt = 1,
+                        .node = (char *) "backup",
+                        .epoch = 42,
+                        .outcome = STEPREC_RUNNING,
+                        .started = 1700000000000001ULL};
         StepRecord sb = {};
         _cleanup_free_ char *meta = NULL, *step = NULL, *k = NULL;
 
@@ -254,12 +272,12 @@ static void test_records(void **state)
 static void test_resume_plan(void **state)
 {
         StepRecord steps[] = {
-                { .index = 0, .attempt = 1, .outcome = STEPREC_OK },
-                { .index = 1, .attempt = 1, .outcome = STEPREC_FAILED },
-                { .index = 1, .attempt = 2, .outcome = STEPREC_OK },
-                { .index = 2, .attempt = 1, .outcome = STEPREC_RUNNING, .idempotent = false },
+                {.index = 0, .attempt = 1, .outcome = STEPREC_OK},
+                {.index = 1, .attempt = 1, .outcome = STEPREC_FAILED},
+                {.index = 1, .attempt = 2, .outcome = STEPREC_OK},
+                {.index = 2, .attempt = 1, .outcome = STEPREC_RUNNING, .idempotent = false},
         };
-        RunRecord r = { .steps = steps, .n_steps = 4 };
+        RunRecord r = {.steps = steps, .n_steps = 4};
         ResumePlan p;
 
         runrec_resume_plan(&r, &p);
@@ -310,10 +328,10 @@ static void test_events(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_lease_clock),  cmocka_unit_test(test_step_down_story),
-                cmocka_unit_test(test_base64),       cmocka_unit_test(test_build_txn),
+                cmocka_unit_test(test_lease_clock),   cmocka_unit_test(test_step_down_story),
+                cmocka_unit_test(test_base64),        cmocka_unit_test(test_build_txn),
                 cmocka_unit_test(test_parse_replies), cmocka_unit_test(test_records),
-                cmocka_unit_test(test_resume_plan),  cmocka_unit_test(test_events),
+                cmocka_unit_test(test_resume_plan),   cmocka_unit_test(test_events),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

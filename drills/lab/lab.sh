@@ -41,6 +41,7 @@ usage: lab.sh COMMAND
   etcd stop NODE | start NODE           one member
   etcd cut NODE | heal [NODE]           NODE's namespace loses etcd (client and peer
                                         traffic to the other members), still reaches the sites
+  etcd config NODE                      write (and print the path of) NODE's drover.yaml with cluster:
 EOF
 }
 

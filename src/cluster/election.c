@@ -295,6 +295,12 @@ static void on_observed(Election *e, json_t *reply)
                 set_role(e, CLUSTER_ROLE_LEADER, e->node, (uint64_t) t.revision, "elected");
         else if (leader && streq(leader->value, e->node) && leader->lease == e->lease)
                 set_role(e, CLUSTER_ROLE_LEADER, e->node, (uint64_t) leader->create_revision, "leader");
+        else if (leader && streq(leader->value, e->node))
+                /* This node's previous incarnation (killed and restarted within the TTL) still holds
+                 * the key under its old lease. Never revoke it: with a misconfigured duplicate node
+                 * name that would depose a live leader. Its lease runs out within the TTL. */
+                set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision,
+                         "the leader key is held by this node's previous incarnation until its lease expires");
         else if (leader)
                 set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision,
                          "follower");

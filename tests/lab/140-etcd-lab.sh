@@ -28,6 +28,12 @@ check "a write through primary's member is read back through witness's" \
         sh -c "ip netns exec primary env ETCDCTL_API=3 etcdctl --endpoints $E_PRI put /lab/k v1 >/dev/null &&
                [ \"\$(ip netns exec witness env ETCDCTL_API=3 etcdctl --endpoints $E_WIT get --print-value-only /lab/k)\" = v1 ]"
 
+cfg=$("$LABSH" etcd config backup 2>&1) && rc=0 || rc=$?
+assert_eq "lab.sh etcd config backup" "0 /run/drover-lab/drover/cluster-backup.yaml" "$rc $cfg"
+assert_contains "its cluster: names the node and the three members" "$(cat "$cfg" 2>/dev/null)" \
+        "node: backup"
+check "and droverctl validate accepts it" "$DROVERCTL" validate --config "$cfg"
+
 # cut primary from etcd: no quorum there, the others keep theirs, the sites stay reachable
 "$LABSH" etcd cut primary >/dev/null
 check "cut: primary's own member cannot serve a linearizable read" \

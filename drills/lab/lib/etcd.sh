@@ -101,6 +101,28 @@ etcd_heal() { # [node]
 
 etcd_is_cut() { ip netns exec "$1" nft list table inet drlab-etcd >/dev/null 2>&1; }
 
+# The drover.yaml of the droverd that runs in NODE's namespace: the lab's config with
+# its own journal and a cluster: section naming NODE (for the cluster tests; validated).
+etcd_node_config() { # node -> path
+        local m=$1 f=$RUN/drover/cluster-$1.yaml ctl
+        [ -f "$(config_path)" ] || die "the lab is not up ($(config_path) missing)"
+        sed "s|^journal: .*|journal: $RUN/drover/$m.db|" "$(config_path)" >"$f.new"
+        cat >>"$f.new" <<YAML
+cluster:
+  node: $m
+  name: lab
+  lease_ttl: 5s
+  endpoints: [$(etcd_endpoints | sed 's/,/, /g')]
+YAML
+        ctl=$(droverctl_path)
+        if [ -n "$ctl" ] && ! "$ctl" validate --config "$f.new" >/dev/null 2>&1; then
+                "$ctl" validate --config "$f.new" >&2 || true
+                die "generated $f rejected"
+        fi
+        mv "$f.new" "$f"
+        echo "$f"
+}
+
 etcd_status() {
         local m
         for m in "${ETCD_MEMBERS[@]}"; do
@@ -150,6 +172,10 @@ lab_etcd() {
                 ;;
         status) etcd_status ;;
         endpoints) etcd_endpoints ;;
+        config)
+                need_etcd_member "${1:-}"
+                etcd_node_config "$1"
+                ;;
         *) usage >&2; exit 2 ;;
         esac
 }

@@ -54,8 +54,10 @@ yaml wrongca "    ca: $T/other-ca.crt
     cert: $T/client.crt
     key: $T/client.key"
 yaml nocert "    ca: $T/ca.crt"
+declare -A PID
 for n in good wrongca nocert; do
         "$DRIVER" elect-config "$LAB/$n.yaml" "$LAB/$n.status" 2>>"$LAB/$n.log" &
+        PID[$n]=$!
         LAB_PIDS+=($!)
 done
 role_of() { cut -d' ' -f1 "$LAB/$1.status" 2>/dev/null || echo none; }
@@ -67,4 +69,9 @@ check "without a client certificate: etcd not reached" wait_until 200 failed_onc
 assert_eq "with another CA: NO_QUORUM" no-quorum "$(role_of wrongca)"
 assert_eq "without a client certificate: NO_QUORUM" no-quorum "$(role_of nocert)"
 assert_eq "still one leader: good" leader "$(role_of good)"
+for n in good wrongca nocert; do
+        kill -TERM "${PID[$n]}"
+        wait "${PID[$n]}" && rc=0 || rc=$?
+        assert_eq "$n stops cleanly on SIGTERM" 0 "$rc"
+done
 lab_done

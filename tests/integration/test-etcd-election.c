@@ -5,7 +5,8 @@
  *
  *   elect NODE PREFIX TTL_S STATUS_FILE ENDPOINT...
  *       run an election on sd-event until SIGTERM (or kill -9); after every role
- *       change STATUS_FILE holds "ROLE LEADER EPOCH" ("-" for none), replaced atomically;
+ *       change STATUS_FILE holds "ROLE LEADER EPOCH" ("-" for none), replaced atomically, and
+ *       stderr gets "REALTIME_USEC NODE: ROLE (REASON)";
  *       on SIGTERM resign (revoke the lease) and exit 0.
  *   elect-config DROVER_YAML STATUS_FILE
  *       the same, from a drover.yaml's cluster: section (what droverd will do).
@@ -44,7 +45,9 @@ static void write_status(const ElectionStatus *st)
                 (unsigned long long) st->epoch);
         fclose(f);
         (void) rename(tmp, status_file);
-        fprintf(stderr, "%s: %s (%s)\n", st->node, cluster_role_to_string(st->role), strempty(st->reason));
+        /* CLOCK_REALTIME in µs first: the lab tests order events across namespaces by it. */
+        fprintf(stderr, "%llu %s: %s (%s)\n", (unsigned long long) now_usec(CLOCK_REALTIME), st->node,
+                cluster_role_to_string(st->role), strempty(st->reason));
 }
 
 static void on_role(Election *e, const ElectionStatus *st, void *userdata)

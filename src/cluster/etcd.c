@@ -494,10 +494,16 @@ static int easy_setup(EtcdClient *c, CURL *e, const char *endpoint, const char *
             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L) != CURLE_OK)
                 return -EINVAL;
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string form; the bitmask is deprecated there */
+        if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+                return -EINVAL;
+#else
+        if (curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK)
+                return -EINVAL;
+#endif
         /* Never a proxy: etcd is reached directly whatever the environment says. */
         if (curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK)
                 return -EINVAL;

@@ -133,6 +133,7 @@ struct Election {
         void *userdata;
 
         int64_t lease;
+        bool presence; /* the presence key is written under the current lease */
         LeaseClock clock;
         EtcdRequest *inflight;
         Phase phase;
@@ -247,6 +248,7 @@ static void on_failure(Election *e, const char *what, int error)
 }
 
 static void send(Election *e, Phase phase, const char *path, json_t *req);
+static void send_presence(Election *e);
 
 static void observe(Election *e)
 {
@@ -300,7 +302,8 @@ static void on_observed(Election *e, json_t *reply)
                  * the key under its old lease. Never revoke it: with a misconfigured duplicate node
                  * name that would depose a live leader. Its lease runs out within the TTL. */
                 set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision,
-                         "the leader key is held by this node's previous incarnation until its lease expires");
+                         "the leader key is held by this node's previous incarnation until its lease "
+                         "expires");
         else if (leader)
                 set_role(e, CLUSTER_ROLE_FOLLOWER, leader->value, (uint64_t) leader->create_revision,
                          "follower");
@@ -325,17 +328,16 @@ static void on_reply(EtcdClient *c, int error, json_t *reply, void *userdata)
                         return;
                 }
                 e->lease = id;
+                e->presence = false;
                 lease_clock_renewed(&e->clock, e->sent_at, (usec_t) ttl * USEC_PER_SEC);
-                {
-                        _cleanup_free_ char *v = xasprintf("{\"node\":\"%s\"}", e->node);
-                        send(e, PHASE_PRESENCE, "/v3/kv/put", etcd_build_put(e->member_key, v, e->lease));
-                }
+                send_presence(e);
                 return;
         case PHASE_PRESENCE:
                 if (error < 0) {
                         on_failure(e, "presence put", error);
                         return;
                 }
+                e->presence = true;
                 observe(e);
                 return;
         case PHASE_KEEPALIVE:
@@ -385,6 +387,12 @@ static void send(Election *e, Phase phase, const char *path, json_t *req)
                 on_failure(e, path, r);
 }
 
+static void send_presence(Election *e)
+{
+        _cleanup_free_ char *v = xasprintf("{\"node\":\"%s\"}", e->node);
+        send(e, PHASE_PRESENCE, "/v3/kv/put", etcd_build_put(e->member_key, v, e->lease));
+}
+
 static void election_step(Election *e)
 {
         usec_t now = now_usec(CLOCK_MONOTONIC);
@@ -396,6 +404,8 @@ static void election_step(Election *e)
                      etcd_build_lease_grant((int64_t) (e->ttl / USEC_PER_SEC)));
         else if (now >= lease_clock_next_renewal(&e->clock))
                 send(e, PHASE_KEEPALIVE, "/v3/lease/keepalive", etcd_build_lease_id(e->lease));
+        else if (!e->presence)
+                send_presence(e); /* its first put failed: the members list must not miss this node */
         else
                 observe(e);
 }

@@ -12,11 +12,18 @@ Started by drills/lab/lab.sh inside the gateway namespace:
 API (JSON):
   GET  /health   200 {"status":"ok"}
   GET  /active   200 {"site":"primary"} | 503 {"error":...} when HAProxy does not answer
-  POST /active   {"site":"backup"} -> 200 {"site":"backup"}; 400 bad input; 500 switch failed
+  POST /active   {"site":"backup"} -> 200 {"site":"backup"}; 400 bad input; 500 switch failed;
+                 409 when the X-Drover-Fencing-Token header is lower than the highest token
+                 the gateway has seen (a deposed drover leader's late action). Without the
+                 header (a single-node drover) the switch is accepted as before. The check
+                 and the highest token live in gateway-active (DROVER_FENCING_TOKEN), so that
+                 SSH and HTTP are fenced alike.
 """
 
 import argparse
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,10 +48,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def run_helper(self, *args):
+    def run_helper(self, *args, token=None):
+        env = {k: v for k, v in os.environ.items() if k != "DROVER_FENCING_TOKEN"}
+        if token is not None:
+            env["DROVER_FENCING_TOKEN"] = token
         try:
             p = subprocess.run([self.helper, *args], capture_output=True, text=True,
-                               timeout=HELPER_DEADLINE_S)
+                               timeout=HELPER_DEADLINE_S, env=env)
         except subprocess.TimeoutExpired:
             return 1, "gateway-active timed out"
         if p.returncode != 0:
@@ -74,7 +84,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, {"error": "expected {\"site\": \"primary\"|\"backup\"}: %s" % e})
         if site not in ("primary", "backup"):
             return self.reply(400, {"error": "unknown site %r" % (site,)})
-        rc, out = self.run_helper(site)
+        token = self.headers.get("X-Drover-Fencing-Token")
+        if token is not None:
+            token = token.strip()
+            if not re.fullmatch(r"[0-9]{1,19}", token):
+                return self.reply(400, {"error": "X-Drover-Fencing-Token must be a non-negative integer"})
+        rc, out = self.run_helper(site, token=token)
+        if rc == 3:
+            return self.reply(409, {"error": out})
         if rc != 0:
             return self.reply(500, {"error": out})
         return self.reply(200, {"site": out})

@@ -23,6 +23,7 @@ LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 . "$LAB_LIB/faults.sh"
 . "$LAB_LIB/workload.sh"
 . "$LAB_LIB/status.sh"
+. "$LAB_LIB/etcd.sh"
 
 usage() {
         cat <<EOF
@@ -36,6 +37,11 @@ usage: lab.sh COMMAND
                           vendor-breach VENDOR slow|refuse|none | partition SITE
   fault clear [KIND [ARGS]]   undo faults (all, or one kind)
   workload start [RATE] | stop | report [--since EPOCH]
+  etcd up | down | status | endpoints    the 3-member etcd (primary, backup, witness)
+  etcd stop NODE | start NODE           one member
+  etcd cut NODE | heal [NODE]           NODE's namespace loses etcd (client and peer
+                                        traffic to the other members), still reaches the sites
+  etcd config NODE                      write (and print the path of) NODE's drover.yaml with cluster:
 EOF
 }
 
@@ -122,6 +128,7 @@ EOF
                 gateway) echo "sshd :22, HAProxy :80 (customers), admin API :8081, gateway-active" ;;
                 primary) echo "sshd :22, PostgreSQL :5432 (primary), ebank :8080" ;;
                 backup) echo "sshd :22, PostgreSQL :5432 (sync standby), ebank :8080" ;;
+                witness) echo "sshd :22 (etcd :2379 with 'lab.sh etcd up', as on primary and backup)" ;;
                 vendor-*) echo "sshd :22, vendor API :8080" ;;
                 esac
         done
@@ -268,6 +275,7 @@ env)
         ;;
 fault) lab_fault "$@" ;;
 workload) lab_workload "$@" ;;
+etcd) lab_etcd "$@" ;;
 -h|--help|help) usage ;;
 *) usage >&2; exit 2 ;;
 esac

@@ -51,7 +51,7 @@ const char *secret_source_to_string(SecretSource s)
 /* Declarative key tables: one per mapping of drover.yaml. */
 static const char *const top_keys[] = {
         "journal", "playbook_dir", "defaults", "sites", "hosts", "groups", "endpoints", "vendors", "secrets",
-        "approvals", "dbus",
+        "approvals", "dbus", "cluster",
         /* monitor-config.c */
         "monitor", "levels", "roles", "responses", "deadlines", "failover", NULL,
 };
@@ -70,6 +70,8 @@ static const char *const vendor_keys[] = { "endpoint", "description", "contact",
 static const char *const secret_keys[] = { "file", "env", "credential", NULL };
 static const char *const approvals_keys[] = { "four_eyes", NULL };
 static const char *const dbus_keys[] = { "required", NULL };
+static const char *const cluster_keys[] = { "node", "name", "endpoints", "tls", "lease_ttl", NULL };
+static const char *const cluster_tls_keys[] = { "ca", "cert", "key", NULL };
 
 static void site_done(Site *s)
 {
@@ -123,6 +125,21 @@ static void secret_done(Secret *s)
         free(s->ref);
 }
 
+static ClusterConfig *cluster_config_free(ClusterConfig *k)
+{
+        if (!k)
+                return NULL;
+        free(k->node);
+        free(k->name);
+        free(k->prefix);
+        strv_free(k->endpoints);
+        free(k->ca_file);
+        free(k->cert_file);
+        free(k->key_file);
+        free(k);
+        return NULL;
+}
+
 Config *config_free(Config *c)
 {
         if (!c)
@@ -146,6 +163,7 @@ Config *config_free(Config *c)
                 secret_done(&c->secrets[i]);
         free(c->secrets);
         monitor_config_free(c->monitor);
+        cluster_config_free(c->cluster);
         free(c->path);
         free(c->journal_path);
         free(c->playbook_dir);
@@ -886,6 +904,106 @@ static void load_vendors(Loader *l, const YNode *root)
         }
 }
 
+/* cluster: one droverd per site, one leader elected through etcd (src/cluster/). Only
+ * syntax here: whether etcd answers is the daemon's business. */
+static void load_cluster(Loader *l, const YNode *root)
+{
+        const YNode *section = ynode_get(root, "cluster"), *eps, *tls, *v;
+        ClusterConfig *k;
+        const char *s = NULL;
+        usec_t ttl;
+
+        if (!section || ynode_is_null(section))
+                return;
+        if (!ynode_expect(section, YNODE_MAPPING, "cluster", l->diags))
+                return;
+        ynode_check_keys(section, cluster_keys, "cluster", l->diags);
+        k = xcalloc(1, sizeof(ClusterConfig));
+        l->config->cluster = k;
+        k->line = section->line;
+        k->col = section->col;
+        k->lease_ttl = CLUSTER_DEFAULT_LEASE_TTL;
+
+        if (ynode_get_string(section, "node", "cluster", true, &s, l->diags) > 0) {
+                if (!config_name_is_valid(s))
+                        ynode_error(l->diags, ynode_get(section, "node"),
+                                    "cluster: invalid node name '%.64s' (use letters, digits, '_', '.' and '-', "
+                                    "start with a letter or digit, at most %d characters)",
+                                    s, CONFIG_NAME_MAX);
+                else
+                        k->node = xstrdup(s);
+        }
+        s = NULL;
+        if (ynode_get_string(section, "name", "cluster", false, &s, l->diags) > 0 && !config_name_is_valid(s))
+                ynode_error(l->diags, ynode_get(section, "name"),
+                            "cluster: invalid cluster name '%.64s' (use letters, digits, '_', '.' and '-', start "
+                            "with a letter or digit, at most %d characters)",
+                            s, CONFIG_NAME_MAX);
+        else
+                k->name = xstrdup(s ? s : CLUSTER_DEFAULT_NAME);
+        if (k->name)
+                k->prefix = xasprintf("/drover/%s", k->name);
+
+        eps = ynode_get(section, "endpoints");
+        if (!eps)
+                ynode_error(l->diags, section, "missing required key 'endpoints' in cluster");
+        else if (ynode_expect(eps, YNODE_SEQUENCE, "cluster.endpoints", l->diags)) {
+                if (eps->n_items == 0)
+                        ynode_error(l->diags, eps, "cluster.endpoints: at least one etcd endpoint is needed");
+                else if (eps->n_items > CLUSTER_ENDPOINTS_MAX)
+                        ynode_error(l->diags, eps, "cluster.endpoints: at most %d endpoints",
+                                    CLUSTER_ENDPOINTS_MAX);
+                k->endpoints = xcalloc(eps->n_items + 1, sizeof(char *));
+                for (size_t i = 0; i < eps->n_items && i < CLUSTER_ENDPOINTS_MAX; i++) {
+                        const YNode *e = eps->items[i];
+                        size_t n;
+
+                        if (!ynode_expect(e, YNODE_SCALAR, "an etcd endpoint", l->diags))
+                                continue;
+                        if (!url_is_valid(e->scalar) || strchr(strchr(e->scalar, ':') + 3, '/')) {
+                                ynode_error(l->diags, e,
+                                            "cluster.endpoints: an etcd endpoint is http://HOST:PORT or "
+                                            "https://HOST:PORT, not '%.64s'",
+                                            e->scalar);
+                                continue;
+                        }
+                        n = strlen(e->scalar);
+                        k->endpoints[k->n_endpoints++] = xstrndup(e->scalar, n);
+                }
+        }
+
+        tls = ynode_get(section, "tls");
+        if (tls && !ynode_is_null(tls) && ynode_expect(tls, YNODE_MAPPING, "cluster.tls", l->diags)) {
+                ynode_check_keys(tls, cluster_tls_keys, "cluster.tls", l->diags);
+                (void) get_path(l, tls, "ca", "cluster.tls", true, &k->ca_file);
+                (void) get_path(l, tls, "cert", "cluster.tls", true, &k->cert_file);
+                (void) get_path(l, tls, "key", "cluster.tls", true, &k->key_file);
+                if (ynode_get(tls, "cert") && !ynode_get(tls, "key"))
+                        ynode_error(l->diags, ynode_get_key(tls, "cert"), "cluster.tls: cert needs key");
+                if (ynode_get(tls, "key") && !ynode_get(tls, "cert"))
+                        ynode_error(l->diags, ynode_get_key(tls, "key"), "cluster.tls: key needs cert");
+                for (size_t i = 0; i < k->n_endpoints; i++)
+                        if (strncmp(k->endpoints[i], "https://", 8) != 0) {
+                                ynode_error(l->diags, eps->items[i],
+                                            "cluster.endpoints: '%.64s' is plain http:// but cluster.tls is set",
+                                            k->endpoints[i]);
+                                break;
+                        }
+        }
+
+        if (ynode_get_duration(section, "lease_ttl", "cluster", false, &ttl, l->diags) > 0) {
+                v = ynode_get(section, "lease_ttl");
+                if (ttl % USEC_PER_SEC != 0)
+                        ynode_error(l->diags, v, "cluster: lease_ttl must be whole seconds (etcd leases count seconds)");
+                else if (ttl < CLUSTER_LEASE_TTL_MIN || ttl > CLUSTER_LEASE_TTL_MAX)
+                        ynode_error(l->diags, v, "cluster: lease_ttl must be between %llus and %llus",
+                                    (unsigned long long) (CLUSTER_LEASE_TTL_MIN / USEC_PER_SEC),
+                                    (unsigned long long) (CLUSTER_LEASE_TTL_MAX / USEC_PER_SEC));
+                else
+                        k->lease_ttl = ttl;
+        }
+}
+
 static char *config_base_dir(const char *path)
 {
         _cleanup_free_ char *cwd = NULL;
@@ -941,6 +1059,7 @@ static int config_parse(const char *path, YDocument *doc, Config **ret, DiagList
         load_endpoints(&l, doc->root);
         name_index_build(&l.endpoints, c->endpoints, c->n_endpoints, sizeof(Endpoint));
         load_vendors(&l, doc->root);
+        load_cluster(&l, doc->root);
         /* Last: the monitoring sections refer to every section above. */
         (void) monitor_config_load(doc->root, c, &c->monitor, diags);
 

@@ -112,6 +112,26 @@ typedef struct Secret {
         unsigned line, col;
 } Secret;
 
+/* cluster: several droverd, one leader elected through etcd (src/cluster/). */
+#define CLUSTER_DEFAULT_NAME "drover"
+#define CLUSTER_DEFAULT_LEASE_TTL (5 * USEC_PER_SEC)
+#define CLUSTER_LEASE_TTL_MIN (2 * USEC_PER_SEC)
+#define CLUSTER_LEASE_TTL_MAX (120 * USEC_PER_SEC)
+#define CLUSTER_ENDPOINTS_MAX 16
+
+typedef struct ClusterConfig {
+        char *node;       /* this droverd's name in the cluster (value of the leader key) */
+        char *name;       /* the cluster's name: keys live under /drover/<name>/ */
+        char *prefix;     /* "/drover/<name>", derived */
+        char **endpoints; /* NULL-terminated etcd client URLs (http:// or https://), at least one */
+        size_t n_endpoints;
+        char *ca_file;    /* tls.ca: NULL = system trust store */
+        char *cert_file;  /* tls.cert and tls.key: client certificate, both or neither */
+        char *key_file;
+        usec_t lease_ttl; /* default CLUSTER_DEFAULT_LEASE_TTL, whole seconds */
+        unsigned line, col;
+} ClusterConfig;
+
 typedef struct Config {
         char *path;
         char *journal_path;     /* NULL = JOURNAL_DEFAULT_PATH */
@@ -136,6 +156,7 @@ typedef struct Config {
         size_t n_secrets;
 
         MonitorConfig *monitor; /* NULL when the file has no monitoring section */
+        ClusterConfig *cluster; /* NULL without a cluster: section: one droverd, no etcd */
 } Config;
 
 /* Load and validate. All problems go to diags; on any error returns -EINVAL and

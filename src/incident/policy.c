@@ -23,15 +23,6 @@ static const char *const decision_kind_table[_DECISION_KIND_MAX] = {
 
 DEFINE_STRING_TABLE(decision_kind, DecisionKind, decision_kind_table)
 
-static const char *const cluster_role_table[_CLUSTER_ROLE_MAX] = {
-        [CLUSTER_ROLE_STANDALONE] = "standalone",
-        [CLUSTER_ROLE_LEADER] = "leader",
-        [CLUSTER_ROLE_FOLLOWER] = "follower",
-        [CLUSTER_ROLE_NO_QUORUM] = "no-quorum",
-};
-
-DEFINE_STRING_TABLE(cluster_role, ClusterRole, cluster_role_table)
-
 /* The policy's site lists are const all the way down; strv_contains() only reads. */
 static bool sites_contain(const char *const *l, const char *s)
 {

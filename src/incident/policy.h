@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cluster/role.h"
 #include "monitor/probe-result.h"
 #include "playbook/playbook.h"
 #include "shared/time-util.h"
@@ -55,19 +56,6 @@ typedef struct PolicyConfig {
         PolicyLevel levels[_WARNING_LEVEL_MAX]; /* indexed by WarningLevel; [LEVEL_NONE] unused */
         usec_t cooldown;  /* no automatic switchover within this of the previous one */
 } PolicyConfig;
-
-/* This node's place in a cluster (issue 9). STANDALONE without a `cluster:` config. */
-typedef enum ClusterRole {
-        CLUSTER_ROLE_STANDALONE, /* the default: acts alone */
-        CLUSTER_ROLE_LEADER,     /* acts, as standalone */
-        CLUSTER_ROLE_FOLLOWER,   /* probes, levels, its own incident view; no action at all */
-        CLUSTER_ROLE_NO_QUORUM,  /* etcd lost: everything goes on but nothing automatic */
-        _CLUSTER_ROLE_MAX,
-        _CLUSTER_ROLE_INVALID = -EINVAL,
-} ClusterRole;
-/* "standalone", "leader", "follower", "no-quorum" */
-const char *cluster_role_to_string(ClusterRole r);
-ClusterRole cluster_role_from_string(const char *s);
 
 /* The world as the daemon sees it at decision time. */
 typedef struct PolicyState {

@@ -12,9 +12,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB=$REPO/drills/lab/lab.sh
 RUN=/run/drover-lab
 K=$RUN/drover
-NSES=(gateway primary backup vendor-a vendor-b)
+NSES=(gateway primary backup vendor-a vendor-b witness)
 declare -A ADDR=([gateway]=10.213.0.10 [primary]=10.213.0.11 [backup]=10.213.0.12
-                 [vendor-a]=10.213.0.21 [vendor-b]=10.213.0.22)
+                 [vendor-a]=10.213.0.21 [vendor-b]=10.213.0.22 [witness]=10.213.0.13)
 LOG=$(mktemp -d /tmp/drover-lab-test.XXXXXX)
 N_PASS=0
 N_FAIL=0
@@ -139,7 +139,7 @@ else
         not_ok "lab.sh down failed: $(tail -3 "$LOG/down.log")"
 fi
 DOWN_DONE=1
-left=$(ip netns list | awk '{print $1}' | grep -xE 'gateway|primary|backup|vendor-a|vendor-b' || true)
+left=$(ip netns list | awk '{print $1}' | grep -xE 'gateway|primary|backup|vendor-a|vendor-b|witness' || true)
 assert_eq "no lab namespace left" "" "$left"
 assert_eq "no drlab0 and no v-* link left" "" "$(ip -br link | awk '{print $1}' | grep -E '^(drlab0|v-)' || true)"
 assert_eq "no guard route left" "" "$(ip route show 10.213.0.0/16 | grep unreachable || true)"

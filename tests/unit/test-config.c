@@ -555,6 +555,56 @@ static void test_yaml_errors_pass_through(void **state)
         expect_fail("sites: {a: {role: primary}, a: {role: backup}}\n", 1, 29, "duplicate key 'a'");
         expect_fail("# nothing\n", 1, 1, "file is empty");
 }
+static void test_cluster(void **state)
+{
+        Config *c = NULL;
+        DiagList l;
+
+        /* without cluster: one droverd, no etcd */
+        assert_int_equal(load("cl.yaml", "sites:\n", &c, &l), 0);
+        assert_null(c->cluster);
+        config_free(c);
+        diag_list_done(&l);
+
+        assert_int_equal(load("cl.yaml",
+                              "cluster:\n  node: primary\n  endpoints: [http://10.0.0.1:2379, http://10.0.0.2:2379]\n",
+                              &c, &l),
+                         0);
+        assert_non_null(c->cluster);
+        assert_string_equal(c->cluster->node, "primary");
+        assert_string_equal(c->cluster->name, CLUSTER_DEFAULT_NAME);
+        assert_string_equal(c->cluster->prefix, "/drover/drover");
+        assert_int_equal(c->cluster->n_endpoints, 2);
+        assert_string_equal(c->cluster->endpoints[1], "http://10.0.0.2:2379");
+        assert_null(c->cluster->endpoints[2]);
+        assert_int_equal(c->cluster->lease_ttl, CLUSTER_DEFAULT_LEASE_TTL);
+        assert_null(c->cluster->ca_file);
+        config_free(c);
+        diag_list_done(&l);
+
+        assert_int_equal(load("cl.yaml",
+                              "cluster:\n  node: b\n  name: bank-1\n  lease_ttl: 10s\n"
+                              "  endpoints: [https://e1:2379]\n  tls: {ca: /dev/null, cert: /dev/null, key: /dev/null}\n",
+                              &c, &l),
+                         0);
+        assert_string_equal(c->cluster->prefix, "/drover/bank-1");
+        assert_int_equal(c->cluster->lease_ttl, 10 * USEC_PER_SEC);
+        assert_string_equal(c->cluster->ca_file, "/dev/null");
+        assert_string_equal(c->cluster->key_file, "/dev/null");
+        config_free(c);
+        diag_list_done(&l);
+
+        /* every error of the section in one pass */
+        assert_int_equal(load("cl.yaml",
+                              "cluster:\n  node: -x\n  name: \"a b\"\n  endpoints: [ftp://x]\n  lease_ttl: 500s\n",
+                              &c, &l),
+                         -EINVAL);
+        assert_diag(&l, 2, 9, "invalid node name");
+        assert_diag(&l, 3, 9, "invalid cluster name");
+        assert_diag(&l, 4, 15, "an etcd endpoint is");
+        assert_diag(&l, 5, 14, "between 2s and 120s");
+        diag_list_done(&l);
+}
 
 int main(void)
 {
@@ -576,6 +626,7 @@ int main(void)
                 cmocka_unit_test(test_bad_vendors_and_secrets),
                 cmocka_unit_test(test_all_errors_in_one_pass),
                 cmocka_unit_test(test_yaml_errors_pass_through),
+                cmocka_unit_test(test_cluster),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);

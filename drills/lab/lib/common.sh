@@ -26,11 +26,12 @@ PGBIN=/usr/lib/postgresql/15/bin
 BRIDGE=drlab0
 BRIDGE_ADDR=10.213.0.1
 GUARD_NET=10.213.0.0/16
-NSES=(gateway primary backup vendor-a vendor-b)
+# witness: the third etcd member (and a third droverd), on its own link, at no site.
+NSES=(gateway primary backup vendor-a vendor-b witness)
 declare -A NS_ADDR=([gateway]=10.213.0.10 [primary]=10.213.0.11 [backup]=10.213.0.12
-                    [vendor-a]=10.213.0.21 [vendor-b]=10.213.0.22)
+                    [vendor-a]=10.213.0.21 [vendor-b]=10.213.0.22 [witness]=10.213.0.13)
 # Index per namespace: used for the nfqueue number of a delay fault.
-declare -A NS_IDX=([gateway]=1 [primary]=2 [backup]=3 [vendor-a]=4 [vendor-b]=5)
+declare -A NS_IDX=([gateway]=1 [primary]=2 [backup]=3 [vendor-a]=4 [vendor-b]=5 [witness]=6)
 SITES=(primary backup)
 VENDORS=(vendor-a vendor-b)
 
@@ -134,7 +135,7 @@ root_spawn() {
 }
 
 LAB_PACKAGES=(postgresql haproxy socat nftables iptables iproute2 openssh-server openssh-client
-              python3 python3-psycopg2 libnetfilter-queue-dev curl util-linux)
+              python3 python3-psycopg2 libnetfilter-queue-dev curl util-linux etcd-server etcd-client)
 
 ensure_packages() {
         local p missing=()

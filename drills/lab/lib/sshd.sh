@@ -42,6 +42,8 @@ LogLevel INFO
 PrintMotd no
 # A clean HOME (root's rc files are slow) and the site's helpers on PATH.
 SetEnv HOME=/srv/home PATH=/srv/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# A drover leader's epoch reaches the helpers (gateway-active refuses a lower one).
+AcceptEnv DROVER_FENCING_TOKEN
 EOF
 }
 

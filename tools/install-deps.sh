@@ -16,7 +16,11 @@ pkgs=(meson ninja-build pkg-config gcc libssh2-1-dev libcurl4-openssl-dev libsql
       # headless rendering check of the HTML reports (tests/integration/210-report.sh)
       chromium
       # the two-site lab (drills/lab) and its end-to-end tests
-      postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev)
+      postgresql haproxy socat nftables iptables python3-psycopg2 libnetfilter-queue-dev
+      # the cluster (issue 9): a real 3-member etcd 3.4 and its etcdctl (tests/integration/25*, lab)
+      etcd-server etcd-client
+      # drover's units under a booted Debian 12 (tests/systemd): systemd-nspawn and its rootfs
+      systemd-container mmdebstrap)
 for a in "$@"; do
         case "$a" in
         --bench) pkgs+=(ansible-core prometheus-blackbox-exporter) ;;

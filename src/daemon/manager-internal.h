@@ -71,6 +71,9 @@ const ManagerRun *manager_runs_current(const Manager *m);
 /* SIGINT to every live worker (rollback runs); returns how many. */
 size_t manager_runs_cancel_all(Manager *m, const char *why);
 void manager_runs_kill_all(Manager *m);
+/* A newly elected leader takes over the runs that etcd's run record shows unfinished
+ * (issue 9): completed steps are not repeated; see manager-run.c. 0 when there are none. */
+int manager_runs_resume_unfinished(Manager *m);
 /* An incident id → is a run for it active? */
 bool manager_runs_active_for_incident(const Manager *m, int64_t incident_id);
 

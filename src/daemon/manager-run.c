@@ -767,3 +767,10 @@ void manager_runs_kill_all(Manager *m)
                         (void) pidfd_kill(w->pidfd, w->pid, SIGKILL);
                 }
 }
+
+/* Phase 2 of issue 9 implements this (the shared run record, resume with an approval gate). */
+int manager_runs_resume_unfinished(Manager *m)
+{
+        (void) m;
+        return 0;
+}

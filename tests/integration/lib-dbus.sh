@@ -11,6 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- users and groups: created here, removed on exit (only what this test created) ------
+# The users and groups are machine-wide: two D-Bus tests at once (two builds on one machine)
+# would delete each other's. One at a time, under a machine-wide lock held until exit.
+exec 9>/run/drover-dbus-test-users.lock
+flock 9
 CREATED_GROUPS=()
 CREATED_USERS=()
 cleanup_users() {

@@ -49,7 +49,7 @@ one_leader_agreed() { # NODES...: one leader, the others follow it in the same e
 leader_of() { local n; for n in "$@"; do [ "$(role_of "$n")" = leader ] && echo "$n"; done; return 0; }
 
 for n in alpha beta gamma; do start_part "$n"; done
-check "one leader among alpha, beta, gamma, followed by the two others" wait_until 200 one_leader_agreed alpha beta gamma
+check "one leader among alpha, beta, gamma, followed by the two others" wait_until 600 one_leader_agreed alpha beta gamma
 L1=$(leader_of alpha beta gamma)
 E1=$(epoch_seen_by "$L1")
 echo "# leader $L1 epoch $E1"
@@ -65,7 +65,7 @@ lab_start_blackhole
         2>>"$LAB/delta.log" &
 PART[delta]=$!
 delta_follows() { [ "$(role_of delta)" = follower ] && [ "$(leader_seen_by delta)" = "$L1" ]; }
-check "a participant whose first etcd endpoint hangs follows $L1 through the next endpoint" wait_until 200 delta_follows
+check "a participant whose first etcd endpoint hangs follows $L1 through the next endpoint" wait_until 600 delta_follows
 kill -TERM "${PART[delta]}"; wait "${PART[delta]}" 2>/dev/null || true; unset "PART[delta]"
 
 out=$("$DRIVER" fence "$L1" "$E1" "$PREFIX" "${ETCD_ENDPOINTS[@]}") && rc=0 || rc=$?
@@ -97,7 +97,7 @@ unset "PART[$L1]"
 REST=()
 for n in alpha beta gamma; do [ "$n" != "$L1" ] && REST+=("$n"); done
 new_leader() { one_leader_agreed "${REST[@]}" && [ "$(epoch_seen_by "${REST[0]}")" -gt "$E1" ]; }
-check "after kill -9 of $L1, one of ${REST[*]} leads in a newer epoch" wait_until 300 new_leader
+check "after kill -9 of $L1, one of ${REST[*]} leads in a newer epoch" wait_until 600 new_leader
 L2=$(leader_of "${REST[@]}")
 E2=$(epoch_seen_by "$L2")
 echo "# new leader $L2 epoch $E2"
@@ -115,7 +115,7 @@ wait "${PART[$L2]}" 2>/dev/null || true
 unset "PART[$L2]"
 LAST=$(for n in "${REST[@]}"; do [ "$n" != "$L2" ] && echo "$n"; done; true)
 last_leads() { [ "$(role_of "$LAST")" = leader ] && [ "$(epoch_seen_by "$LAST")" -gt "$E2" ]; }
-check "after $L2 resigns, $LAST leads" wait_until 300 last_leads
+check "after $L2 resigns, $LAST leads" wait_until 600 last_leads
 
 # All etcd members down: nobody may act. The killed node comes back as droverd will run it,
 # from a drover.yaml's cluster: section.
@@ -128,10 +128,10 @@ cluster:
 YAML
 "$DRIVER" elect-config "$LAB/$L1.yaml" "$LAB/$L1.status" 2>>"$LAB/$L1.log" &
 PART[$L1]=$!
-check "$L1 rejoins as a follower of $LAST" wait_until 200 one_leader_agreed "$L1" "$LAST"
+check "$L1 rejoins as a follower of $LAST" wait_until 600 one_leader_agreed "$L1" "$LAST"
 etcd_cleanup
 no_quorum_everywhere() { [ "$(count_role no-quorum "$L1" "$LAST")" = 2 ]; }
-check "etcd down: every participant is NO_QUORUM" wait_until 300 no_quorum_everywhere
+check "etcd down: every participant is NO_QUORUM" wait_until 600 no_quorum_everywhere
 out=$("$DRIVER" fence "$LAST" "$E2" "$PREFIX" "${ETCD_ENDPOINTS[@]}") && rc=0 || rc=$?
 assert_eq "etcd down: a fenced write fails (not acted)" 4 "$rc"
 for n in "${!PART[@]}"; do

@@ -62,10 +62,10 @@ for n in good wrongca nocert; do
 done
 role_of() { cut -d' ' -f1 "$LAB/$1.status" 2>/dev/null || echo none; }
 is_leader() { [ "$(role_of good)" = leader ]; }
-check "with the CA and a client certificate: elected over TLS" wait_until 200 is_leader
+check "with the CA and a client certificate: elected over TLS" wait_until 600 is_leader
 failed_once() { grep -q "etcd not reached" "$LAB/$1.log"; }
-check "with another CA: etcd not reached" wait_until 200 failed_once wrongca
-check "without a client certificate: etcd not reached" wait_until 200 failed_once nocert
+check "with another CA: etcd not reached" wait_until 600 failed_once wrongca
+check "without a client certificate: etcd not reached" wait_until 600 failed_once nocert
 assert_eq "with another CA: NO_QUORUM" no-quorum "$(role_of wrongca)"
 assert_eq "without a client certificate: NO_QUORUM" no-quorum "$(role_of nocert)"
 assert_eq "still one leader: good" leader "$(role_of good)"

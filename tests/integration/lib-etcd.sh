@@ -8,8 +8,22 @@ declare -A ETCD_PID ETCD_CLIENT ETCD_PEER
 ETCD_ENDPOINTS=()
 
 etcd_cluster_start() { # DIR
+        # A port picked free can be taken by someone else before etcd binds it (a busy
+        # machine's outgoing connections): then a member exits at once and the cluster is
+        # started again on fresh ports, at most three times.
+        local attempt
+        for attempt in 1 2 3; do
+                etcd_cluster_try_start "$1/try$attempt" && return 0
+                echo "# etcd cluster start $attempt failed; logs in $1/try$attempt" >&2
+                etcd_cleanup
+        done
+        return 1
+}
+
+etcd_cluster_try_start() { # DIR
         ETCD_DIR=$1
         local m initial=""
+        ETCD_ENDPOINTS=()
         mkdir -p "$ETCD_DIR"
         for m in e1 e2 e3; do
                 ETCD_CLIENT[$m]=$(lab_free_port)
@@ -17,14 +31,17 @@ etcd_cluster_start() { # DIR
                 initial+="${initial:+,}$m=http://127.0.0.1:${ETCD_PEER[$m]}"
         done
         for m in e1 e2 e3; do
+                # Heartbeat and election timeout five times etcd's LAN defaults' margin: the
+                # tests share two cores with compilers and sanitizers, and a member that
+                # misses its heartbeats would depose a healthy leader mid-test.
                 etcd --name "$m" --data-dir "$ETCD_DIR/$m" \
                         --listen-client-urls "http://127.0.0.1:${ETCD_CLIENT[$m]}" \
                         --advertise-client-urls "http://127.0.0.1:${ETCD_CLIENT[$m]}" \
                         --listen-peer-urls "http://127.0.0.1:${ETCD_PEER[$m]}" \
                         --initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER[$m]}" \
                         --initial-cluster "$initial" --initial-cluster-state new \
-                        --initial-cluster-token "drover-test-$$" \
-                        --heartbeat-interval 100 --election-timeout 1000 \
+                        --initial-cluster-token "drover-test-$$-$RANDOM" \
+                        --heartbeat-interval 200 --election-timeout 2000 \
                         --log-outputs "$ETCD_DIR/$m.log" --logger zap \
                         </dev/null >"$ETCD_DIR/$m.out" 2>&1 &
                 ETCD_PID[$m]=$!
@@ -34,8 +51,14 @@ etcd_cluster_start() { # DIR
 }
 
 etcd_wait_healthy() {
-        local i
-        for i in $(seq 1 100); do
+        local i m
+        for i in $(seq 1 200); do
+                for m in e1 e2 e3; do
+                        if [ -n "${ETCD_PID[$m]:-}" ] && ! kill -0 "${ETCD_PID[$m]}" 2>/dev/null; then
+                                echo "# etcd member $m exited: $(tail -c 300 "$ETCD_DIR/$m.log" 2>/dev/null)" >&2
+                                return 1
+                        fi
+                done
                 if ETCDCTL_API=3 etcdctl --endpoints "$(IFS=,; echo "${ETCD_ENDPOINTS[*]}")" \
                         --command-timeout=1s endpoint health >/dev/null 2>&1; then
                         return 0

@@ -22,7 +22,7 @@ etcd_cluster_start() { # DIR
 
 etcd_cluster_try_start() { # DIR
         ETCD_DIR=$1
-        local m initial=""
+        local m initial="" token="drover-test-$$-$RANDOM"
         ETCD_ENDPOINTS=()
         mkdir -p "$ETCD_DIR"
         for m in e1 e2 e3; do
@@ -40,7 +40,7 @@ etcd_cluster_try_start() { # DIR
                         --listen-peer-urls "http://127.0.0.1:${ETCD_PEER[$m]}" \
                         --initial-advertise-peer-urls "http://127.0.0.1:${ETCD_PEER[$m]}" \
                         --initial-cluster "$initial" --initial-cluster-state new \
-                        --initial-cluster-token "drover-test-$$-$RANDOM" \
+                        --initial-cluster-token "$token" \
                         --heartbeat-interval 200 --election-timeout 2000 \
                         --log-outputs "$ETCD_DIR/$m.log" --logger zap \
                         </dev/null >"$ETCD_DIR/$m.out" 2>&1 &
@@ -52,7 +52,7 @@ etcd_cluster_try_start() { # DIR
 
 etcd_wait_healthy() {
         local i m
-        for i in $(seq 1 200); do
+        for i in $(seq 1 100); do
                 for m in e1 e2 e3; do
                         if [ -n "${ETCD_PID[$m]:-}" ] && ! kill -0 "${ETCD_PID[$m]}" 2>/dev/null; then
                                 echo "# etcd member $m exited: $(tail -c 300 "$ETCD_DIR/$m.log" 2>/dev/null)" >&2

@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "exec/prober-ssh.h"
 #include "monitor/detector.h"
 #include "monitor/prober.h"
 #include "shared/strbuf.h"
@@ -109,6 +110,7 @@ static int setup(void **state)
         n_recs = 0;
         assert_int_equal(sd_event_new(&f->e), 0);
         assert_int_equal(prober_new(&f->p, f->e, on_result, NULL), 0);
+        assert_int_equal(prober_set_ssh(f->p, &prober_ssh_real_ops), 0);
         *state = f;
         return 0;
 }

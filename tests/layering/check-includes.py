@@ -6,7 +6,7 @@ Every project header is included by folder ("monitor/detector.h"); a file may in
 headers of its own module and of modules on a lower layer, never of a higher one, and
 never a bare name that is not its own module's. The layers, lowest first:
 
-  0  shared                      vocabulary and utilities: log, time, strbuf, outcome…
+  0  shared                      vocabulary and utilities: log, time, strbuf, outcome, monitoring…
   1  journal                     SQLite: the only writer of the record
   2  config                      drover.yaml, YAML with marks
   3  playbook                    playbooks, templates, conditions

@@ -2,13 +2,13 @@
 /*
  * monitor-config.c — loads the monitoring sections of drover.yaml (`monitor`,
  * `levels`, `roles`, `responses`, `deadlines`, `failover`) into a MonitorConfig
- * and builds the detector, level, policy and deadline inputs from it.
+ * and checks it. The detector, level and policy inputs are built from it above,
+ * in monitor/monitor-build.c and incident/policy-build.c.
  *
  * Owns: these sections' schema (key tables below), their defaults and every
  * cross-reference check. Does not own: the inventory sections (config.c, which
  * calls monitor_config_load() last), YAML hygiene (yaml-node.c), playbooks (a
- * response's playbook is a name the daemon resolves). Called by config.c; the
- * builders by droverd and tests.
+ * response's playbook is a name the daemon resolves). Called by config.c.
  *
  * Like config.c, every problem is reported in one pass: a section that fails
  * keeps going with its siblings, so one typo does not hide the next.
@@ -391,7 +391,7 @@ static void load_vantage_points(MLoader *l, const YNode *monitor)
 
                 if (!check_name(l, key, "vantage point"))
                         continue;
-                if (streq(key->scalar, DETECTOR_VANTAGE_LOCAL)) {
+                if (streq(key->scalar, VANTAGE_LOCAL)) {
                         ynode_error(l->diags, key,
                                     "vantage point 'local' is drover's own host and cannot be redefined");
                         continue;
@@ -603,12 +603,12 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                         p->vantage_points = xcalloc(vps->n_items + 1, sizeof(char *));
                         for (size_t i = 0; i < vps->n_items; i++) {
                                 const YNode *n = vps->items[i];
-                                static const char *const local[] = {DETECTOR_VANTAGE_LOCAL, NULL};
+                                static const char *const local[] = {VANTAGE_LOCAL, NULL};
                                 bool dup = false;
 
                                 if (!ynode_expect(n, YNODE_SCALAR, vwhat, l->diags))
                                         continue;
-                                if (!streq(n->scalar, DETECTOR_VANTAGE_LOCAL) &&
+                                if (!streq(n->scalar, VANTAGE_LOCAL) &&
                                     names_find(&l->vantages, n->scalar) < 0) {
                                         report_unknown(l, n, &l->vantages, "vantage point", n->scalar, what,
                                                        local);
@@ -624,7 +624,7 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
                                 /* An ssh probe asks about a host's state (a command's exit status,
                                  * replication lag), not about reachability from a point of view:
                                  * the prober runs it from drover only. */
-                                if (p->kind == PROBE_KIND_SSH && !streq(n->scalar, DETECTOR_VANTAGE_LOCAL)) {
+                                if (p->kind == PROBE_KIND_SSH && !streq(n->scalar, VANTAGE_LOCAL)) {
                                         ynode_error(l->diags, n,
                                                     "%s: ssh probes run only from 'local', not from vantage point "
                                                     "'%s' (use a tcp probe from there to check reachability)",
@@ -637,7 +637,7 @@ static void probe_load_vantages(MLoader *l, const YNode *v, const char *what, Pr
         }
         if (!p->vantage_points) {
                 p->vantage_points = xcalloc(2, sizeof(char *));
-                p->vantage_points[0] = xstrdup(DETECTOR_VANTAGE_LOCAL);
+                p->vantage_points[0] = xstrdup(VANTAGE_LOCAL);
                 p->n_vantage_points = 1;
         }
 
@@ -1160,134 +1160,7 @@ int monitor_config_load(const YNode *root, const Config *c, MonitorConfig **ret,
         return diag_count_errors(diags) > errors_before ? -EINVAL : 0;
 }
 
-/* ---- builders --------------------------------------------------------------------------- */
-
-int monitor_config_detector_targets(const MonitorConfig *m, DetectorTargetConfig **ret, size_t *ret_n)
-{
-        DetectorTargetConfig *t = NULL;
-
-        if (!ret || !ret_n)
-                return -EINVAL;
-        if (m && m->n_probes > 0) {
-                t = xcalloc(m->n_probes, sizeof(DetectorTargetConfig));
-                for (size_t i = 0; i < m->n_probes; i++) {
-                        const ProbeConfig *p = &m->probes[i];
-                        t[i] = (DetectorTargetConfig){
-                                .name = p->name,
-                                .site = p->site,
-                                .fall = p->fall,
-                                .rise = p->rise,
-                                .quorum = p->quorum,
-                                .vantages = (const char *const *) p->vantage_points,
-                                .n_vantages = p->n_vantage_points,
-                                .metric_min = p->kind == PROBE_KIND_VENDOR_METRIC ? p->min : NAN,
-                                .interval = p->interval,
-                                .critical = p->critical,
-                        };
-                }
-        }
-        *ret = t;
-        *ret_n = m ? m->n_probes : 0;
-        return 0;
-}
-
-int monitor_config_level_rules(const MonitorConfig *m, LevelRule **ret, size_t *ret_n)
-{
-        LevelRule *r = NULL;
-
-        if (!ret || !ret_n)
-                return -EINVAL;
-        if (m && m->n_level_rules > 0) {
-                r = xcalloc(m->n_level_rules, sizeof(LevelRule));
-                for (size_t i = 0; i < m->n_level_rules; i++) {
-                        const LevelRuleConfig *c = &m->level_rules[i];
-                        r[i] = (LevelRule){
-                                .name = c->name,
-                                .level = c->level,
-                                .cond = c->cond,
-                                .for_duration = c->for_duration,
-                                .site_or_target = c->subject,
-                                .threshold = c->threshold,
-                        };
-                }
-        }
-        *ret = r;
-        *ret_n = m ? m->n_level_rules : 0;
-        return 0;
-}
-
-int monitor_config_new_detector(const MonitorConfig *m, Detector **ret)
-{
-        _cleanup_(detector_freep) Detector *d = NULL;
-        _cleanup_free_ DetectorTargetConfig *t = NULL;
-        size_t n;
-        int r;
-
-        if (!ret)
-                return -EINVAL;
-        r = monitor_config_detector_targets(m, &t, &n);
-        if (r < 0)
-                return r;
-        r = detector_new(&d);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = detector_add_target(d, &t[i]);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(d);
-        return 0;
-}
-
-int monitor_config_new_levels(const MonitorConfig *m, LevelEvaluator **ret)
-{
-        _cleanup_(levels_freep) LevelEvaluator *e = NULL;
-        _cleanup_free_ LevelRule *rules = NULL;
-        size_t n;
-        int r;
-
-        if (!ret)
-                return -EINVAL;
-        r = levels_new(&e);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; m && i < m->n_probes; i++) {
-                r = levels_add_target(e, m->probes[i].name, m->probes[i].site, m->probes[i].critical);
-                if (r < 0)
-                        return r;
-        }
-        r = monitor_config_level_rules(m, &rules, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                r = levels_add_rule(e, &rules[i]);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(e);
-        return 0;
-}
-
-void monitor_config_policy(const MonitorConfig *m, PolicyConfig *ret)
-{
-        *ret = (PolicyConfig){.cooldown = m ? m->cooldown : POLICY_DEFAULT_COOLDOWN};
-        for (int lv = 0; lv < _WARNING_LEVEL_MAX; lv++) {
-                ret->levels[lv] = (PolicyLevel){.raise_frequency = 1.0, .playbook_kind = PLAYBOOK_CUSTOM};
-                if (!m || !m->responses[lv].configured)
-                        continue;
-                const ResponseConfig *r = &m->responses[lv];
-                ret->levels[lv] = (PolicyLevel){
-                        .notify = (const char *const *) r->notify,
-                        .raise_frequency = r->raise_frequency,
-                        .playbook = r->playbook,
-                        .playbook_kind = PLAYBOOK_CUSTOM, /* the daemon fills it from the loaded playbook */
-                        .params = r->params,
-                        .n_params = r->n_params,
-                        .auto_run = r->auto_run,
-                };
-        }
-}
+/* ---- deadlines -------------------------------------------------------------------------- */
 
 void monitor_config_deadlines(const MonitorConfig *m, IncidentDeadlines *ret)
 {

@@ -5,19 +5,21 @@
  * and `failover` (issue 4 spec, /tmp/monitor-spec.md; docs in
  * units/drover.yaml.example).
  *
- * Owns: the MonitorConfig types, loading and cross-checking these sections, and
- * building each consumer's struct from them (detector targets, level rules, the
- * policy config, incident deadlines). Does not own: the inventory (config.c calls
- * monitor_config_load() once every inventory section is loaded), running probes,
- * the detector/levels/policy/incident logic, playbooks (a response names a
- * playbook; the daemon resolves it in playbook_dir). Called by config.c; the
- * builders by droverd and tests.
+ * Owns: the MonitorConfig types, loading and cross-checking these sections. Does
+ * not own: the vocabulary they are written in (shared/monitoring.h: probe kinds,
+ * warning levels, level conditions, deadlines, policy params), the inventory
+ * (config.c calls monitor_config_load() once every inventory section is loaded),
+ * building each consumer's struct from a MonitorConfig (monitor/monitor-build.h:
+ * detector targets and level rules; incident/policy-build.h: the policy config),
+ * running probes, the detector/levels/policy/incident logic, playbooks (a response
+ * names a playbook; the daemon resolves it in playbook_dir). Called by config.c;
+ * the lookups and monitor_config_deadlines() by droverd and tests.
  *
  * Lifetime: a MonitorConfig belongs to its Config (Config.monitor, NULL when the
  * file has none of the six sections) and owns its strings; the Endpoint and Host
- * pointers in it are borrowed from that Config. Everything the builders return
- * borrows strings from the MonitorConfig, so keep the Config alive as long as
- * the Detector/LevelEvaluator inputs, PolicyConfig or rule arrays are used.
+ * pointers in it are borrowed from that Config. Everything built from it borrows
+ * strings from the MonitorConfig, so keep the Config alive as long as the
+ * Detector/LevelEvaluator inputs, PolicyConfig or rule arrays are used.
  *
  * Probes and targets: every probe is one detector/level target of the same name,
  * so a level rule's subject is a probe name or a site name.
@@ -29,12 +31,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "incident/incident.h"
-#include "incident/policy.h"
-#include "monitor/detector.h"
-#include "monitor/levels.h"
-#include "monitor/probe-result.h"
 #include "shared/diag.h"
+#include "shared/monitoring.h"
 #include "shared/time-util.h"
 
 typedef struct YNode YNode;
@@ -163,22 +161,5 @@ const ProbeConfig *monitor_config_find_probe(const MonitorConfig *m, const char 
 const VantagePoint *monitor_config_find_vantage_point(const MonitorConfig *m, const char *name);
 const RoleConfig *monitor_config_find_role(const MonitorConfig *m, const char *name);
 
-/* Builders. Arrays are newly allocated (free() them; *ret_n may be 0 with *ret
- * NULL); strings inside are borrowed from m. m may be NULL (no monitoring). */
-
-/* One DetectorTargetConfig per probe, in file order (critical, interval, metric_min
- * = min for vendor-metric probes, NAN otherwise). */
-int monitor_config_detector_targets(const MonitorConfig *m, DetectorTargetConfig **ret, size_t *ret_n);
-/* The `levels` rules, in file order. */
-int monitor_config_level_rules(const MonitorConfig *m, LevelRule **ret, size_t *ret_n);
-/* A Detector with every probe's target added. */
-int monitor_config_new_detector(const MonitorConfig *m, Detector **ret);
-/* A LevelEvaluator with every probe's target (site, critical) and every rule added. */
-int monitor_config_new_levels(const MonitorConfig *m, LevelEvaluator **ret);
-/* The responses and the cooldown. playbook_kind is left PLAYBOOK_CUSTOM at every
- * level: only the daemon, once it has loaded the named playbook from playbook_dir,
- * knows its kind and must fill it in (and then run policy_config_validate(), which
- * refuses auto on a failback playbook). Without m: no responses, the default cooldown. */
-void monitor_config_policy(const MonitorConfig *m, PolicyConfig *ret);
-/* incident_deadlines_default() overridden by `deadlines`. */
+/* incident_deadlines_default() overridden by `deadlines`; m may be NULL (no monitoring). */
 void monitor_config_deadlines(const MonitorConfig *m, IncidentDeadlines *ret);

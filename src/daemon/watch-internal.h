@@ -18,8 +18,10 @@
 #include "config/monitor-config.h"
 #include "daemon/manager-internal.h"
 #include "incident/incident.h"
+#include "incident/policy-build.h"
 #include "incident/policy.h"
 #include "monitor/curl-event.h"
+#include "monitor/monitor-build.h"
 #include "monitor/prober.h"
 
 #define WATCH_ACTOR_DAEMON "droverd"

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "daemon/watch-internal.h"
+#include "exec/prober-ssh.h"
 #include "playbook/playbook.h"
 #include "shared/diag.h"
 #include "shared/log.h"
@@ -578,6 +579,8 @@ static int build(Watch *w, const Config *c)
         if (r < 0)
                 return log_error_errno(r, "cannot build the level rules: %s", strerror(-r));
         r = prober_new(&w->prober, w->m->event, on_probe_result, w);
+        if (r >= 0)
+                r = prober_set_ssh(w->prober, &prober_ssh_real_ops);
         if (r < 0)
                 return log_error_errno(r, "cannot start the prober: %s", strerror(-r));
         for (size_t i = 0; mc && i < mc->n_probes; i++)

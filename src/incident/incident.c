@@ -117,16 +117,6 @@ static bool level_is_warning(WarningLevel l)
         return l >= LEVEL_RED && l <= LEVEL_BLUE;
 }
 
-void incident_deadlines_default(IncidentDeadlines *ret)
-{
-        *ret = (IncidentDeadlines) {};
-        for (WarningLevel l = LEVEL_RED; l <= LEVEL_BLUE; l++)
-                ret->verify_within[l] = 15 * USEC_PER_MINUTE;
-        ret->first_solution_within[LEVEL_RED] = 2 * USEC_PER_HOUR;
-        ret->locate_within[LEVEL_ORANGE] = 4 * USEC_PER_HOUR;
-        ret->locate_within[LEVEL_YELLOW] = 8 * USEC_PER_HOUR;
-}
-
 usec_t incident_deadlines_get(const IncidentDeadlines *d, IncidentDeadlineKind kind, WarningLevel level)
 {
         if (!d || !level_is_warning(level))

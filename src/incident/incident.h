@@ -26,6 +26,7 @@
 
 #include "monitor/probe-result.h"
 #include "shared/macros.h"
+#include "shared/monitoring.h"
 #include "shared/time-util.h"
 
 /* The actor of everything drover does by itself. */
@@ -87,17 +88,8 @@ typedef enum IncidentDeadlineKind {
 const char *incident_deadline_kind_to_string(IncidentDeadlineKind k);
 IncidentDeadlineKind incident_deadline_kind_from_string(const char *s);
 
-/* Per level, indexed by WarningLevel ([LEVEL_NONE] is ignored). 0 = no such deadline
- * at that level. From configuration; incident_deadlines_default() gives defaults. */
-typedef struct IncidentDeadlines {
-        usec_t verify_within[_WARNING_LEVEL_MAX];
-        usec_t locate_within[_WARNING_LEVEL_MAX];
-        usec_t first_solution_within[_WARNING_LEVEL_MAX];
-} IncidentDeadlines;
-
-/* Defaults where a plan says "within X": verify 15 min at every level; red: first
- * solution within 2 h; orange: located within 4 h; yellow: checked within 8 h. */
-void incident_deadlines_default(IncidentDeadlines *ret);
+/* IncidentDeadlines and incident_deadlines_default(): shared/monitoring.h (the
+ * configuration fills them in). */
 /* The configured bound for kind at level (0 = none). */
 usec_t incident_deadlines_get(const IncidentDeadlines *d, IncidentDeadlineKind kind, WarningLevel level);
 

@@ -30,16 +30,12 @@
 #include "cluster/role.h"
 #include "monitor/probe-result.h"
 #include "playbook/playbook.h"
+#include "shared/monitoring.h"
 #include "shared/time-util.h"
 
 #define POLICY_REASON_MAX 256
 #define DECISION_ACTIONS_MAX 4
-#define POLICY_DEFAULT_COOLDOWN (30 * USEC_PER_MINUTE)
-
-typedef struct PolicyParam {
-        const char *name;
-        const char *value;
-} PolicyParam;
+/* POLICY_DEFAULT_COOLDOWN and PolicyParam: shared/monitoring.h (the configuration fills them in). */
 
 /* What to do when the level rises to this level. */
 typedef struct PolicyLevel {

@@ -52,7 +52,7 @@
 #include "shared/macros.h"
 #include "shared/time-util.h"
 
-#define DETECTOR_VANTAGE_LOCAL "local"
+#define DETECTOR_VANTAGE_LOCAL VANTAGE_LOCAL
 /* A vantage is stale when its last result is older than this many intervals. */
 #define DETECTOR_STALE_INTERVALS 3
 

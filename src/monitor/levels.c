@@ -67,16 +67,6 @@ struct LevelEvaluator {
         usec_t clock;          /* the latest time seen; time never runs backwards here */
 };
 
-static const char *const level_condition_table[_LEVEL_COND_MAX] = {
-        [LEVEL_COND_TARGET_DOWN] = "target_down",
-        [LEVEL_COND_SITE_DOWN] = "site_down",
-        [LEVEL_COND_METRIC_BELOW] = "metric_below",
-        [LEVEL_COND_LATENCY_OVER] = "latency_over",
-        [LEVEL_COND_PROBE_FAILING] = "probe_failing",
-};
-
-DEFINE_STRING_TABLE(level_condition, LevelCondition, level_condition_table)
-
 int levels_new(LevelEvaluator **ret)
 {
         LevelEvaluator *e;

@@ -10,7 +10,7 @@
  * what is fed are the only time. Pure: no I/O, no logging.
  * Called by droverd's watch (src/daemon/watch.c) after the detector, and by the unit tests.
  *
- * Conditions (a rule names a target or a site; a target name wins if both exist;
+ * Conditions (LevelCondition, shared/monitoring.h; a rule names a target or a site; a target name wins if both exist;
  * for a site, the condition holds when it holds for any target of the site):
  *   TARGET_DOWN    the target's health is DOWN (quorum reached).
  *   SITE_DOWN      a target flagged critical of the site is DOWN. The rule must
@@ -52,20 +52,8 @@
 
 #include "monitor/probe-result.h"
 #include "shared/macros.h"
+#include "shared/monitoring.h"
 #include "shared/time-util.h"
-
-typedef enum LevelCondition {
-        LEVEL_COND_TARGET_DOWN,
-        LEVEL_COND_SITE_DOWN,
-        LEVEL_COND_METRIC_BELOW,
-        LEVEL_COND_LATENCY_OVER,
-        LEVEL_COND_PROBE_FAILING,
-        _LEVEL_COND_MAX,
-        _LEVEL_COND_INVALID = -EINVAL,
-} LevelCondition;
-/* "target_down", "site_down", "metric_below", "latency_over", "probe_failing" */
-const char *level_condition_to_string(LevelCondition c);
-LevelCondition level_condition_from_string(const char *s);
 
 typedef struct LevelRule {
         const char *name;            /* optional, for reasons and reports */

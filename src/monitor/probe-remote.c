@@ -17,7 +17,7 @@
  *     deadline of the SSH leg, a missing curl/bash/timeout, a killed command) is
  *     PROBE_UNAVAILABLE, never fail/timeout: the detector lets the vantage abstain.
  *
- * Lanes: the executor runs one action at a time per Host (one libssh2 session cannot be
+ * Lanes: the SSH runner runs one request at a time per Host (one libssh2 session cannot be
  * used from two threads). A vantage host therefore gets up to PROBER_VANTAGE_LANES
  * copies of its Host ("lanes"), each its own kept-open session; a check takes an idle
  * lane, and a new lane (session) is opened only when every open one is busy. Without
@@ -25,8 +25,8 @@
  * check from that vantage point until they missed their deadlines.
  *
  * Owns: RemoteVantage and RemoteLane objects, the remote command and its stdin per probe,
- * turning an ActionResult into a ProbeResult. Does not own: the executor and its event
- * source (prober.c), judging an HTTP answer (probe-http.c), scheduling. Called by
+ * turning a ProberSshResult into a ProbeResult. Does not own: the SSH runner and its
+ * event source (prober.c), judging an HTTP answer (probe-http.c), scheduling. Called by
  * prober.c. Never logs; details name hosts and errors, never headers or bodies.
  */
 #include <errno.h>
@@ -44,7 +44,7 @@
 #define REMOTE_INPUT_MAX (64U * 1024U)
 
 struct RemoteLane {
-        Host host;          /* a copy of the vantage host: a separate session in the executor */
+        Host host;          /* a copy of the vantage host: a separate session in the runner */
         unsigned in_flight; /* our checks submitted on this lane and not finished */
 };
 
@@ -91,7 +91,7 @@ static RemoteLane *remote_lane_pick(RemoteVantage *v)
 
 void prober_remote_done(Prober *p)
 {
-        /* Called after the executor is gone: no session refers to a lane any more. */
+        /* Called after the SSH runner is gone: no session refers to a lane any more. */
         for (size_t i = 0; i < p->n_remotes; i++) {
                 for (size_t k = 0; k < p->remotes[i]->n_lanes; k++)
                         free(p->remotes[i]->lanes[k]);
@@ -217,7 +217,7 @@ int probe_remote_setup(Probe *pr, const ProbeSpec *s)
         }
         if (r < 0)
                 return r;
-        r = prober_ensure_executor(pr->prober);
+        r = prober_ensure_ssh(pr->prober);
         if (r < 0)
                 return r;
         pr->vantage = xstrdup(s->vantage);
@@ -248,10 +248,8 @@ static void deliver_unavailable(Probe *pr, usec_t latency, const char *msg)
 void probe_remote_start(Probe *pr)
 {
         Prober *p = pr->prober;
-        Executor ex = real_executor_get(p->executor);
         RemoteLane *lane = remote_lane_pick(pr->remote);
-        Action a = {
-                .kind = ACTION_SSH,
+        ProberSshRequest a = {
                 .tag = pr->index,
                 .deadline = pr->check_started + pr->timeout + PROBER_VANTAGE_GRACE,
                 .output_cap = pr->want_body ? PROBER_BODY_MAX : REMOTE_SMALL_CAP,
@@ -265,7 +263,7 @@ void probe_remote_start(Probe *pr)
 
         lane->in_flight++;
         pr->lane = lane;
-        r = ex.ops->submit(ex.userdata, &a);
+        r = p->ssh_ops->submit(p->ssh, &a);
         if (r < 0) {
                 lane->in_flight--;
                 pr->lane = NULL;
@@ -336,7 +334,7 @@ static bool parse_seconds(const char *s, const char **ret_end, double *ret)
         return true;
 }
 
-static void remote_http_finish(Probe *pr, const ActionResult *a, usec_t leg)
+static void remote_http_finish(Probe *pr, const ProberSshResult *a, usec_t leg)
 {
         char line[200], b[FORMAT_DURATION_MAX], location[200] = "";
         const char *meta, *q;
@@ -389,7 +387,7 @@ static void remote_http_finish(Probe *pr, const ActionResult *a, usec_t leg)
                          a->out ? a->out_len : 0, a->out_truncated, location[0] ? location : NULL);
 }
 
-static void remote_tcp_finish(Probe *pr, const ActionResult *a, usec_t leg)
+static void remote_tcp_finish(Probe *pr, const ProberSshResult *a, usec_t leg)
 {
         char line[200], detail[224], b[FORMAT_DURATION_MAX];
         const char *meta;
@@ -430,7 +428,7 @@ static void remote_tcp_finish(Probe *pr, const ActionResult *a, usec_t leg)
         probe_deliver(pr, PROBE_OK, latency, NAN, false, detail);
 }
 
-void probe_remote_finish(Probe *pr, const ActionResult *a)
+void probe_remote_finish(Probe *pr, const ProberSshResult *a)
 {
         char b[FORMAT_DURATION_MAX], msg[128];
         usec_t leg = a->finished > a->started ? a->finished - a->started : 0;
@@ -441,15 +439,15 @@ void probe_remote_finish(Probe *pr, const ActionResult *a)
         }
 
         switch (a->status) {
-        case ACTION_DONE:
+        case PROBER_SSH_DONE:
                 break;
-        case ACTION_TIMEOUT:
+        case PROBER_SSH_TIMEOUT:
                 snprintf(msg, sizeof(msg), "no answer over SSH within %s",
                          format_duration(b, pr->timeout + PROBER_VANTAGE_GRACE));
                 deliver_unavailable(pr, leg, msg);
                 return;
         default:
-                /* The executor's messages name hosts and errors, never commands or input. */
+                /* The runner's messages name hosts and errors, never commands or input. */
                 deliver_unavailable(pr, leg, strempty(a->error));
                 return;
         }

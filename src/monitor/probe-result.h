@@ -5,8 +5,8 @@
  * → incident/policy. Transparent on purpose (architecture.md, rule 6): they are
  * data, not objects with invariants.
  *
- * Owns: the enums (ProbeKind, ProbeOutcome, Health, WarningLevel) and their
- * string tables (probe-result.c). Does not own: producing or consuming them
+ * Owns: the enums ProbeOutcome and Health and their string tables (probe-result.c);
+ * ProbeKind and WarningLevel are shared/monitoring.h's (config speaks them too). Does not own: producing or consuming them
  * (probes in src/monitor, detector.c, levels.c, src/incident).
  *
  * Lifetime of strings: every `const char *` in a ProbeResult is borrowed from the
@@ -23,19 +23,8 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "shared/monitoring.h"
 #include "shared/time-util.h"
-
-typedef enum ProbeKind {
-        PROBE_KIND_HTTP,
-        PROBE_KIND_TCP,
-        PROBE_KIND_SSH,
-        PROBE_KIND_VENDOR_METRIC,
-        _PROBE_KIND_MAX,
-        _PROBE_KIND_INVALID = -EINVAL,
-} ProbeKind;
-/* "http", "tcp", "ssh", "vendor_metric" */
-const char *probe_kind_to_string(ProbeKind k);
-ProbeKind probe_kind_from_string(const char *s);
 
 typedef enum ProbeOutcome {
         PROBE_OK,       /* answered correctly, within the latency threshold */
@@ -89,24 +78,6 @@ typedef struct HealthChange {
         unsigned quorum;                 /* configured quorum of the target */
         char reason[HEALTH_REASON_MAX];  /* "down from 1 of 2 vantage points (quorum 2)" */
 } HealthChange;
-
-/* 1 is the most severe. LEVEL_NONE means no rule matches. Compare with
- * warning_level_more_severe(), never with `<` directly (NONE is 0). */
-typedef enum WarningLevel {
-        LEVEL_NONE = 0,
-        LEVEL_RED = 1,
-        LEVEL_ORANGE = 2,
-        LEVEL_YELLOW = 3,
-        LEVEL_BLUE = 4,
-        _WARNING_LEVEL_MAX,
-        _WARNING_LEVEL_INVALID = -EINVAL,
-} WarningLevel;
-/* "none", "red", "orange", "yellow", "blue" */
-const char *warning_level_to_string(WarningLevel l);
-/* Accepts the colour names and the digits "1".."4" ("0" = none). */
-WarningLevel warning_level_from_string(const char *s);
-/* True when a is strictly more severe than b (any level beats LEVEL_NONE). */
-bool warning_level_more_severe(WarningLevel a, WarningLevel b);
 
 #define LEVEL_REASON_MAX 256
 

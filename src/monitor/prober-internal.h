@@ -11,7 +11,6 @@
 
 #include <curl/curl.h>
 
-#include "exec/executor-real.h"
 #include "monitor/prober.h"
 #include "shared/strbuf.h"
 
@@ -97,9 +96,10 @@ struct Prober {
         CurlShard **shards;        /* multi handles of up to PROBER_SHARD_PROBES probes each */
         size_t n_shards;
 
-        /* SSH */
-        RealExecutor *executor;
-        sd_event_source *executor_io;
+        /* SSH: the injected runner (prober_set_ssh()), created at the first probe needing it */
+        const ProberSshOps *ssh_ops;
+        void *ssh;
+        sd_event_source *ssh_io;
 
         /* remote vantage points, one per vantage host (probe-remote.c) */
         RemoteVantage **remotes;
@@ -128,8 +128,9 @@ void probe_http_start(Probe *pr, bool kick);
  * handle that had a check started without kick. Never call it from a curl callback. */
 void prober_http_kick_pending(Prober *p);
 
-/* prober.c: the executor shared by SSH checks and remote vantage points. */
-int prober_ensure_executor(Prober *p);
+/* prober.c: the SSH runner shared by SSH checks and remote vantage points; -EOPNOTSUPP
+ * when none was given (prober_set_ssh()). */
+int prober_ensure_ssh(Prober *p);
 
 /* probe-remote.c: checks run from a remote vantage point. */
 /* Builds the remote command and its stdin, attaches the probe to the vantage host's
@@ -139,6 +140,6 @@ int probe_remote_setup(Probe *pr, const ProbeSpec *spec);
 void probe_remote_free(Probe *pr);
 /* Start one check; on failure it delivers an unavailable result itself. */
 void probe_remote_start(Probe *pr);
-/* The executor finished the check's action. */
-void probe_remote_finish(Probe *pr, const ActionResult *a);
+/* The SSH runner finished the check's request. */
+void probe_remote_finish(Probe *pr, const ProberSshResult *a);
 void prober_remote_done(Prober *p);

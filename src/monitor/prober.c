@@ -2,10 +2,12 @@
 /*
  * prober.c — the prober's core: probes and their names, the jittered schedule on
  * one sd-event timer over a heap, one-check-in-flight, delivery of ProbeResults, TCP connect checks,
- * and SSH checks through a RealExecutor whose completion eventfd is an sd-event io
- * source (the executor's worker threads never touch the loop).
+ * and SSH checks through the injected SSH runner (prober.h, "the SSH seam") whose
+ * completion eventfd is an sd-event io source (the runner's worker threads never touch
+ * the loop).
  *
- * Owns: Probe objects, the schedule heap and its timer, TCP sockets, the executor. Does not own: the curl
+ * Owns: Probe objects, the schedule heap and its timer, TCP sockets, the SSH runner once
+ * created. Does not own: SSH itself (the runner's ops, given by the caller), the curl
  * multi handle and judging HTTP (probe-http.c), the loop, the config, health.
  * Called by droverd's watch (src/daemon/watch.c) and tests/integration/test-prober.c.
  */
@@ -214,7 +216,7 @@ static void tcp_start(Probe *pr)
 
 /* ---- SSH ------------------------------------------------------------------------ */
 
-static void ssh_finish(Probe *pr, const ActionResult *a)
+static void ssh_finish(Probe *pr, const ProberSshResult *a)
 {
         char detail[192], b[FORMAT_DURATION_MAX];
         usec_t latency = a->finished > a->started ? a->finished - a->started : 0;
@@ -222,16 +224,15 @@ static void ssh_finish(Probe *pr, const ActionResult *a)
         char *end;
 
         switch (a->status) {
-        case ACTION_DONE:
+        case PROBER_SSH_DONE:
                 break;
-        case ACTION_TIMEOUT:
+        case PROBER_SSH_TIMEOUT:
                 snprintf(detail, sizeof(detail), "no answer within %s", format_duration(b, pr->timeout));
                 probe_deliver(pr, PROBE_TIMEOUT, latency, NAN, false, detail);
                 return;
         default:
-                /* The executor's messages name hosts and errors, never command output. */
-                snprintf(detail, sizeof(detail), "%s: %.150s", action_status_to_string(a->status),
-                         strempty(a->error));
+                /* The runner's messages name hosts and errors, never command output. */
+                snprintf(detail, sizeof(detail), "%s: %.150s", strempty(a->status_name), strempty(a->error));
                 probe_deliver(pr, PROBE_FAIL, latency, NAN, false, detail);
                 return;
         }
@@ -269,16 +270,15 @@ static void ssh_finish(Probe *pr, const ActionResult *a)
         probe_deliver(pr, PROBE_OK, latency, value, true, detail);
 }
 
-static int executor_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int ssh_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Prober *p = userdata;
-        Executor ex = real_executor_get(p->executor);
-        ActionResult a;
+        ProberSshResult a;
         uint64_t v;
 
         /* Reset the eventfd first: a result queued after this read makes it readable again. */
         (void) !read(fd, &v, sizeof(v));
-        while (ex.ops->wait(ex.userdata, 0, &a) == 0) {
+        while (p->ssh_ops->collect(p->ssh, &a) == 0) {
                 if (a.tag < p->n_probes && p->probes[a.tag]->in_flight) {
                         Probe *pr = p->probes[a.tag];
                         if (pr->vantage)
@@ -286,36 +286,44 @@ static int executor_io_cb(sd_event_source *s, int fd, uint32_t revents, void *us
                         else
                                 ssh_finish(pr, &a);
                 }
-                action_result_done(&a);
         }
         return 0;
 }
 
-int prober_ensure_executor(Prober *p)
+int prober_ensure_ssh(Prober *p)
 {
-        RealExecutorOptions opts = { .accept_new_host_keys = false };
         int r;
 
-        if (p->executor)
+        if (p->ssh)
                 return 0;
-        r = real_executor_new(&p->executor, &opts);
+        if (!p->ssh_ops)
+                return -EOPNOTSUPP;
+        r = p->ssh_ops->new(&p->ssh);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(p->event, &p->executor_io, real_executor_get_fd(p->executor), EPOLLIN, executor_io_cb,
-                            p);
+        r = sd_event_add_io(p->event, &p->ssh_io, p->ssh_ops->get_fd(p->ssh), EPOLLIN, ssh_io_cb, p);
         if (r < 0) {
-                p->executor = real_executor_free(p->executor);
+                p->ssh_ops->free(p->ssh);
+                p->ssh = NULL;
                 return r;
         }
+        return 0;
+}
+
+int prober_set_ssh(Prober *p, const ProberSshOps *ops)
+{
+        if (!p || !ops || !ops->new || !ops->free || !ops->get_fd || !ops->submit || !ops->collect)
+                return -EINVAL;
+        if (p->ssh)
+                return -EBUSY;
+        p->ssh_ops = ops;
         return 0;
 }
 
 static void ssh_start(Probe *pr)
 {
         Prober *p = pr->prober;
-        Executor ex = real_executor_get(p->executor);
-        Action a = {
-                .kind = ACTION_SSH,
+        ProberSshRequest a = {
                 .tag = pr->index,
                 .deadline = pr->check_started + pr->timeout,
                 .output_cap = SSH_OUTPUT_CAP,
@@ -324,7 +332,7 @@ static void ssh_start(Probe *pr)
         };
         int r;
 
-        r = ex.ops->submit(ex.userdata, &a);
+        r = p->ssh_ops->submit(p->ssh, &a);
         if (r < 0) {
                 char detail[128];
                 snprintf(detail, sizeof(detail), "cannot start: %s", strerror(-r));
@@ -557,7 +565,7 @@ static int probe_setup_local(Probe *pr, const ProbeSpec *s)
                 pr->expect_exit_status = s->expect_exit_status;
                 pr->has_max_value = s->has_max_value;
                 pr->max_value = s->max_value;
-                return prober_ensure_executor(pr->prober);
+                return prober_ensure_ssh(pr->prober);
         default:
                 return -EINVAL;
         }
@@ -753,9 +761,11 @@ Prober *prober_free(Prober *p)
                 return NULL;
         p->freeing = true;
 
-        /* The executor first: its in-flight actions point into the probes. */
-        p->executor_io = sd_event_source_disable_unref(p->executor_io);
-        p->executor = real_executor_free(p->executor);
+        /* The SSH runner first: its in-flight requests point into the probes. */
+        p->ssh_io = sd_event_source_disable_unref(p->ssh_io);
+        if (p->ssh)
+                p->ssh_ops->free(p->ssh);
+        p->ssh = NULL;
         prober_remote_done(p);
 
         for (size_t i = 0; i < p->n_probes; i++)

@@ -8,12 +8,14 @@
  * alive in the pools; one multi per 256 probes because curl ≤ 8.10 walks a multi's whole
  * pool on every finished transfer — see probe-http.c), the schedule (one sd-event timer
  * over a heap of per-probe times: own interval, uniform jitter, never lock-step),
- * non-blocking TCP connects, and a RealExecutor for SSH checks and for checks from remote
- * vantage points (probe-remote.c: kept sessions per vantage host), whose completion
- * eventfd the loop watches (the executor's worker threads never touch sd-event). Does
- * not own: the config (the caller turns monitor.probes into ProbeSpecs), judging health
- * (detector.h), the event loop itself. Called by droverd's watch (src/daemon/watch.c)
- * and by tests/integration/test-prober.c.
+ * non-blocking TCP connects, and the SSH runner for SSH checks and for checks from
+ * remote vantage points (probe-remote.c: kept sessions per vantage host), whose
+ * completion eventfd the loop watches (its worker threads never touch sd-event). Does
+ * not own: SSH itself — the caller injects it with prober_set_ssh() (droverd: the
+ * RealExecutor, exec/prober-ssh.h), so that monitoring does not depend on the layer of
+ * executors —, the config (the caller turns monitor.probes into ProbeSpecs), judging
+ * health (detector.h), the event loop itself. Called by droverd's watch
+ * (src/daemon/watch.c) and by tests/integration/test-prober.c.
  *
  * Rules:
  *   - each probe has at most one check in flight: a check still running when the next
@@ -36,7 +38,8 @@
  *
  * Remote vantage points (ProbeSpec.vantage other than "local", with vantage_host):
  *   - kinds http, vendor-metric and tcp run on the vantage host over SSH, through the
- *     prober's RealExecutor: strict known_hosts, sessions kept open, a channel per check;
+ *     prober's SSH runner (droverd's: the RealExecutor with strict known_hosts), sessions
+ *     kept open, a channel per check;
  *     up to PROBER_VANTAGE_LANES sessions per vantage host, a new one opened only while
  *     every open one is busy, so that a hung target delays no other check. Kind ssh is
  *     refused (-EOPNOTSUPP): it asks about the state of a host, not about reachability
@@ -76,7 +79,7 @@
 #include "shared/macros.h"
 #include "shared/time-util.h"
 
-#define PROBER_VANTAGE_LOCAL "local"
+#define PROBER_VANTAGE_LOCAL VANTAGE_LOCAL
 /* Response bytes kept for body_regex / the JSON field; a longer body is judged on
  * its first PROBER_BODY_MAX bytes (and a truncated JSON document fails to parse). */
 #define PROBER_BODY_MAX (64U * 1024U)
@@ -144,6 +147,60 @@ typedef struct ProberStats {
         double factor;
 } ProberStats;
 
+/* ---- the SSH seam ----------------------------------------------------------------
+ * SSH checks and checks from remote vantage points run through an SSH runner that the
+ * caller gives the prober with prober_set_ssh(); the prober creates it at the first
+ * probe that needs it and frees it first thing in prober_free(). The runner runs each
+ * request on its own threads, one at a time per Host pointer (a kept session per Host),
+ * and signals finished ones on an eventfd that the prober watches in its loop. */
+
+typedef struct ProberSshRequest {
+        uint64_t tag;          /* returned in the result */
+        usec_t deadline;       /* CLOCK_MONOTONIC: the request ends by then */
+        size_t output_cap;     /* bytes of stdout/stderr kept; the rest is dropped */
+        const Host *host;      /* borrowed until its result has been collected */
+        const char *command;
+        const char *input;     /* written to the command's stdin, then EOF; NULL = none.
+                                * For data that must stay out of the remote argv (secrets). */
+        size_t input_len;
+} ProberSshRequest;
+
+typedef enum ProberSshStatus {
+        PROBER_SSH_DONE,       /* the command ran: exit_status / exit_signal are valid */
+        PROBER_SSH_TIMEOUT,    /* the deadline came first */
+        PROBER_SSH_FAILED,     /* it could not run (connect, host key, auth, …): see status_name, error */
+} ProberSshStatus;
+
+/* Strings are the runner's, valid until the next collect() or free(). */
+typedef struct ProberSshResult {
+        uint64_t tag;
+        ProberSshStatus status;
+        const char *status_name;  /* the runner's word for what happened ("connect-failed" …) */
+        const char *error;        /* names hosts and errors, never command output; may be NULL */
+        int exit_status;          /* -1 when killed by a signal or unknown */
+        const char *exit_signal;  /* "TERM", … or NULL */
+        const char *out;          /* stdout, NUL-terminated, capped; may be NULL */
+        size_t out_len;
+        bool out_truncated;
+        const char *err;          /* stderr, NUL-terminated, capped; may be NULL */
+        usec_t started, finished; /* CLOCK_MONOTONIC */
+} ProberSshResult;
+
+typedef struct ProberSshOps {
+        /* Creates the runner (called once, at the first ssh or remote-vantage probe). */
+        int (*new)(void **ret);
+        /* Cancels what is in flight, waits for it, closes every session. */
+        void (*free)(void *ssh);
+        /* An eventfd, readable when a result may be waiting; the prober reads 8 bytes to
+         * reset it, then collects until -EAGAIN. Owned by the runner. */
+        int (*get_fd)(void *ssh);
+        /* Starts a request; 0 or -errno. What the request points to stays valid until its
+         * result has been collected. */
+        int (*submit)(void *ssh, const ProberSshRequest *req);
+        /* One finished request, without waiting: 0 with *ret filled, or -EAGAIN. */
+        int (*collect)(void *ssh, ProberSshResult *ret);
+} ProberSshOps;
+
 /* -ENOMEM, or errors from sd-event/curl setup. Does not start anything by itself:
  * checks run when the loop runs. Takes a reference on `e`. */
 int prober_new(Prober **ret, sd_event *e, ProberCallback cb, void *userdata);
@@ -152,13 +209,18 @@ int prober_new(Prober **ret, sd_event *e, ProberCallback cb, void *userdata);
 Prober *prober_free(Prober *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Prober *, prober_free);
 
+/* The SSH runner for ssh probes and remote vantage points (ops is borrowed: a static
+ * table). Call it right after prober_new(): -EBUSY once a runner has been created.
+ * Without one, prober_add() refuses such probes with -EOPNOTSUPP. */
+int prober_set_ssh(Prober *p, const ProberSshOps *ops);
+
 /* Validates, copies, and schedules the probe's first check. -EINVAL for a bad spec
  * (missing keys for its kind, bad regex, jitter >= interval, a remote vantage without
  * vantage_host or vantage_host without a remote vantage, control characters in a URL or
  * header of a remote check, …), -EEXIST for a duplicate name, -EOPNOTSUPP for kind ssh
  * from a remote vantage. Names are unique across vantages: a probe checked from two
  * vantage points is two ProbeSpecs (e.g. "web" and "web@from-backup") with the same
- * target. */
+ * target. -EOPNOTSUPP too for kind ssh or a remote vantage without prober_set_ssh(). */
 int prober_add(Prober *p, const ProbeSpec *spec);
 
 /* Raise (factor > 1) or restore (factor 1) the frequency of one probe (name) or of

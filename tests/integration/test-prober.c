@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "exec/prober-ssh.h"
 #include "monitor/detector.h"
 #include "monitor/prober.h"
 #include "shared/strbuf.h"
@@ -109,6 +110,7 @@ static int setup(void **state)
         n_recs = 0;
         assert_int_equal(sd_event_new(&f->e), 0);
         assert_int_equal(prober_new(&f->p, f->e, on_result, NULL), 0);
+        assert_int_equal(prober_set_ssh(f->p, &prober_ssh_real_ops), 0);
         *state = f;
         return 0;
 }
@@ -494,6 +496,39 @@ static void test_ssh(void **state)
         r = check_once(f, "ssh-hang");
         assert_int_equal(r->outcome, PROBE_TIMEOUT);
         assert_true(r->latency < 5 * USEC_PER_SEC);
+}
+
+/* The SSH seam (prober.h): without prober_set_ssh() the prober has no SSH at all, so
+ * ssh probes and remote vantage points are refused and nothing else changes; with it,
+ * the runner is created at the first such probe and cannot be swapped afterwards. */
+static void test_ssh_seam(void **state)
+{
+        Fixture *f = *state;
+        _cleanup_(prober_freep) Prober *bare = NULL;
+        ProbeSpec t = ssh_spec("seam-true", "true"), h = http_spec("seam-web", url(0, "/health"));
+        ProbeSpec rh = http_spec("seam-web@b", url(0, "/health"));
+        const Rec *r;
+
+        rh.vantage = "from-b";
+        rh.vantage_host = &ssh_host;
+        assert_int_equal(prober_new(&bare, f->e, on_result, NULL), 0);
+        assert_int_equal(prober_set_ssh(bare, NULL), -EINVAL);
+        assert_int_equal(prober_add(bare, &t), -EOPNOTSUPP);
+        assert_int_equal(prober_add(bare, &rh), -EOPNOTSUPP);
+        assert_int_equal(prober_add(bare, &h), 0);
+        assert_int_equal(prober_n_probes(bare), 1);
+        /* No runner was created by the refused adds: one may still be given. */
+        assert_int_equal(prober_set_ssh(bare, &prober_ssh_real_ops), 0);
+        assert_int_equal(prober_add(bare, &t), 0);
+        assert_int_equal(prober_set_ssh(bare, &prober_ssh_real_ops), -EBUSY);
+        bare = prober_free(bare);
+
+        /* The fixture's prober has the RealExecutor's runner: a check goes through it. */
+        assert_int_equal(prober_add(f->p, &t), 0);
+        assert_int_equal(prober_set_ssh(f->p, &prober_ssh_real_ops), -EBUSY);
+        r = check_once(f, "seam-true");
+        assert_int_equal(r->outcome, PROBE_OK);
+        assert_string_equal(r->detail, "exit status 0");
 }
 
 /* ---- remote vantage points (the test sshd on loopback is the vantage host) ---- */
@@ -1083,6 +1118,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_tcp_ok_and_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tcp_timeout_full_backlog, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ssh, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ssh_seam, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remote_http_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remote_http_wrong_status_and_body, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remote_http_timeout_and_refused, setup, teardown),

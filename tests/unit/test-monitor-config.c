@@ -17,6 +17,8 @@
 
 #include "config/config.h"
 #include "config/monitor-config.h"
+#include "incident/policy-build.h"
+#include "monitor/monitor-build.h"
 #include "shared/strbuf.h"
 
 /* The inventory every case builds on: INV_LINES lines, so snippet line k is file line INV_LINES + k. */

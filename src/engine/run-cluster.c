@@ -355,6 +355,9 @@ static int fence_step_starting(void *userdata, const RunInfo *info, const Step *
         c->cur_recorded = true;
         return 0;
 refused:
+        /* runrec's writes do not say who leads: ask once more, only on this path. */
+        if (r == -ESTALE && !h.leader)
+                (void) fence_txn(&c->fence, NULL, 0, &h);
         *ret_error = fence_refusal(r, &h, c);
         return r;
 }

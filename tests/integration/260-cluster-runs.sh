@@ -35,9 +35,9 @@ cluster:
 YAML
 done
 
-# Three steps; step 2 records each start on the SSH host, then takes a while (the
-# window in which its worker is killed).
-playbook() { # NAME IDEMPOTENT(true|false) SLEEP
+# Three steps; step 2 records each start on the SSH host, then holds while $LAB/NAME.hold
+# exists (the window in which its worker is killed).
+playbook() { # NAME IDEMPOTENT(true|false)
         cat >"$LAB/playbooks/$1.yaml" <<YAML
 name: $1
 kind: custom
@@ -51,15 +51,15 @@ steps:
     http: {target: api, method: POST, url: /record/$1-s1}
   - name: move
     idempotent: $2
-    ssh: {target: h1, command: "echo \"token=\$DROVER_FENCING_TOKEN\" >> $LAB/$1-s2.log; sleep $3"}
+    ssh: {target: h1, command: "echo \"token=\$DROVER_FENCING_TOKEN\" >> $LAB/$1-s2.log; while [ -e $LAB/$1.hold ]; do sleep 0.1; done"}
     timeout: 60s
   - name: close
     http: {target: api, method: POST, url: /record/$1-s3}
 YAML
 }
-playbook quick false 0
-playbook switch false 30
-playbook switch-idem true 30
+playbook quick false
+playbook switch false
+playbook switch-idem true
 
 lead() { # NODE: (re)creates the leader key; prints its create revision (the epoch)
         etcdctl_ del "$PREFIX/leader" >/dev/null
@@ -115,6 +115,7 @@ assert_eq "stale epoch: nothing written to etcd for it" "" "$(keys "runs/$E1-alp
 kill_in_step2() { # PLAYBOOK: runs it as alpha and kills its worker while step 2 runs; prints the cluster run id
         local pb=$1 w before
         before=$(lines "$LAB/$pb-s2.log")
+        touch "$LAB/$pb.hold"
         worker "$LAB/drover.yaml" --cluster-epoch="$E2" --param=reason=r3 -- "$pb" </dev/null >"$LAB/$pb.out" \
                 2>"$LAB/$pb.err" &
         w=$!
@@ -122,6 +123,7 @@ kill_in_step2() { # PLAYBOOK: runs it as alpha and kills its worker while step 2
         wait_until 300 step2_started || true
         kill -KILL "$w"
         wait "$w" 2>/dev/null || true
+        rm -f "$LAB/$pb.hold" # the remote command of the killed session ends; a re-run does not hold
         echo "$E2-alpha-$(sql "select max(id) from runs")"
 }
 RUN3=$(kill_in_step2 switch)

@@ -426,3 +426,9 @@ int run_cluster_run_finished(RunCluster *c, const RunInfo *info, RunOutcome outc
                                          strna(run_cluster_id(c)), strerror(-r));
         return 0;
 }
+
+int run_cluster_list_unfinished_async(EtcdClient *c, const ClusterConfig *cfg, RunClusterListCallback cb,
+                                      void *userdata)
+{
+        return runrec_list_unfinished_async(c, cfg->prefix, FENCE_DEFAULT_TIMEOUT, cb, userdata, NULL);
+}

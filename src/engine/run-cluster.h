@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster/etcd.h"
 #include "engine/engine.h"
 
 typedef struct ClusterConfig ClusterConfig;
@@ -76,6 +77,14 @@ void run_cluster_prior(const RunCluster *c, size_t i, PriorStep *ret);
 /* Pure: the local outcome of a recorded one, and the recorded one of a local one. */
 StepOutcome run_cluster_outcome_from_record(int steprec_outcome);
 int run_cluster_outcome_to_record(StepOutcome o);
+
+/* ---- droverd's side (it cannot include runrec.h: journal.h spells the same type names) ---- */
+
+/* The unfinished runs' ids, listed on the loop (client attached to it): cb gets them
+ * (NULL-terminated, the callee's to free) or error < 0. runrec_list_unfinished_async(). */
+typedef void (*RunClusterListCallback)(int error, char **ids, void *userdata);
+int run_cluster_list_unfinished_async(EtcdClient *c, const ClusterConfig *cfg, RunClusterListCallback cb,
+                                      void *userdata);
 
 /* ---- the run ---- */
 

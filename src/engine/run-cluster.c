@@ -163,7 +163,8 @@ int run_cluster_params(const RunCluster *c, const Playbook *pb, ParamValue **ret
                 json_decref(o);
                 return -EBADMSG;
         }
-        json_object_foreach (o, name, v) {
+        json_object_foreach(o, name, v)
+        {
                 const Param *p = playbook_find_param(pb, name);
                 char *value;
 
@@ -219,28 +220,32 @@ int run_cluster_resume_decide(const RunRecord *rec, const Playbook *pb, EngineRe
         }
         next = &pb->steps[plan.next_index];
         if (!plan.in_flight) {
-                *ret_summary = xasprintf("%zu step attempt(s) done elsewhere; going on at step %u '%s'", n_done,
-                                         plan.next_index + 1, next->name);
+                *ret_summary = xasprintf("%zu step attempt(s) done elsewhere; going on at step %u '%s'",
+                                         n_done, plan.next_index + 1, next->name);
                 return 0;
         }
         if (next->idempotent) {
-                *ret_summary = xasprintf("%zu step attempt(s) done elsewhere; step %u '%s' was in flight on %s "
-                                         "and is idempotent: it runs again",
-                                         n_done, plan.next_index + 1, next->name, strna(plan.in_flight->node));
+                *ret_summary =
+                        xasprintf("%zu step attempt(s) done elsewhere; step %u '%s' was in flight on %s "
+                                  "and is idempotent: it runs again",
+                                  n_done, plan.next_index + 1, next->name, strna(plan.in_flight->node));
                 return 0;
         }
         ret->ask = true;
-        *ret_prompt = xasprintf("Step '%s' was in flight on node %s (epoch %" PRIu64 ") when it lost the lead, "
-                                "and it is not idempotent: it may have acted. Run it again? (approve: run it "
-                                "again; deny: abort the run)",
-                                next->name, strna(plan.in_flight->node), plan.in_flight->epoch);
-        *ret_summary = xasprintf("%zu step attempt(s) done elsewhere; step %u '%s' was in flight on %s and is "
-                                 "not idempotent: a commander decides whether it runs again",
-                                 n_done, plan.next_index + 1, next->name, strna(plan.in_flight->node));
+        *ret_prompt =
+                xasprintf("Step '%s' was in flight on node %s (epoch %" PRIu64 ") when it lost the lead, "
+                          "and it is not idempotent: it may have acted. Run it again? (approve: run it "
+                          "again; deny: abort the run)",
+                          next->name, strna(plan.in_flight->node), plan.in_flight->epoch);
+        *ret_summary =
+                xasprintf("%zu step attempt(s) done elsewhere; step %u '%s' was in flight on %s and is "
+                          "not idempotent: a commander decides whether it runs again",
+                          n_done, plan.next_index + 1, next->name, strna(plan.in_flight->node));
         return 0;
 }
 
-int run_cluster_resume(RunCluster *c, const Playbook *pb, EngineResume *ret, char **ret_summary, char **ret_error)
+int run_cluster_resume(RunCluster *c, const Playbook *pb, EngineResume *ret, char **ret_summary,
+                       char **ret_error)
 {
         char *prompt = NULL;
         int r;
@@ -282,11 +287,13 @@ void run_cluster_prior(const RunCluster *c, size_t i, PriorStep *ret)
 static char *fence_refusal(int r, const FenceHolder *h, const RunCluster *c)
 {
         if (r == -ESTALE)
-                return h->leader ? xasprintf("fenced: %s leads in epoch %" PRIu64 ", this node (%s) led in epoch "
-                                             "%" PRIu64,
-                                             h->leader, h->epoch, c->node, c->fence.epoch)
-                                 : xasprintf("fenced: no node leads now; this node (%s) led in epoch %" PRIu64,
-                                             c->node, c->fence.epoch);
+                return h->leader
+                               ? xasprintf("fenced: %s leads in epoch %" PRIu64
+                                           ", this node (%s) led in epoch "
+                                           "%" PRIu64,
+                                           h->leader, h->epoch, c->node, c->fence.epoch)
+                               : xasprintf("fenced: no node leads now; this node (%s) led in epoch %" PRIu64,
+                                           c->node, c->fence.epoch);
         return xasprintf("fenced: etcd not reached (%s); no step acts without the fence", strerror(-r));
 }
 
@@ -337,7 +344,8 @@ static int fence_step_starting(void *userdata, const RunInfo *info, const Step *
                 return 0;
         }
         c->cur_index = index;
-        c->cur_attempt = c->resumed && c->plan.in_flight && index == c->plan.next_index ? c->plan.next_attempt : 1;
+        c->cur_attempt =
+                c->resumed && c->plan.in_flight && index == c->plan.next_index ? c->plan.next_attempt : 1;
         c->cur_started = now_usec(CLOCK_REALTIME);
         StepRecord s = {
                 .index = (unsigned) index,
@@ -387,8 +395,8 @@ static void fence_step_ended(void *userdata, const RunInfo *info, const Step *st
                 /* The step acted: the record shows it in flight, and a next leader asks before
                  * running it again (or re-runs it if idempotent). Safe, so the run goes on; the
                  * next step's fenced start decides whether this node may still act. */
-                log_warning_errno(r, "run record: cannot record the end of step '%s' of run %s: %s", step->name,
-                                  c->rec->id, strerror(-r));
+                log_warning_errno(r, "run record: cannot record the end of step '%s' of run %s: %s",
+                                  step->name, c->rec->id, strerror(-r));
 }
 
 EngineFence run_cluster_fence(RunCluster *c)

@@ -33,9 +33,9 @@
 
 typedef struct Worker {
         RunJournal rj;
-        usec_t started_mono;  /* for run-finished's duration_ms */
-        RunCluster *cluster;  /* --cluster-epoch: the shared run record and the fence; else NULL */
-        const char *resumed;  /* --resume: what the take-over found (the "cluster-resumed" event) */
+        usec_t started_mono; /* for run-finished's duration_ms */
+        RunCluster *cluster; /* --cluster-epoch: the shared run record and the fence; else NULL */
+        const char *resumed; /* --resume: what the take-over found (the "cluster-resumed" event) */
 } Worker;
 
 /* A signal handler can reach nothing else; engine_request_cancel() is async-signal-safe. */
@@ -128,7 +128,8 @@ static int import_prior_steps(Worker *w, const RunInfo *info)
         }
         r = journal_commit(w->rj.journal);
         if (r < 0)
-                return log_error_errno(r, "journal: cannot commit the steps of other nodes: %s", strerror(-r));
+                return log_error_errno(r, "journal: cannot commit the steps of other nodes: %s",
+                                       strerror(-r));
         return 0;
 }
 
@@ -345,9 +346,9 @@ static int open_journal(const WorkerArgs *args, const Config *config, Journal **
         return 0;
 }
 
-static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook, RunCluster *cluster,
-                    const EngineResume *resume, const char *resumed, const ParamValue *resume_params,
-                    size_t n_resume_params);
+static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook,
+                    RunCluster *cluster, const EngineResume *resume, const char *resumed,
+                    const ParamValue *resume_params, size_t n_resume_params);
 
 static void param_values_free(ParamValue *p, size_t n)
 {
@@ -374,7 +375,8 @@ static int run(const WorkerArgs *args)
                 return DROVER_WORKER_EXIT_REFUSED;
         if (clustered) {
                 if (!config->cluster) {
-                        log_error("--" WORKER_OPT_CLUSTER_EPOCH " needs a cluster: section in %s; nothing was run",
+                        log_error("--" WORKER_OPT_CLUSTER_EPOCH
+                                  " needs a cluster: section in %s; nothing was run",
                                   config->path);
                         return DROVER_WORKER_EXIT_REFUSED;
                 }
@@ -413,9 +415,9 @@ static int run(const WorkerArgs *args)
         return ret;
 }
 
-static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook, RunCluster *cluster,
-                    const EngineResume *resume, const char *resumed, const ParamValue *resume_params,
-                    size_t n_resume_params)
+static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook,
+                    RunCluster *cluster, const EngineResume *resume, const char *resumed,
+                    const ParamValue *resume_params, size_t n_resume_params)
 {
         _cleanup_(journal_closep) Journal *journal = NULL;
         _cleanup_(real_executor_freep) RealExecutor *executor = NULL;

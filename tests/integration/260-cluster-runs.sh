@@ -197,4 +197,15 @@ assert_eq "nothing left active" "" "$(keys active/)"
 out=$(worker "$LAB/beta.yaml" --cluster-epoch="$E3" --resume="$RUN5" </dev/null 2>&1) && rc=0 || rc=$?
 assert_eq "a finished run cannot be resumed (refused, exit 2)" 2 "$rc"
 assert_contains "it says so" "$out" "has already finished (succeeded)"
+
+# --- etcd gone: no step acts without the fence ------------------------------------------------
+before=$(count quick-s1)
+etcd_cleanup
+worker "$LAB/beta.yaml" --cluster-epoch="$E3" --param=reason=r9 -- quick </dev/null >"$LAB/down.out" 2>"$LAB/down.err" \
+        && rc=0 || rc=$?
+assert_eq "etcd down: the run fails (exit 1)" 1 "$rc"
+assert_eq "etcd down: the first step sent no request" "$before" "$(count quick-s1)"
+assert_contains "etcd down: the cluster-fenced event says etcd was not reached" \
+        "$(sql "select message from events where kind='cluster-fenced' and run_id=(select max(id) from runs)")" \
+        "etcd not reached"
 lab_done

@@ -16,7 +16,8 @@
 #include "daemon/manager-cluster.h"
 #include "daemon/manager-internal.h"
 
-static int gate(ClusterRole role, bool may_act, bool dry, bool override, uint64_t *epoch, bool *ov, char **err)
+static int gate(ClusterRole role, bool may_act, bool dry, bool override, uint64_t *epoch, bool *ov,
+                char **err)
 {
         ManagerClusterView v = {.role = role, .node = "beta", .leader = "alpha", .epoch = 41};
         *err = NULL;

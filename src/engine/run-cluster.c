@@ -188,6 +188,27 @@ int run_cluster_params(const RunCluster *c, const Playbook *pb, ParamValue **ret
         return 0;
 }
 
+/* The furthest attempt the record reached (by index, then attempt), as runrec_resume_plan(). */
+static const StepRecord *last_record(const RunRecord *rec)
+{
+        const StepRecord *last = NULL;
+
+        for (size_t i = 0; i < rec->n_steps; i++)
+                if (!last || rec->steps[i].index > last->index ||
+                    (rec->steps[i].index == last->index && rec->steps[i].attempt > last->attempt))
+                        last = &rec->steps[i];
+        return last;
+}
+
+/* The last recorded step failed and its playbook step stops the run on failure. */
+static bool last_failed_stop(const RunRecord *rec, const Playbook *pb)
+{
+        const StepRecord *last = last_record(rec);
+
+        return last && (last->outcome == STEPREC_FAILED || last->outcome == STEPREC_TIMEOUT) &&
+               last->index < pb->n_steps && pb->steps[last->index].on_failure != ON_FAILURE_CONTINUE;
+}
+
 int run_cluster_resume_decide(const RunRecord *rec, const Playbook *pb, EngineResume *ret, char **ret_prompt,
                               char **ret_summary, char **ret_error)
 {
@@ -219,6 +240,24 @@ int run_cluster_resume_decide(const RunRecord *rec, const Playbook *pb, EngineRe
                 return 0;
         }
         next = &pb->steps[plan.next_index];
+        if (!plan.in_flight && last_failed_stop(rec, pb)) {
+                /* The run stopped at a failed step, but its end never reached the record (its
+                 * node lost the lead in between): going on is not this node's call. */
+                const StepRecord *last = last_record(rec);
+                const Step *failed = &pb->steps[last->index];
+                ret->ask = true;
+                *ret_prompt = xasprintf(
+                        "Step '%s' failed on node %s (epoch %" PRIu64 ") and the run stopped there "
+                        "(on_failure: %s), but its end was never recorded. Go on with step '%s'? "
+                        "(approve: go on; deny: abort the run)",
+                        failed->name, strna(last->node), last->epoch,
+                        strna(on_failure_to_string(failed->on_failure)), next->name);
+                *ret_summary = xasprintf(
+                        "%zu step attempt(s) done elsewhere; step %u '%s' failed there and the run "
+                        "stopped: a commander decides whether step '%s' runs",
+                        n_done, last->index + 1, failed->name, next->name);
+                return 0;
+        }
         if (!plan.in_flight) {
                 *ret_summary = xasprintf("%zu step attempt(s) done elsewhere; going on at step %u '%s'",
                                          n_done, plan.next_index + 1, next->name);

@@ -55,7 +55,9 @@ int run_cluster_params(const RunCluster *c, const Playbook *pb, ParamValue **ret
 /* Pure: where a taken-over run goes on. Every step the record shows done must be the
  * playbook's step of the same index and name (else -EINVAL: the playbook changed). The
  * step left in flight runs again without asking only if the playbook (as loaded now)
- * marks it idempotent. *ret_prompt (ask) and *ret_summary are allocated. */
+ * marks it idempotent. A run whose last recorded step failed (and stops the run on
+ * failure) but whose end was never recorded goes on only if a commander approves.
+ * *ret_prompt (ask) and *ret_summary are allocated. */
 int run_cluster_resume_decide(const RunRecord *rec, const Playbook *pb, EngineResume *ret, char **ret_prompt,
                               char **ret_summary, char **ret_error);
 /* The same, on the loaded record; ret->prompt points into c. */

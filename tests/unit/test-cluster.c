@@ -367,12 +367,31 @@ static void test_resume_decide(void **state)
         steps[1].idempotent = false;
 
         /* Nothing in flight: go on after the last ended step, no gate. */
-        rs[1].outcome = STEPREC_FAILED;
+        rs[1].outcome = STEPREC_OK;
         rs[1].ended = 2;
         assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
         assert_int_equal(res.start_index, 2);
         assert_false(res.ask);
+        assert_null(prompt);
         free(summary);
+
+        /* The last recorded step failed and stops the run (on_failure: abort), but the run's
+         * end was never recorded: a commander decides whether the run goes on. */
+        rs[1].outcome = STEPREC_FAILED;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 2);
+        assert_true(res.ask);
+        assert_non_null(strstr(prompt, "Step 'move' failed on node alpha"));
+        assert_non_null(strstr(prompt, "Go on with step 'close'?"));
+        free(prompt);
+        free(summary);
+        /* … unless the playbook goes on after that failure anyway. */
+        steps[1].on_failure = ON_FAILURE_CONTINUE;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_false(res.ask);
+        free(summary);
+        steps[1].on_failure = ON_FAILURE_ABORT;
+        rs[1].outcome = STEPREC_OK;
 
         /* Everything done: nothing left. */
         rec.n_steps = 3;

@@ -137,16 +137,6 @@ const char *run_cluster_playbook(const RunCluster *c)
         return c->rec ? c->rec->playbook : NULL;
 }
 
-const char *run_cluster_trigger(const RunCluster *c)
-{
-        return c->rec ? c->rec->trigger : NULL;
-}
-
-const char *run_cluster_actor(const RunCluster *c)
-{
-        return c->rec ? c->rec->actor : NULL;
-}
-
 int run_cluster_params(const RunCluster *c, const Playbook *pb, ParamValue **ret, size_t *ret_n)
 {
         ParamValue *params = NULL;

@@ -45,8 +45,6 @@ const char *run_cluster_id(const RunCluster *c);
 int run_cluster_load(RunCluster *c, const char *id, char **ret_error);
 /* Of the loaded record (NULL before): */
 const char *run_cluster_playbook(const RunCluster *c);
-const char *run_cluster_trigger(const RunCluster *c);
-const char *run_cluster_actor(const RunCluster *c);
 /* The parameters the record holds, as -p NAME=VALUE would give them; the playbook's
  * secret ones are left out (the record has them masked). Allocated array, each name and
  * value allocated. */

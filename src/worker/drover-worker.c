@@ -463,7 +463,12 @@ static int run_with(const WorkerArgs *args, const Config *config, const Playbook
         };
         r = engine_new(&engine, &opts, &error);
         if (r < 0) {
-                log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
+                if (args->resume)
+                        log_error("%s: run %s cannot be resumed: %s (the run record keeps secret parameters "
+                                  "masked); nothing was run.",
+                                  playbook->name, args->resume, error ? error : strerror(-r));
+                else
+                        log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
                 return DROVER_WORKER_EXIT_REFUSED;
         }
 

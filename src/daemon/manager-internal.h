@@ -50,6 +50,7 @@ struct Manager {
         WorkerRun *runs;  /* newest first; ended ones are kept a while */
         EtcdClient *runrec_client; /* manager-run.c: lists unfinished runs on the loop (issue 9);
                                     * NULL until a take-over needs it */
+        uint64_t resume_epoch;     /* the epoch whose take-over listing is in flight */
         Watch *watch;     /* NULL until started (or when the config has no monitoring) */
 
         char *last_status; /* to send STATUS= only when it changed */

@@ -866,11 +866,6 @@ void manager_runs_kill_all(Manager *m)
  * worker with --resume, which reads, adopts (fenced) and continues it in its own process.
  * Started as trigger "auto", actor "cluster"; a run already taken over (by an earlier
  * call in this leadership) is not started twice. */
-typedef struct ResumeCall {
-        Manager *manager;
-        uint64_t epoch;
-} ResumeCall;
-
 static bool resume_already_started(const Manager *m, const char *id)
 {
         _cleanup_free_ char *label = xasprintf("resume of %s", id);
@@ -883,21 +878,21 @@ static bool resume_already_started(const Manager *m, const char *id)
 
 static void on_unfinished(int error, char **ids, void *userdata)
 {
-        ResumeCall *rc = userdata;
-        Manager *m = rc->manager;
+        Manager *m = userdata;
+        uint64_t epoch = m->resume_epoch;
         ManagerClusterView v;
         size_t n = 0;
 
         manager_cluster_view(m, &v);
         if (error < 0)
                 log_warning_errno(error, "cluster: cannot list the unfinished runs: %s", strerror(-error));
-        else if (v.role != CLUSTER_ROLE_LEADER || v.epoch != rc->epoch)
+        else if (v.role != CLUSTER_ROLE_LEADER || v.epoch != epoch)
                 log_info("cluster: no longer leader in epoch %llu; unfinished runs left to the next leader",
-                         (unsigned long long) rc->epoch);
+                         (unsigned long long) epoch);
         else
                 for (char **id = ids; id && *id; id++) {
                         _cleanup_free_ char *err = NULL;
-                        RunClusterArgs ca = {.epoch = rc->epoch, .resume = *id};
+                        RunClusterArgs ca = {.epoch = epoch, .resume = *id};
                         ManagerRunRequest req = {.trigger = "auto", .actor = "cluster"};
                         int64_t run_id = 0;
                         int r;
@@ -915,14 +910,12 @@ static void on_unfinished(int error, char **ids, void *userdata)
         if (n > 0)
                 log_info("cluster: %zu unfinished run(s) taken over", n);
         strv_free(ids);
-        free(rc);
 }
 
 int manager_runs_resume_unfinished(Manager *m)
 {
         const Config *cfg = m->config;
         ManagerClusterView v;
-        ResumeCall *rc;
         EtcdClient *c;
         int r;
 
@@ -942,13 +935,12 @@ int manager_runs_resume_unfinished(Manager *m)
                 m->runrec_client = c;
         }
         c = m->runrec_client;
-        rc = xcalloc(1, sizeof(ResumeCall));
-        *rc = (ResumeCall){.manager = m, .epoch = v.epoch};
-        r = run_cluster_list_unfinished_async(c, cfg->cluster, on_unfinished, rc);
-        if (r < 0) {
-                /* runrec_list_unfinished_async() frees rc itself only once the request exists */
-                free(rc);
+        /* The callback reads the epoch from the manager: nothing to free if the client goes
+         * first (manager_runs_free() cancels the listing). A second election meanwhile just
+         * moves the epoch on; the callback checks it against the view. */
+        m->resume_epoch = v.epoch;
+        r = run_cluster_list_unfinished_async(c, cfg->cluster, on_unfinished, m);
+        if (r < 0)
                 return log_warning_errno(r, "cluster: cannot ask for the unfinished runs: %s", strerror(-r));
-        }
         return 0;
 }

@@ -10,12 +10,34 @@
  * Starting (droverd, src/daemon/manager-run.c, through src/shared/spawn.h):
  *
  *   drover-worker --protocol=1 --parent-pid=PID --config=FILE --db=FILE --trigger=TRIGGER
- *                 --actor=NAME [--incident=ID] [--dry-run] [--param=NAME=VALUE]... -- PLAYBOOK
+ *                 --actor=NAME [--incident=ID] [--dry-run] [--param=NAME=VALUE]...
+ *                 [--cluster-epoch=N [--resume=RUN]] -- PLAYBOOK
  *
  *   PLAYBOOK is a path or a name looked up like `droverctl run` does (the config's
  *   playbook_dir, then playbooks/ beside the config). TRIGGER is manual, auto, drill or
  *   approved. A worker that does not speak --protocol refuses (exit DROVER_WORKER_EXIT_REFUSED).
  *   The program is DROVER_WORKER_PATH compiled into droverd, or $DROVER_WORKER (tests).
+ *
+ * Cluster (issue 9; only with a `cluster:` section in FILE, refused without one):
+ *   --cluster-epoch=N  droverd leads in epoch N (its leader key's create revision), the
+ *                      fencing token. The worker opens its own etcd client and writes the
+ *                      shared run record (src/cluster/runrec.h): the run at its start, each
+ *                      step's start as a fenced txn BEFORE the step acts (a rollback step:
+ *                      a fenced check), each step's end, the run's end. A refused or
+ *                      unreachable fence: the step does not act, a "cluster-fenced" run
+ *                      event is sent and journaled, the run ends "fenced" (exit
+ *                      DROVER_WORKER_EXIT_RUN_FAILED) and stays unfinished in etcd for the
+ *                      next leader. HTTP steps send X-Drover-Fencing-Token: N, SSH and local
+ *                      steps get DROVER_FENCING_TOKEN=N in their environment.
+ *   --resume=RUN       take over the unfinished cluster run RUN (an id of the run record,
+ *                      "<epoch>-<node>-<local id>"): read it, adopt it (fenced), journal the
+ *                      steps other nodes did (with their node), a "cluster-resumed" event, then
+ *                      go on after the completed steps. A step left in flight is run again
+ *                      only if the playbook marks it `idempotent: true`; otherwise an approval
+ *                      gate asks first (approve = run it again, deny = abort). PLAYBOOK may be
+ *                      left out (the record names it); parameters come from the record
+ *                      (secret ones were masked there: a run that needs one cannot resume).
+ *                      Needs --cluster-epoch.
  *
  * Descriptors: exactly three, nothing else is inherited (see DroverWorkerFd).
  *
@@ -80,6 +102,12 @@
 #define WORKER_OPT_INCIDENT   "incident"
 #define WORKER_OPT_DRY_RUN    "dry-run"
 #define WORKER_OPT_PARAM      "param"
+#define WORKER_OPT_CLUSTER_EPOCH "cluster-epoch"
+#define WORKER_OPT_RESUME        "resume"
+
+/* The fencing token as the resources see it (issue 9). */
+#define DROVER_FENCING_HEADER "X-Drover-Fencing-Token"
+#define DROVER_FENCING_ENV    "DROVER_FENCING_TOKEN"
 
 typedef enum DroverWorkerFd {
         DROVER_WORKER_FD_ANSWERS = 0,  /* stdin: approval answers from droverd */

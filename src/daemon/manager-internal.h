@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "cluster/etcd.h"
 #include "daemon/manager.h"
 #include "incident/policy.h"
 
@@ -47,6 +48,9 @@ struct Manager {
 
         ManagerObserver observer;
         WorkerRun *runs;  /* newest first; ended ones are kept a while */
+        EtcdClient *runrec_client; /* manager-run.c: lists unfinished runs on the loop (issue 9);
+                                    * NULL until a take-over needs it */
+        uint64_t resume_epoch;     /* the epoch whose take-over listing is in flight */
         Watch *watch;     /* NULL until started (or when the config has no monitoring) */
 
         char *last_status; /* to send STATUS= only when it changed */
@@ -74,6 +78,11 @@ void manager_runs_kill_all(Manager *m);
 /* A newly elected leader takes over the runs that etcd's run record shows unfinished
  * (issue 9): completed steps are not repeated; see manager-run.c. 0 when there are none. */
 int manager_runs_resume_unfinished(Manager *m);
+/* Pure (unit-tested): may a run start on this node, with which fencing token (0: none)?
+ * See manager_start_run(). */
+typedef struct ManagerClusterView ManagerClusterView;
+int manager_run_cluster_gate(const ManagerClusterView *v, bool may_act, bool dry_run, bool override_no_quorum,
+                             uint64_t *ret_epoch, bool *ret_override, char **ret_error);
 /* An incident id → is a run for it active? */
 bool manager_runs_active_for_incident(const Manager *m, int64_t incident_id);
 

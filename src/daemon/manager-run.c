@@ -20,6 +20,13 @@
  * synchronous wait is in manager_start_run(): the worker's "run-started" line (bounded
  * by MANAGER_WORKER_START_TIMEOUT), so that the run id is journaled and known when it
  * returns, and a bad parameter is a synchronous error.
+ *
+ * In a cluster (issue 9, manager-cluster.h): only the leader starts runs, each worker with
+ * the leader's epoch (--cluster-epoch: the worker fences every step and writes the shared
+ * run record itself, src/engine/run-cluster.c); a newly elected leader lists the record's
+ * unfinished runs on the loop (asynchronously) and starts one worker per run with
+ * --resume: the worker reads, adopts and continues it in its own process, so that no etcd
+ * round trip of the take-over runs on the loop.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -30,9 +37,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/config.h"
+#include "daemon/manager-cluster.h"
 #include "daemon/manager-internal.h"
 #include "daemon/run-progress.h"
 #include "drover/worker-protocol.h"
+#include "engine/run-cluster.h"
 #include "engine/worker-proto.h"
 #include "shared/log.h"
 #include "shared/spawn.h"
@@ -135,6 +145,7 @@ void manager_runs_free(Manager *m)
                 m->runs = w->next;
                 worker_free(w);
         }
+        m->runrec_client = etcd_client_free(m->runrec_client); /* cancels a listing in flight */
 }
 
 static bool worker_active(const WorkerRun *w)
@@ -388,7 +399,14 @@ static bool valid_param_name(const char *s)
         return s && *s && !strchr(s, '=');
 }
 
-static int spawn_worker(Manager *m, const ManagerRunRequest *req, pid_t *ret_pid, int *ret_pidfd, int fds[3])
+/* What the cluster adds to a worker's command line. */
+typedef struct RunClusterArgs {
+        uint64_t epoch;     /* 0: no fence (standalone, or a no-quorum override) */
+        const char *resume; /* a cluster run id to take over, or NULL */
+} RunClusterArgs;
+
+static int spawn_worker(Manager *m, const ManagerRunRequest *req, const RunClusterArgs *ca, pid_t *ret_pid,
+                        int *ret_pidfd, int fds[3])
 {
         _cleanup_strv_free_ char **argv = NULL, **envp = NULL;
         int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -406,6 +424,8 @@ static int spawn_worker(Manager *m, const ManagerRunRequest *req, pid_t *ret_pid
                 .dry_run = req->dry_run,
                 .params = (ParamValue *) req->params,
                 .n_params = req->n_params,
+                .cluster_epoch = ca->epoch,
+                .resume = ca->resume,
         };
         argv = worker_args_to_argv(worker_path(), &args);
         envp = build_env(m->config);
@@ -536,13 +556,86 @@ static char *worker_error_text(WorkerRun *w, int status)
         return strbuf_steal(&b);
 }
 
+/* Pure: may a run start here, and with which fencing token? 0 and *ret_epoch (0: no fence),
+ * or -EREMOTE (a follower) / -ENOLINK (no quorum, or a leader unsure of its lease) with
+ * *ret_error. *ret_override: it starts only because of the commander's override. */
+int manager_run_cluster_gate(const ManagerClusterView *v, bool may_act, bool dry_run, bool override_no_quorum,
+                             uint64_t *ret_epoch, bool *ret_override, char **ret_error)
+{
+        *ret_epoch = 0;
+        *ret_override = false;
+        if (dry_run || v->role == CLUSTER_ROLE_STANDALONE)
+                return 0;
+        if (v->role == CLUSTER_ROLE_LEADER && may_act && v->epoch > 0) {
+                *ret_epoch = v->epoch;
+                return 0;
+        }
+        if (v->role == CLUSTER_ROLE_FOLLOWER) {
+                *ret_error = v->leader ? xasprintf("this node (%s) follows: %s leads the cluster and starts its runs",
+                                                   strna(v->node), v->leader)
+                                       : xasprintf("this node (%s) follows: ask the leader", strna(v->node));
+                return -EREMOTE;
+        }
+        /* No quorum, or a leader that cannot be sure of its lease: nothing acts without a commander. */
+        if (override_no_quorum) {
+                *ret_override = true;
+                return 0;
+        }
+        *ret_error = xasprintf("no etcd quorum (this node is %s): no run starts without an explicit override",
+                               v->role == CLUSTER_ROLE_LEADER ? "a leader unsure of its lease"
+                                                              : strna(cluster_role_to_string(v->role)));
+        return -ENOLINK;
+}
+
+static int start_run(Manager *m, const ManagerRunRequest *req, const RunClusterArgs *ca, int64_t *ret_run_id,
+                     char **ret_plan, char **ret_error);
+
 int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run_id, char **ret_plan,
                       char **ret_error)
+{
+        ManagerClusterView v;
+        RunClusterArgs ca = {};
+        _cleanup_free_ char *error = NULL;
+        bool override = false;
+        int64_t id = 0;
+        int r;
+
+        if (!req)
+                return -EINVAL;
+        manager_cluster_view(m, &v);
+        r = manager_run_cluster_gate(&v, manager_cluster_may_act(m), req->dry_run, req->override_no_quorum,
+                                     &ca.epoch, &override, &error);
+        if (r < 0) {
+                log_warning("run of %s by %s refused: %s", strna(req->playbook), strna(req->actor), error);
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
+                return r;
+        }
+        r = start_run(m, req, &ca, &id, ret_plan, ret_error);
+        if (r < 0)
+                return r;
+        if (override && id > 0) {
+                _cleanup_free_ char *msg = xasprintf("started by %s without an etcd quorum (role %s): an explicit "
+                                                     "override; its steps are not fenced",
+                                                     req->actor, strna(cluster_role_to_string(v.role)));
+                log_warning("run %lld: %s", (long long) id, msg);
+                r = journal_event(m->journal, id, now_usec(CLOCK_REALTIME), "cluster-override", msg, NULL);
+                if (r < 0)
+                        log_warning_errno(r, "journal: cannot record the override of run %lld: %s", (long long) id,
+                                          strerror(-r));
+        }
+        if (ret_run_id)
+                *ret_run_id = id;
+        return 0;
+}
+
+static int start_run(Manager *m, const ManagerRunRequest *req, const RunClusterArgs *ca, int64_t *ret_run_id,
+                     char **ret_plan, char **ret_error)
 {
         WorkerRun *w;
         int fds[3] = {-1, -1, -1}, status = 0, r;
 
-        if (!req || !req->playbook || !*req->playbook || !req->actor || !*req->actor) {
+        if (!req || (!ca->resume && (!req->playbook || !*req->playbook)) || !req->actor || !*req->actor) {
                 if (ret_error)
                         *ret_error = xstrdup("a run needs a playbook and an actor");
                 return -EINVAL;
@@ -573,13 +666,14 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         w->manager = m;
         w->stdin_fd = w->stdout_fd = w->stderr_fd = -1;
         w->pidfd = -EBADF;
-        w->run.playbook = xstrdup(req->playbook);
+        /* A resumed run: the worker reads its playbook from the run record. */
+        w->run.playbook = req->playbook ? xstrdup(req->playbook) : xasprintf("resume of %s", ca->resume);
         w->run.trigger = xstrdup(trigger);
         w->run.actor = xstrdup(req->actor);
         w->run.incident_id = req->incident_id;
         w->run.state = MANAGER_RUN_STARTING;
 
-        r = spawn_worker(m, &rq, &w->pid, &w->pidfd, fds);
+        r = spawn_worker(m, &rq, ca, &w->pid, &w->pidfd, fds);
         if (r < 0) {
                 log_error_errno(r, "cannot start a run worker (%s): %s", worker_path(), strerror(-r));
                 if (ret_error)
@@ -594,7 +688,7 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
         StrBuf plan = STRBUF_INIT;
         r = wait_worker_started(w, req->dry_run, &plan, &status);
         if (r == -ETIMEDOUT) {
-                log_error("run worker for %s did not start its run in time; killed", req->playbook);
+                log_error("run worker for %s did not start its run in time; killed", w->run.playbook);
                 if (ret_error)
                         *ret_error = xstrdup("the run worker did not start the run in time");
                 strbuf_done(&plan);
@@ -620,7 +714,7 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
                         return 0;
                 }
                 _cleanup_free_ char *e = worker_error_text(w, status);
-                log_warning("run of %s refused: %s", req->playbook, e);
+                log_warning("run of %s refused: %s", w->run.playbook, e);
                 if (ret_error)
                         *ret_error = TAKE_PTR(e);
                 strbuf_done(&plan);
@@ -768,9 +862,85 @@ void manager_runs_kill_all(Manager *m)
                 }
 }
 
-/* Phase 2 of issue 9 implements this (the shared run record, resume with an approval gate). */
+/* A new leader's take-over (issue 9). The list is read on the loop; each run then gets a
+ * worker with --resume, which reads, adopts (fenced) and continues it in its own process.
+ * Started as trigger "auto", actor "cluster"; a run already taken over (by an earlier
+ * call in this leadership) is not started twice. */
+static bool resume_already_started(const Manager *m, const char *id)
+{
+        _cleanup_free_ char *label = xasprintf("resume of %s", id);
+
+        for (WorkerRun *w = m->runs; w; w = w->next)
+                if (w->pid > 0 && streq(w->run.playbook, label))
+                        return true;
+        return false;
+}
+
+static void on_unfinished(int error, char **ids, void *userdata)
+{
+        Manager *m = userdata;
+        uint64_t epoch = m->resume_epoch;
+        ManagerClusterView v;
+        size_t n = 0;
+
+        manager_cluster_view(m, &v);
+        if (error < 0)
+                log_warning_errno(error, "cluster: cannot list the unfinished runs: %s", strerror(-error));
+        else if (v.role != CLUSTER_ROLE_LEADER || v.epoch != epoch)
+                log_info("cluster: no longer leader in epoch %llu; unfinished runs left to the next leader",
+                         (unsigned long long) epoch);
+        else
+                for (char **id = ids; id && *id; id++) {
+                        _cleanup_free_ char *err = NULL;
+                        RunClusterArgs ca = {.epoch = epoch, .resume = *id};
+                        ManagerRunRequest req = {.trigger = "auto", .actor = "cluster"};
+                        int64_t run_id = 0;
+                        int r;
+
+                        if (resume_already_started(m, *id))
+                                continue;
+                        r = start_run(m, &req, &ca, &run_id, NULL, &err);
+                        if (r < 0)
+                                log_error("cluster: run %s cannot be resumed: %s", *id, err ? err : strerror(-r));
+                        else {
+                                log_info("cluster: run %s resumed as run %lld", *id, (long long) run_id);
+                                n++;
+                        }
+                }
+        if (n > 0)
+                log_info("cluster: %zu unfinished run(s) taken over", n);
+        strv_free(ids);
+}
+
 int manager_runs_resume_unfinished(Manager *m)
 {
-        (void) m;
+        const Config *cfg = m->config;
+        ManagerClusterView v;
+        EtcdClient *c;
+        int r;
+
+        manager_cluster_view(m, &v);
+        if (v.role != CLUSTER_ROLE_LEADER || !cfg || !cfg->cluster)
+                return 0;
+        if (!m->runrec_client) {
+                r = etcd_client_new_from_config(&c, cfg->cluster);
+                if (r >= 0) {
+                        r = etcd_client_attach_event(c, m->event);
+                        if (r < 0)
+                                etcd_client_free(c);
+                }
+                if (r < 0)
+                        return log_warning_errno(r, "cluster: cannot set up an etcd client for the run record: %s",
+                                                 strerror(-r));
+                m->runrec_client = c;
+        }
+        c = m->runrec_client;
+        /* The callback reads the epoch from the manager: nothing to free if the client goes
+         * first (manager_runs_free() cancels the listing). A second election meanwhile just
+         * moves the epoch on; the callback checks it against the view. */
+        m->resume_epoch = v.epoch;
+        r = run_cluster_list_unfinished_async(c, cfg->cluster, on_unfinished, m);
+        if (r < 0)
+                return log_warning_errno(r, "cluster: cannot ask for the unfinished runs: %s", strerror(-r));
         return 0;
 }

@@ -88,6 +88,8 @@ typedef struct ManagerRunRequest {
         const char *trigger;      /* "manual" | "auto" | "drill" */
         const char *actor;        /* who asked; "policy" for automatic runs */
         int64_t incident_id;      /* 0 = none */
+        bool override_no_quorum;  /* issue 9: a commander's explicit, journaled override of
+                                   * "no etcd quorum, no run" (the run has no fence then) */
 } ManagerRunRequest;
 
 typedef enum ManagerRunState {
@@ -117,7 +119,11 @@ void manager_run_free_array(ManagerRun *a, size_t n);
 int manager_list_runs(Manager *m, ManagerRun **ret, size_t *ret_n);
 
 /* Starts the run in a worker process (the loop never blocks on SSH or HTTP). The run id
- * is known (journaled) when this returns 0. A dry run returns its plan in *ret_plan. */
+ * is known (journaled) when this returns 0. A dry run returns its plan in *ret_plan.
+ * In a cluster (issue 9): a leader's worker gets its epoch (every step fenced); a follower
+ * refuses with -EREMOTE (*ret_error names the leader); without an etcd quorum, or a leader
+ * whose lease is uncertain, -ENOLINK unless req->override_no_quorum (journaled as a
+ * "cluster-override" event of the run). A dry run acts on nothing: allowed everywhere. */
 int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run_id, char **ret_plan,
                       char **ret_error);
 /* Cancels the running step; the playbook's rollback runs as on Ctrl-C. */

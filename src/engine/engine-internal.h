@@ -61,6 +61,9 @@ struct Engine {
         Executor executor;
         EngineObserver observer;
         Approver approver;
+        EngineFence fence;
+        EngineResume resume;
+        char *fence_error; /* set when the fence refused a step: nothing acts any more */
 
         char **param_values; /* one per playbook param; NULL = not given, no default */
         char *params_json;

@@ -57,6 +57,25 @@ static char **rollback_host_filter(Engine *e, const Step *fwd, const Step *rb, c
         return filter;
 }
 
+/* Issue 9: may this node act for this step? 0 yes; 1 fenced (e->fence_error set, event sent). */
+static int engine_fence_check(Engine *e, const Step *step, size_t index, StepPhase phase)
+{
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        if (e->fence_error)
+                return 1;
+        if (!e->fence.step_starting)
+                return 0;
+        r = e->fence.step_starting(e->fence.userdata, &e->info, step, index, phase, &error);
+        if (r >= 0)
+                return 0;
+        e->fence_error = xasprintf("step '%s' did not act: %s", step->name,
+                                   error ? error : strerror(-r));
+        observer_event(e, "cluster-fenced", e->fence_error);
+        return 1;
+}
+
 /* Run the rollbacks after forward step `failed` stopped the run. */
 static int engine_rollback(Engine *e, size_t failed, char **ret_summary)
 {
@@ -82,6 +101,8 @@ static int engine_rollback(Engine *e, size_t failed, char **ret_summary)
                         cancelled = true;
                         break;
                 }
+                if (engine_fence_check(e, fwd->rollback, (size_t) i, STEP_PHASE_ROLLBACK) > 0)
+                        break;
                 filter = rollback_host_filter(e, fwd, fwd->rollback, rec);
                 r = engine_exec_step(e, fwd->rollback, (size_t) i, STEP_PHASE_ROLLBACK, filter, 2, &sr);
                 if (r < 0) {
@@ -98,7 +119,9 @@ static int engine_rollback(Engine *e, size_t failed, char **ret_summary)
                 step_run_done(&sr);
         }
 
-        if (cancelled) {
+        if (e->fence_error) {
+                *ret_summary = xstrdup("rollback stopped: this node was fenced");
+        } else if (cancelled) {
                 _cleanup_free_ char *names = strv_join(failed_names, ", ");
                 *ret_summary = failed_names ? xasprintf("rollback incomplete (cancelled; failed: %s)", names)
                                             : xstrdup("rollback incomplete (cancelled)");
@@ -241,6 +264,50 @@ static char *step_failure_message(const Engine *e, const Step *s, const StepRun 
         return xasprintf("step '%s' %s: %s", s->name, step_outcome_to_string(sr->outcome), strempty(sr->error));
 }
 
+/* Issue 9: the step a deposed leader left in flight is not idempotent: a commander says
+ * whether it runs again. 0: go on; 1: the run ends here (*ret_outcome, *ret_error set). */
+static int engine_resume_gate(Engine *e, const Step *step, size_t index, RunOutcome *ret_outcome,
+                              char **ret_error)
+{
+        _cleanup_free_ char *label = NULL, *masked = engine_mask(e, e->resume.prompt ? e->resume.prompt : "");
+        ApprovalAnswer ans = {};
+        int r;
+
+        observer_event(e, "approval-requested", masked);
+        label = xasprintf("run %" PRIi64 " (%s)", e->info.journal_id, e->playbook->name);
+        ApprovalRequest req = {
+                .run_label = label,
+                .step = step,
+                .prompt = masked,
+                .deadline = usec_add(engine_now(e), PLAYBOOK_DEFAULT_APPROVE_TIMEOUT),
+        };
+        r = e->approver.ask ? e->approver.ask(e->approver.userdata, &req, &ans) : -EOPNOTSUPP;
+        if (r >= 0 && ans.approved && !engine_cancel_pending(e, 1)) {
+                _cleanup_free_ char *m = xasprintf("step '%s' runs again: approved by %s%s%s", step->name,
+                                                   strna(ans.who), ans.comment ? ": " : "", strempty(ans.comment));
+                observer_event(e, "resume-rerun-approved", m);
+                free(ans.who);
+                free(ans.comment);
+                return 0;
+        }
+        *ret_outcome = RUN_ABORTED;
+        if (r == -ECANCELED || engine_cancel_pending(e, 1))
+                *ret_error = xasprintf("cancelled by operator at the resume gate of step '%s'", step->name);
+        else if (r == -ETIME)
+                *ret_error = xasprintf("the resume gate of step '%s' expired: not run again", step->name);
+        else if (r < 0)
+                *ret_error = xasprintf("the resume gate of step '%s' failed: %s", step->name,
+                                       r == -EOPNOTSUPP ? "no approver available" : strerror(-r));
+        else
+                *ret_error = xasprintf("step '%s' not run again: denied by %s%s%s", step->name, strna(ans.who),
+                                       ans.comment ? ": " : "", strempty(ans.comment));
+        observer_event(e, "resume-aborted", *ret_error);
+        free(ans.who);
+        free(ans.comment);
+        (void) index;
+        return 1;
+}
+
 static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
 {
         const Playbook *pb = e->playbook;
@@ -267,11 +334,29 @@ static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
                         return 0;
                 }
 
+                if (i < e->resume.start_index) {
+                        /* Done by another node before this one took the run over. */
+                        rec->outcome = STEP_OK;
+                        continue;
+                }
+                if (i == e->resume.start_index && e->resume.ask) {
+                        r = engine_resume_gate(e, step, i, ret_outcome, ret_error);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
+                }
+                if (engine_fence_check(e, step, i, STEP_PHASE_FORWARD) > 0) {
+                        *ret_outcome = RUN_INTERRUPTED;
+                        *ret_error = xstrdup(e->fence_error);
+                        return 0;
+                }
+
                 r = engine_exec_step(e, step, i, STEP_PHASE_FORWARD, NULL, 1, &sr);
                 if (r < 0) {
                         step_run_done(&sr);
                         return r;
                 }
+                if (e->fence.step_ended)
+                        e->fence.step_ended(e->fence.userdata, &e->info, step, i, sr.outcome);
                 rec->outcome = sr.outcome;
                 rec->ran = sr.outcome != STEP_SKIPPED && sr.all_targets;
                 rec->ok_targets = TAKE_PTR(sr.ok_targets);
@@ -312,7 +397,7 @@ static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
                         r = engine_rollback(e, i, &rb);
                         if (r < 0)
                                 return r;
-                        *ret_outcome = RUN_FAILED;
+                        *ret_outcome = e->fence_error ? RUN_INTERRUPTED : RUN_FAILED;
                         *ret_error = rb ? xasprintf("%s; %s", msg, rb) : xasprintf("%s; rolled back", msg);
                         return 0;
                 default:
@@ -442,6 +527,9 @@ int engine_new(Engine **ret, const EngineOptions *opts, char **ret_error)
         e->executor = opts->executor;
         e->observer = opts->observer;
         e->approver = opts->approver;
+        e->fence = opts->fence;
+        e->resume = opts->resume;
+        e->resume.prompt = opts->resume.prompt ? xstrdup(opts->resume.prompt) : NULL;
         e->param_values = xcalloc(pb->n_params + 1, sizeof(char *));
         e->records = xcalloc(pb->n_steps + 1, sizeof(StepRecord));
         for (size_t i = 0; i < pb->n_steps; i++)
@@ -506,6 +594,8 @@ Engine *engine_free(Engine *e)
                 return NULL;
         free(e->trigger);
         free(e->actor);
+        free((char *) e->resume.prompt);
+        free(e->fence_error);
         if (e->param_values && e->playbook)
                 for (size_t i = 0; i < e->playbook->n_params; i++)
                         free(e->param_values[i]);

@@ -93,6 +93,30 @@ typedef struct ParamValue {
         char *value;
 } ParamValue;
 
+/* Issue 9: the cluster's fence, asked before each step acts (drover-worker with
+ * --cluster-epoch; NULL callbacks = no fence, the run is exactly as before). */
+typedef struct EngineFence {
+        void *userdata;
+        /* Before a forward step (index) or a rollback step acts, once per step (not per
+         * attempt or target). 0: go on. < 0: this node may not act (another node leads, or
+         * the fence could not be reached); *ret_error (allocated) says why. The step does not
+         * act, nothing after it does (no rollback either: the next leader decides), a
+         * "cluster-fenced" event goes to the observer and the run ends RUN_INTERRUPTED. */
+        int (*step_starting)(void *userdata, const RunInfo *info, const Step *step, size_t index,
+                             StepPhase phase, char **ret_error);
+        /* After a forward step that step_starting let act, with its outcome. */
+        void (*step_ended)(void *userdata, const RunInfo *info, const Step *step, size_t index,
+                           StepOutcome outcome);
+} EngineFence;
+
+/* Issue 9: a run taken over from another node (the shared run record says what it did). */
+typedef struct EngineResume {
+        size_t start_index; /* forward steps before it were done elsewhere: neither run nor rolled back */
+        bool ask;           /* step start_index was in flight and is not idempotent: an approval gate
+                             * asks first (approve = run it again, deny or expiry = abort the run) */
+        const char *prompt; /* the gate's question (ask) */
+} EngineResume;
+
 typedef struct EngineOptions {
         const Config *config;
         const Playbook *playbook;
@@ -104,6 +128,8 @@ typedef struct EngineOptions {
         Executor executor;
         EngineObserver observer;
         Approver approver;
+        EngineFence fence;
+        EngineResume resume;
 } EngineOptions;
 
 typedef struct Engine Engine;

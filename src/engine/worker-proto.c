@@ -5,6 +5,7 @@
  * text); ASCII-only output so that a line never splits inside a multi-byte sequence.
  */
 #include <jansson.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -419,8 +420,13 @@ char **worker_args_to_argv(const char *program, const WorkerArgs *a)
         for (size_t i = 0; i < a->n_params; i++)
                 ARG(xasprintf("--" WORKER_OPT_PARAM "=%s=%s", a->params[i].name,
                               strempty(a->params[i].value)));
+        if (a->cluster_epoch > 0)
+                ARG(xasprintf("--" WORKER_OPT_CLUSTER_EPOCH "=%" PRIu64, a->cluster_epoch));
+        if (a->resume)
+                ARG(xasprintf("--" WORKER_OPT_RESUME "=%s", a->resume));
         ARG(xstrdup("--")); /* a playbook name can never be taken for an option */
-        ARG(xstrdup(strempty(a->playbook)));
+        if (a->playbook || !a->resume)
+                ARG(xstrdup(strempty(a->playbook)));
         ARG(NULL);
 #undef ARG
         return argv;
@@ -522,6 +528,19 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
                         ParamValue *pv = array_push(&a.params, &a.n_params, sizeof(ParamValue));
                         pv->name = xstrndup(v, (size_t) (eq - v));
                         pv->value = xstrdup(eq + 1);
+                } else if ((v = opt_value(arg, WORKER_OPT_CLUSTER_EPOCH))) {
+                        if (parse_int(v, 1, INT64_MAX, &n) < 0) {
+                                *ret_error = xasprintf(
+                                        "--" WORKER_OPT_CLUSTER_EPOCH " wants an epoch (> 0), got '%s'", v);
+                                goto fail;
+                        }
+                        a.cluster_epoch = (uint64_t) n;
+                } else if ((v = opt_value(arg, WORKER_OPT_RESUME))) {
+                        if (!*v || strchr(v, '/')) {
+                                *ret_error = xasprintf("--" WORKER_OPT_RESUME " wants a run id, got '%s'", v);
+                                goto fail;
+                        }
+                        a.resume = v;
                 } else {
                         *ret_error = xasprintf("unknown option '%s'", arg);
                         goto fail;
@@ -542,7 +561,16 @@ int worker_args_parse(int argc, char *const *argv, WorkerArgs *ret, char **ret_e
                                                                        : WORKER_OPT_ACTOR);
                 goto fail;
         }
-        if (!a.playbook || !*a.playbook) {
+        if (a.resume && a.cluster_epoch == 0) {
+                *ret_error = xstrdup("--" WORKER_OPT_RESUME " needs --" WORKER_OPT_CLUSTER_EPOCH);
+                goto fail;
+        }
+        if (a.resume && a.dry_run) {
+                *ret_error = xstrdup("--" WORKER_OPT_RESUME " and --" WORKER_OPT_DRY_RUN " do not go together");
+                goto fail;
+        }
+        /* A resumed run's record names its playbook. */
+        if ((!a.playbook || !*a.playbook) && !a.resume) {
                 *ret_error = xstrdup("no PLAYBOOK given");
                 goto fail;
         }

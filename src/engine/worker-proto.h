@@ -103,6 +103,8 @@ typedef struct WorkerArgs {
         bool dry_run;
         ParamValue *params; /* parsed: allocated (worker_args_done()); building: borrowed */
         size_t n_params;
+        uint64_t cluster_epoch; /* 0: no cluster (no fencing, no run record) */
+        const char *resume;     /* NULL, or the cluster run id to take over */
 } WorkerArgs;
 
 void worker_args_done(WorkerArgs *a);

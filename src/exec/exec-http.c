@@ -10,11 +10,13 @@
  * does), header values (the engine expands secrets; they are never logged here).
  * Called by worker threads.
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
 #include "config/curl-endpoint.h"
+#include "drover/worker-protocol.h"
 #include "exec/exec-internal.h"
 
 #define HTTP_MAX_REDIRECTS 5L
@@ -137,6 +139,15 @@ static int http_setup(CURL *c, ExecJob *j, HttpCtx *ctx, struct curl_slist **hea
 
         /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
         *headers = curl_slist_append(*headers, "Expect:");
+        if (exec_fencing_token(j->executor) > 0) {
+                char token[64];
+                (void) snprintf(token, sizeof token, DROVER_FENCING_HEADER ": %" PRIu64,
+                                exec_fencing_token(j->executor));
+                struct curl_slist *n = curl_slist_append(*headers, token);
+                if (!n)
+                        return -ENOMEM;
+                *headers = n;
+        }
         for (char *const *h = a->headers; h && *h; h++) {
                 struct curl_slist *n = curl_slist_append(*headers, *h);
                 if (!n)

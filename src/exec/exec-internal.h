@@ -57,6 +57,8 @@ size_t exec_output_cap(const Action *a);
 
 /* Executor options and counters used by the runners. */
 bool exec_accept_new_host_keys(RealExecutor *e);
+/* 0: none. */
+uint64_t exec_fencing_token(RealExecutor *e);
 void exec_count_session_opened(RealExecutor *e);
 
 /* exec-ssh.c */

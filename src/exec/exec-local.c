@@ -2,7 +2,7 @@
 /*
  * exec-local.c — local commands: an absolute program (or one found in a fixed PATH)
  * started by src/shared/spawn.h (posix_spawn + pidfd), with a clean environment (PATH,
- * LANG=C.UTF-8, HOME=/), stdin from /dev/null, stdout/stderr captured through pipes up
+ * LANG=C.UTF-8, HOME=/, and DROVER_FENCING_TOKEN in a cluster run), stdin from /dev/null, stdout/stderr captured through pipes up
  * to the output cap, no other descriptor, in a new process group. At the deadline (or
  * on cancel) the whole group gets SIGTERM, then SIGKILL after a 2 s grace; the child is
  * always reaped here (pidfd + waitpid), so a local action may outlive its deadline by at
@@ -12,10 +12,12 @@
  * builds argv, `shell:` steps pass /bin/sh -c explicitly). Called by worker threads.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "drover/worker-protocol.h"
 #include "exec/exec-internal.h"
 #include "shared/spawn.h"
 
@@ -73,7 +75,8 @@ static void drain_fd(int *fd, StrBuf *b)
 void exec_local_run(ExecJob *j)
 {
         const Action *a = &j->action;
-        static char *const envp[] = { (char *) "PATH=" LOCAL_PATH, (char *) "LANG=C.UTF-8", (char *) "HOME=/", NULL };
+        char token[64] = "";
+        char *envp[] = { (char *) "PATH=" LOCAL_PATH, (char *) "LANG=C.UTF-8", (char *) "HOME=/", NULL, NULL };
         StrBuf out = { .limit = exec_output_cap(a) }, err = { .limit = exec_output_cap(a) };
         _cleanup_free_ char *program = NULL;
         int pout[2] = { -EBADF, -EBADF }, perr[2] = { -EBADF, -EBADF };
@@ -82,6 +85,11 @@ void exec_local_run(ExecJob *j)
         int killed_with = 0, wstatus = 0, r;
         usec_t kill_at = a->deadline, drain_until = USEC_INFINITY;
         pid_t pid = 0;
+
+        if (exec_fencing_token(j->executor) > 0) {
+                (void) snprintf(token, sizeof token, DROVER_FENCING_ENV "=%" PRIu64, exec_fencing_token(j->executor));
+                envp[3] = token;
+        }
 
         program = local_find_program(a->argv[0]);
         if (!program) {

@@ -13,6 +13,7 @@
  * decisions, logging (never logs commands or output). Called by worker threads.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +27,7 @@
 
 #include <libssh2.h>
 
+#include "drover/worker-protocol.h"
 #include "exec/exec-internal.h"
 
 struct SshSession {
@@ -793,6 +795,20 @@ static int ssh_run_command(ExecJob *j, SshSession *s, bool fresh, bool *retry)
                 if (r < 0) {
                         r = ssh_fail_wait(j, r, "opening a channel to", hp);
                         goto finish;
+                }
+        }
+
+        /* The fencing token (issue 9): sshd passes it only with AcceptEnv DROVER_FENCING_TOKEN;
+         * a refusal leaves the command without it (the resource then cannot check it), it does
+         * not fail the step: drover's own fence was already checked before the step acted. */
+        if (exec_fencing_token(j->executor) > 0) {
+                char token[32];
+                int n = snprintf(token, sizeof token, "%" PRIu64, exec_fencing_token(j->executor));
+                while ((rc = libssh2_channel_setenv_ex(ch, DROVER_FENCING_ENV, strlen(DROVER_FENCING_ENV), token,
+                                                       (unsigned) n)) == LIBSSH2_ERROR_EAGAIN) {
+                        r = ssh_call_wait(j, s, deadline, "setting the fencing token on", hp);
+                        if (r < 0)
+                                goto finish;
                 }
         }
 

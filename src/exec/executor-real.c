@@ -154,6 +154,11 @@ bool exec_accept_new_host_keys(RealExecutor *e)
         return e->opts.accept_new_host_keys;
 }
 
+uint64_t exec_fencing_token(RealExecutor *e)
+{
+        return e->opts.fencing_token;
+}
+
 void exec_count_session_opened(RealExecutor *e)
 {
         atomic_fetch_add(&e->sessions_opened, 1);

@@ -12,12 +12,16 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/executor.h"
 
 typedef struct RealExecutorOptions {
         bool accept_new_host_keys; /* add unknown (never changed) host keys to known_hosts */
         unsigned max_workers;      /* threads; 0 = default (256) */
+        uint64_t fencing_token;    /* > 0: the leader's epoch (issue 9), sent with every action:
+                                    * HTTP header X-Drover-Fencing-Token, DROVER_FENCING_TOKEN in
+                                    * the environment of SSH (if sshd accepts it) and local commands */
 } RealExecutorOptions;
 
 typedef struct RealExecutor RealExecutor;

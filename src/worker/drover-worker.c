@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "drover/worker-protocol.h"
+#include "cluster/etcd.h"
 #include "engine/engine.h"
+#include "engine/run-cluster.h"
 #include "engine/run-journal.h"
 #include "engine/worker-proto.h"
 #include "exec/executor-real.h"
@@ -32,6 +34,8 @@
 typedef struct Worker {
         RunJournal rj;
         usec_t started_mono; /* for run-finished's duration_ms */
+        RunCluster *cluster; /* --cluster-epoch: the shared run record and the fence; else NULL */
+        const char *resumed; /* --resume: what the take-over found (the "cluster-resumed" event) */
 } Worker;
 
 /* A signal handler can reach nothing else; engine_request_cancel() is async-signal-safe. */
@@ -60,6 +64,75 @@ static void send_message(const WorkerMessage *m)
         (void) fflush(stdout);
 }
 
+static void obs_event(void *userdata, const RunInfo *info, const char *kind, const char *message);
+
+/* A resumed run: the attempts other nodes recorded become rows of this journal, each
+ * saying which node did it (in its detail: `droverctl show` and the reports print it). */
+static int import_prior_steps(Worker *w, const RunInfo *info)
+{
+        const Playbook *pb = info->playbook;
+        int r;
+
+        if (!w->rj.journal || run_cluster_n_prior(w->cluster) == 0)
+                return 0;
+        r = journal_begin(w->rj.journal);
+        if (r < 0)
+                return log_error_errno(r, "journal: cannot begin: %s", strerror(-r));
+        for (size_t i = 0; i < run_cluster_n_prior(w->cluster); i++) {
+                PriorStep p;
+                run_cluster_prior(w->cluster, i, &p);
+                if (p.index >= pb->n_steps)
+                        continue; /* checked by run_cluster_resume(): cannot happen */
+                const Step *step = &pb->steps[p.index];
+                _cleanup_free_ char *detail = xasprintf("done by node %s (epoch %" PRIu64
+                                                        "); imported from the cluster run record",
+                                                        strna(p.node), p.epoch);
+                _cleanup_free_ char *error =
+                        p.outcome == STEP_INTERRUPTED
+                                ? xasprintf("in flight on node %s when it lost the lead: outcome unknown",
+                                            strna(p.node))
+                                : NULL;
+                int64_t id = 0;
+                StepRecord rec = {
+                        .run_id = info->journal_id,
+                        .step_index = (int) p.index,
+                        .step_name = step->name,
+                        .kind = (char *) step_kind_to_string(step->kind),
+                        .phase = STEP_PHASE_FORWARD,
+                        .target = (char *) "-",
+                        .attempt = p.attempt,
+                        .idempotent = step->idempotent,
+                        .detail = detail,
+                        .started = p.started,
+                        .outcome = STEP_RUNNING,
+                        .exit_status = -1,
+                };
+                r = journal_step_begin(w->rj.journal, &rec, &id);
+                if (r >= 0) {
+                        StepRecord end = {
+                                .id = id,
+                                .run_id = info->journal_id,
+                                .ended = p.ended > 0 ? p.ended : now_usec(CLOCK_REALTIME),
+                                .duration = p.ended > p.started ? p.ended - p.started : 0,
+                                .outcome = p.outcome,
+                                .exit_status = -1,
+                                .error = error,
+                        };
+                        r = journal_step_end(w->rj.journal, &end);
+                }
+                if (r < 0) {
+                        (void) journal_rollback(w->rj.journal);
+                        return log_error_errno(r, "journal: cannot import the steps of other nodes: %s",
+                                               strerror(-r));
+                }
+        }
+        r = journal_commit(w->rj.journal);
+        if (r < 0)
+                return log_error_errno(r, "journal: cannot commit the steps of other nodes: %s",
+                                       strerror(-r));
+        return 0;
+}
+
 static int obs_run_started(void *userdata, RunInfo *info)
 {
         Worker *w = userdata;
@@ -68,6 +141,14 @@ static int obs_run_started(void *userdata, RunInfo *info)
                 return r;
         WorkerMessage m = worker_message_run_started(info);
         send_message(&m);
+        if (w->resumed) {
+                r = import_prior_steps(w, info);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *msg =
+                        xasprintf("run %s taken over: %s", run_cluster_id(w->cluster), w->resumed);
+                obs_event(w, info, "cluster-resumed", msg);
+        }
         return 0;
 }
 
@@ -113,6 +194,8 @@ static int obs_run_finished(void *userdata, const RunInfo *info, RunOutcome outc
         WorkerMessage m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_FINISHED);
         int r;
 
+        if (w->cluster)
+                (void) run_cluster_run_finished(w->cluster, info, outcome); /* logged; see run-cluster.h */
         r = run_journal_run_finished(&w->rj, info, outcome, error);
         if (r < 0)
                 return r;
@@ -197,12 +280,10 @@ static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer
         return r;
 }
 
-static int load(const WorkerArgs *args, Config **ret_config, Playbook **ret_playbook)
+static int load_config(const WorkerArgs *args, Config **ret_config)
 {
         const char *config_path = args->config_path ?: CONFIG_DEFAULT_PATH;
         _cleanup_(config_freep) Config *config = NULL;
-        _cleanup_free_ char *path = NULL;
-        Playbook *playbook = NULL;
         DiagList diags;
         int r;
 
@@ -215,8 +296,18 @@ static int load(const WorkerArgs *args, Config **ret_config, Playbook **ret_play
                         log_error_errno(r, "cannot load %s: %s", config_path, strerror(-r));
                 return r;
         }
+        *ret_config = TAKE_PTR(config);
+        return 0;
+}
 
-        path = playbook_resolve_path(config, args->playbook);
+static int load_playbook(const Config *config, const char *name, Playbook **ret_playbook)
+{
+        _cleanup_free_ char *path = NULL;
+        Playbook *playbook = NULL;
+        DiagList diags;
+        int r;
+
+        path = playbook_resolve_path(config, name);
         diag_list_init(&diags);
         r = playbook_load(path, config, &playbook, &diags);
         if (r < 0 && r != -EINVAL)
@@ -227,7 +318,6 @@ static int load(const WorkerArgs *args, Config **ret_config, Playbook **ret_play
                 fprintf(stderr, "Playbook refused; nothing was run.\n");
                 return r;
         }
-        *ret_config = TAKE_PTR(config);
         *ret_playbook = playbook;
         return 0;
 }
@@ -256,10 +346,79 @@ static int open_journal(const WorkerArgs *args, const Config *config, Journal **
         return 0;
 }
 
+static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook,
+                    RunCluster *cluster, const EngineResume *resume, const char *resumed,
+                    const ParamValue *resume_params, size_t n_resume_params);
+
+static void param_values_free(ParamValue *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(p[i].name);
+                free(p[i].value);
+        }
+        free(p);
+}
+
 static int run(const WorkerArgs *args)
 {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_(playbook_freep) Playbook *playbook = NULL;
+        _cleanup_(run_cluster_freep) RunCluster *cluster = NULL;
+        _cleanup_free_ char *error = NULL, *resumed = NULL;
+        ParamValue *resume_params = NULL;
+        size_t n_resume_params = 0;
+        EngineResume resume = {};
+        bool clustered = args->cluster_epoch > 0 && !args->dry_run; /* a dry run acts on nothing */
+        int r, ret;
+
+        if (load_config(args, &config) < 0)
+                return DROVER_WORKER_EXIT_REFUSED;
+        if (clustered) {
+                if (!config->cluster) {
+                        log_error("--" WORKER_OPT_CLUSTER_EPOCH
+                                  " needs a cluster: section in %s; nothing was run",
+                                  config->path);
+                        return DROVER_WORKER_EXIT_REFUSED;
+                }
+                r = run_cluster_new(&cluster, config->cluster, args->cluster_epoch);
+                if (r < 0) {
+                        log_error_errno(r, "cannot set up the etcd client: %s", strerror(-r));
+                        return DROVER_WORKER_EXIT_INFRA;
+                }
+                if (args->resume) {
+                        r = run_cluster_load(cluster, args->resume, &error);
+                        if (r < 0) {
+                                log_error("%s; nothing was run", error);
+                                return r == -ENOENT || r == -EALREADY ? DROVER_WORKER_EXIT_REFUSED
+                                                                      : DROVER_WORKER_EXIT_INFRA;
+                        }
+                }
+        }
+        if (load_playbook(config, args->playbook ?: run_cluster_playbook(cluster), &playbook) < 0)
+                return DROVER_WORKER_EXIT_REFUSED;
+        if (cluster && args->resume) {
+                r = run_cluster_resume(cluster, playbook, &resume, &resumed, &error);
+                if (r < 0) {
+                        log_error("run %s: %s", args->resume, error);
+                        return DROVER_WORKER_EXIT_REFUSED;
+                }
+                r = run_cluster_params(cluster, playbook, &resume_params, &n_resume_params);
+                if (r < 0) {
+                        log_error("run %s: the run record's parameters are unreadable; nothing was run",
+                                  args->resume);
+                        return DROVER_WORKER_EXIT_REFUSED;
+                }
+        }
+
+        ret = run_with(args, config, playbook, cluster, &resume, resumed, resume_params, n_resume_params);
+        param_values_free(resume_params, n_resume_params);
+        return ret;
+}
+
+static int run_with(const WorkerArgs *args, const Config *config, const Playbook *playbook,
+                    RunCluster *cluster, const EngineResume *resume, const char *resumed,
+                    const ParamValue *resume_params, size_t n_resume_params)
+{
         _cleanup_(journal_closep) Journal *journal = NULL;
         _cleanup_(real_executor_freep) RealExecutor *executor = NULL;
         _cleanup_(engine_freep) Engine *engine = NULL;
@@ -267,10 +426,8 @@ static int run(const WorkerArgs *args)
         RunOutcome outcome = RUN_FAILED;
         int r;
 
-        if (load(args, &config, &playbook) < 0)
-                return DROVER_WORKER_EXIT_REFUSED;
-
-        r = real_executor_new(&executor, &(RealExecutorOptions){});
+        r = real_executor_new(&executor,
+                              &(RealExecutorOptions){.fencing_token = cluster ? args->cluster_epoch : 0});
         if (r < 0) {
                 log_error_errno(r, "cannot start the executor: %s", strerror(-r));
                 return DROVER_WORKER_EXIT_INFRA;
@@ -279,12 +436,14 @@ static int run(const WorkerArgs *args)
         Worker w = {
                 .rj.incident_id = args->incident_id,
                 .started_mono = now_usec(CLOCK_MONOTONIC),
+                .cluster = cluster,
+                .resumed = resumed,
         };
         EngineOptions opts = {
                 .config = config,
                 .playbook = playbook,
-                .params = args->params,
-                .n_params = args->n_params,
+                .params = args->resume ? resume_params : args->params,
+                .n_params = args->resume ? n_resume_params : args->n_params,
                 .mode = args->dry_run ? RUN_MODE_DRY_RUN : RUN_MODE_LIVE,
                 .trigger = args->trigger,
                 .actor = args->actor,
@@ -299,10 +458,17 @@ static int run(const WorkerArgs *args)
                                 .run_finished = obs_run_finished,
                         },
                 .approver = {.userdata = &w, .ask = worker_ask},
+                .fence = cluster ? run_cluster_fence(cluster) : (EngineFence){},
+                .resume = *resume,
         };
         r = engine_new(&engine, &opts, &error);
         if (r < 0) {
-                log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
+                if (args->resume)
+                        log_error("%s: run %s cannot be resumed: %s (the run record keeps secret parameters "
+                                  "masked); nothing was run.",
+                                  playbook->name, args->resume, error ? error : strerror(-r));
+                else
+                        log_error("%s: %s; nothing was run.", playbook->name, error ? error : strerror(-r));
                 return DROVER_WORKER_EXIT_REFUSED;
         }
 

@@ -80,6 +80,7 @@ lab_start_sshd() {
                 echo "MaxSessions 100"
                 echo "LogLevel ERROR"
                 echo "SetEnv HOME=$LAB/home"
+                [ -z "${LAB_SSHD_EXTRA:-}" ] || echo "$LAB_SSHD_EXTRA" # a test's own lines
         } >"$LAB/sshd/sshd_config"
         /usr/sbin/sshd -D -e -f "$LAB/sshd/sshd_config" >>"$LAB/sshd/log" 2>&1 &
         LAB_PIDS+=($!)

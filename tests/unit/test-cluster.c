@@ -16,6 +16,7 @@
 #include "cluster/election.h"
 #include "cluster/etcd.h"
 #include "cluster/runrec.h"
+#include "engine/run-cluster.h"
 #include "shared/strbuf.h"
 
 #define S  USEC_PER_SEC
@@ -325,6 +326,116 @@ static void test_events(void **state)
         assert_int_equal(cluster_event_from_string("cluster-resumed"), CLUSTER_EVENT_RESUMED);
 }
 
+/* ---- issue 9 phase 2b: what a taken-over run does (engine/run-cluster.c, pure part) ---- */
+
+static void test_resume_decide(void **state)
+{
+        (void) state;
+        Step steps[3] = {{.name = (char *) "open"}, {.name = (char *) "move"}, {.name = (char *) "close"}};
+        Playbook pb = {.name = (char *) "switch", .steps = steps, .n_steps = 3};
+        StepRecord rs[3] = {
+                {.index = 0, .name = (char *) "open", .attempt = 1, .node = (char *) "alpha", .epoch = 7,
+                 .outcome = STEPREC_OK, .ended = 1},
+                {.index = 1, .name = (char *) "move", .attempt = 1, .node = (char *) "alpha", .epoch = 7,
+                 .outcome = STEPREC_RUNNING},
+                {.index = 2, .name = (char *) "close", .attempt = 1, .node = (char *) "alpha", .epoch = 7,
+                 .outcome = STEPREC_OK, .ended = 1},
+        };
+        RunRecord rec = {.id = (char *) "7-alpha-1", .steps = rs, .n_steps = 2};
+        EngineResume res;
+        char *prompt, *summary, *error;
+
+        /* In flight, not idempotent in the playbook: ask. */
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 1);
+        assert_true(res.ask);
+        assert_non_null(strstr(prompt, "Step 'move' was in flight on node alpha (epoch 7)"));
+        assert_non_null(strstr(summary, "not idempotent"));
+        assert_null(error);
+        free(prompt);
+        free(summary);
+
+        /* The playbook as loaded now decides: idempotent there → run again, no gate (even if
+         * the record, written by an older playbook, said otherwise). */
+        steps[1].idempotent = true;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 1);
+        assert_false(res.ask);
+        assert_null(prompt);
+        assert_non_null(strstr(summary, "is idempotent: it runs again"));
+        free(summary);
+        steps[1].idempotent = false;
+
+        /* Nothing in flight: go on after the last ended step, no gate. */
+        rs[1].outcome = STEPREC_OK;
+        rs[1].ended = 2;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 2);
+        assert_false(res.ask);
+        assert_null(prompt);
+        free(summary);
+
+        /* The last recorded step failed and stops the run (on_failure: abort), but the run's
+         * end was never recorded: a commander decides whether the run goes on. */
+        rs[1].outcome = STEPREC_FAILED;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 2);
+        assert_true(res.ask);
+        assert_non_null(strstr(prompt, "Step 'move' failed on node alpha"));
+        assert_non_null(strstr(prompt, "Go on with step 'close'?"));
+        free(prompt);
+        free(summary);
+        /* … unless the playbook goes on after that failure anyway. */
+        steps[1].on_failure = ON_FAILURE_CONTINUE;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_false(res.ask);
+        free(summary);
+        steps[1].on_failure = ON_FAILURE_ABORT;
+        rs[1].outcome = STEPREC_OK;
+
+        /* Everything done: nothing left. */
+        rec.n_steps = 3;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 3);
+        assert_non_null(strstr(summary, "nothing left to run"));
+        free(summary);
+
+        /* A record that does not match the playbook (renamed step): refused. */
+        rs[2].name = (char *) "finish";
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), -EINVAL);
+        assert_non_null(strstr(error, "step 3 is 'finish', the playbook's is 'close'"));
+        free(error);
+        rs[2].index = 5;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), -EINVAL);
+        free(error);
+
+        /* No step recorded yet: from the start. */
+        rec.n_steps = 0;
+        assert_int_equal(run_cluster_resume_decide(&rec, &pb, &res, &prompt, &summary, &error), 0);
+        assert_int_equal(res.start_index, 0);
+        assert_false(res.ask);
+        free(summary);
+}
+
+static void test_resume_outcomes(void **state)
+{
+        (void) state;
+        assert_int_equal(run_cluster_outcome_from_record(STEPREC_OK), STEP_OK);
+        assert_int_equal(run_cluster_outcome_from_record(STEPREC_FAILED), STEP_FAILED);
+        assert_int_equal(run_cluster_outcome_from_record(STEPREC_TIMEOUT), STEP_TIMEOUT);
+        assert_int_equal(run_cluster_outcome_from_record(STEPREC_SKIPPED), STEP_SKIPPED);
+        /* left running by a node that was lost: unknown */
+        assert_int_equal(run_cluster_outcome_from_record(STEPREC_RUNNING), STEP_INTERRUPTED);
+        assert_int_equal(run_cluster_outcome_to_record(STEP_OK), STEPREC_OK);
+        assert_int_equal(run_cluster_outcome_to_record(STEP_SKIPPED), STEPREC_SKIPPED);
+        assert_int_equal(run_cluster_outcome_to_record(STEP_TIMEOUT), STEPREC_TIMEOUT);
+        assert_int_equal(run_cluster_outcome_to_record(STEP_ERROR), STEPREC_FAILED);
+        assert_int_equal(run_cluster_outcome_to_record(STEP_CANCELLED), STEPREC_FAILED);
+        /* every local outcome maps to a name the record knows */
+        for (StepOutcome o = 0; o < _STEP_OUTCOME_MAX; o++)
+                assert_non_null(steprec_outcome_to_string(run_cluster_outcome_to_record(o)));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -332,6 +443,7 @@ int main(void)
                 cmocka_unit_test(test_base64),        cmocka_unit_test(test_build_txn),
                 cmocka_unit_test(test_parse_replies), cmocka_unit_test(test_records),
                 cmocka_unit_test(test_resume_plan),   cmocka_unit_test(test_events),
+                cmocka_unit_test(test_resume_decide), cmocka_unit_test(test_resume_outcomes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

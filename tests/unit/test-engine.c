@@ -257,6 +257,8 @@ typedef struct T {
         FakeExecutor *fake;
         Obs obs;
         FakeApprover approver;
+        EngineFence fence;   /* issue 9: none unless a test sets it */
+        EngineResume resume;
         Engine *e;
         char *new_error;
 } T;
@@ -391,6 +393,8 @@ static int make_engine(T *t, RunMode mode, const ParamValue *params, size_t n_pa
                         .run_finished = obs_run_finished,
                 },
                 .approver = { .userdata = &t->approver, .ask = fake_ask },
+                .fence = t->fence,
+                .resume = t->resume,
         };
 
         engine_free(t->e);
@@ -837,6 +841,152 @@ static void test_rollback_incomplete(void **state)
         assert_contains(t->obs.run_error, "rollback incomplete");
         assert_contains(t->obs.run_error, "undo-c");
         assert_true(obs_has_event(&t->obs, "rollback-finished: rollback incomplete"));
+}
+
+
+/* ---------------------------------------------------------------- issue 9: fence and resume */
+
+typedef struct FakeFence {
+        unsigned n_calls;      /* step_starting calls */
+        unsigned refuse_at;    /* 1-based call that is refused; 0 = never */
+        int refuse_with;
+        StepPhase phases[16];
+        size_t indexes[16];
+        unsigned n_ended;
+        StepOutcome ended[16];
+} FakeFence;
+
+static int fake_fence_starting(void *userdata, const RunInfo *info, const Step *step, size_t index,
+                               StepPhase phase, char **ret_error)
+{
+        FakeFence *f = userdata;
+        (void) info;
+        (void) step;
+        if (f->n_calls < 16) {
+                f->phases[f->n_calls] = phase;
+                f->indexes[f->n_calls] = index;
+        }
+        f->n_calls++;
+        if (f->refuse_at == f->n_calls) {
+                *ret_error = xstrdup("fenced: beta leads in epoch 9");
+                return f->refuse_with ? f->refuse_with : -ESTALE;
+        }
+        return 0;
+}
+
+static void fake_fence_ended(void *userdata, const RunInfo *info, const Step *step, size_t index, StepOutcome o)
+{
+        FakeFence *f = userdata;
+        (void) info;
+        (void) step;
+        (void) index;
+        if (f->n_ended < 16)
+                f->ended[f->n_ended] = o;
+        f->n_ended++;
+}
+
+static void use_fence(T *t, FakeFence *f)
+{
+        t->fence = (EngineFence){.userdata = f, .step_starting = fake_fence_starting, .step_ended = fake_fence_ended};
+}
+
+/* The fence is asked once per forward step (a skipped one too), before it acts; each end
+ * is reported with its outcome. */
+static void test_fence_every_step(void **state)
+{
+        T *t = *state;
+        FakeFence f = {};
+
+        use_fence(t, &f);
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_SUCCEEDED);
+        assert_int_equal(f.n_calls, 5);
+        for (size_t i = 0; i < 5; i++) {
+                assert_int_equal(f.indexes[i], i);
+                assert_int_equal(f.phases[i], STEP_PHASE_FORWARD);
+        }
+        assert_int_equal(f.n_ended, 5);
+        assert_int_equal(f.ended[1], STEP_SKIPPED);
+        assert_int_equal(f.ended[4], STEP_OK);
+}
+
+/* Refused at step c: c and everything after it never act, no rollback runs (the next
+ * leader decides), the run ends interrupted with the fence's reason and an event. */
+static void test_fence_refuses(void **state)
+{
+        T *t = *state;
+        FakeFence f = {.refuse_at = 3};
+
+        use_fence(t, &f);
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_INTERRUPTED);
+        assert_true(fake_executor_find(t->fake, "do-a", 0) >= 0);
+        assert_true(fake_executor_find(t->fake, "do-c", 0) < 0);
+        assert_true(fake_executor_find(t->fake, "undo-a", 0) < 0);
+        assert_int_equal(fake_executor_n_submitted(t->fake), 1);
+        assert_null(obs_find(&t->obs, "c", NULL, 0));
+        assert_true(obs_has_event(&t->obs, "cluster-fenced: step 'c' did not act: fenced: beta leads in epoch 9"));
+        assert_contains(t->obs.run_error, "fenced: beta leads in epoch 9");
+        assert_int_equal(f.n_ended, 2);
+}
+
+/* A rollback step asks the fence too; refused there, the rollback stops and the run is
+ * interrupted, not failed. */
+static void test_fence_refuses_rollback(void **state)
+{
+        T *t = *state;
+        FakeFence f = {.refuse_at = 5, .refuse_with = -ETIMEDOUT}; /* a..d forward (1-4), then undo-d */
+
+        use_fence(t, &f);
+        fake_executor_script(t->fake, ACTION_SSH, "web2: do-d", 0, &(FakeResult) { .exit_status = 1 });
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_INTERRUPTED);
+        assert_int_equal(f.phases[4], STEP_PHASE_ROLLBACK);
+        assert_true(fake_executor_find(t->fake, "undo-d", 0) < 0);
+        assert_true(fake_executor_find(t->fake, "undo-c", 0) < 0);
+        assert_true(obs_has_event(&t->obs, "rollback-finished: rollback stopped: this node was fenced"));
+}
+
+/* Resumed at step c: a and b are neither run nor reported, c onwards run. */
+static void test_resume_continue(void **state)
+{
+        T *t = *state;
+
+        t->resume = (EngineResume){.start_index = 2};
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_SUCCEEDED);
+        assert_true(fake_executor_find(t->fake, "do-a", 0) < 0);
+        assert_null(obs_find(&t->obs, "a", NULL, 0));
+        assert_true(fake_executor_find(t->fake, "do-c", 0) >= 0);
+        assert_true(fake_executor_find(t->fake, "do-e", 0) >= 0);
+        assert_int_equal(t->approver.n_asked, 0);
+}
+
+/* A step in flight elsewhere and not idempotent: the gate asks; deny aborts before it acts,
+ * approve runs it again. A failure after the take-over rolls back only what this node did. */
+static void test_resume_gate(void **state)
+{
+        T *t = *state;
+
+        t->resume = (EngineResume){.start_index = 2, .ask = true, .prompt = "Run 'c' again?"};
+        t->approver = (FakeApprover) { .approved = false, .who = "carol" };
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_ABORTED);
+        assert_int_equal(t->approver.n_asked, 1);
+        assert_string_equal(t->approver.prompt, "Run 'c' again?");
+        assert_int_equal(fake_executor_n_submitted(t->fake), 0);
+        assert_contains(t->obs.run_error, "step 'c' not run again: denied by carol");
+
+        t->e = engine_free(t->e);
+        fake_executor_free(t->fake);
+        assert_int_equal(fake_executor_new(&t->fake), 0);
+        obs_done(&t->obs);
+        t->obs = (Obs){.fake = t->fake};
+        playbook_free(t->pb);
+        t->pb = NULL;
+        free(t->approver.prompt);
+        t->approver = (FakeApprover) { .approved = true, .who = "bob" };
+        fake_executor_script(t->fake, ACTION_SSH, "web2: do-d", 0, &(FakeResult) { .exit_status = 1 });
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_FAILED);
+        assert_true(obs_has_event(&t->obs, "resume-rerun-approved: step 'c' runs again: approved by bob"));
+        assert_true(fake_executor_find(t->fake, "web1: do-c", 0) >= 0);
+        assert_true(fake_executor_find(t->fake, "undo-c", 0) >= 0); /* this node ran c */
+        assert_true(fake_executor_find(t->fake, "undo-a", 0) < 0);  /* a was another node's */
 }
 
 static void test_timeout_and_lost_result(void **state)
@@ -1436,6 +1586,11 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_retries_exhausted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_on_failure_continue, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fence_every_step, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fence_refuses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fence_refuses_rollback, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resume_continue, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resume_gate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_incomplete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_and_lost_result, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel_and_slow_host, setup, teardown),

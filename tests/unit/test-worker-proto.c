@@ -355,6 +355,48 @@ static void test_argv(void **state)
         assert_false(d.dry_run);
         assert_int_equal(d.n_params, 0);
         assert_null(d.config_path);
+        assert_int_equal(d.cluster_epoch, 0);
+        assert_null(d.resume);
+        worker_args_done(&d);
+        strv_free(argv);
+}
+
+/* Issue 9: the leader's epoch and the run to take over survive the round trip; a resumed
+ * run's argv may leave the playbook out (the run record names it). */
+static void test_argv_cluster(void **state)
+{
+        (void) state;
+        WorkerArgs a = {.protocol = 1,
+                        .parent_pid = 7,
+                        .playbook = "site-switchover",
+                        .trigger = "auto",
+                        .actor = "policy",
+                        .cluster_epoch = 9007199254740993ULL};
+        WorkerArgs d = {};
+        char *error = NULL;
+        char **argv = worker_args_to_argv("w", &a);
+        int argc = 0;
+
+        while (argv[argc])
+                argc++;
+        assert_int_equal(worker_args_parse(argc, argv, &d, &error), 0);
+        assert_true(d.cluster_epoch == 9007199254740993ULL);
+        assert_null(d.resume);
+        assert_string_equal(d.playbook, "site-switchover");
+        worker_args_done(&d);
+        strv_free(argv);
+
+        a.playbook = NULL;
+        a.cluster_epoch = 42;
+        a.resume = "17-alpha-3";
+        argv = worker_args_to_argv("w", &a);
+        for (argc = 0; argv[argc];)
+                argc++;
+        assert_string_equal(argv[argc - 1], "--"); /* nothing after: no playbook */
+        assert_int_equal(worker_args_parse(argc, argv, &d, &error), 0);
+        assert_int_equal(d.cluster_epoch, 42);
+        assert_string_equal(d.resume, "17-alpha-3");
+        assert_null(d.playbook);
         worker_args_done(&d);
         strv_free(argv);
 }
@@ -387,6 +429,20 @@ static void test_argv_refused(void **state)
                  {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--incident=-3", "p"}},
                 {-EINVAL,
                  {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--dry-run=yes", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--cluster-epoch=0", "p"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--cluster-epoch=x", "p"}},
+                {-EINVAL, /* --resume without an epoch */
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--resume=1-a-1"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--cluster-epoch=3",
+                  "--resume="}},
+                {-EINVAL, /* no playbook and nothing to resume */
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--cluster-epoch=3"}},
+                {-EINVAL,
+                 {"--protocol=1", "--parent-pid=1", "--trigger=manual", "--actor=x", "--cluster-epoch=3",
+                  "--resume=1-a-1", "--dry-run"}},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -416,6 +472,7 @@ int main(void)
                 cmocka_unit_test(test_answers),
                 cmocka_unit_test(test_argv),
                 cmocka_unit_test(test_argv_refused),
+                cmocka_unit_test(test_argv_cluster),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

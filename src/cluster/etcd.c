@@ -2,20 +2,20 @@
 /*
  * etcd.c — the etcd v3 JSON-gateway client (see etcd.h): base64, request builders,
  * reply parsers, synchronous calls on one kept-alive curl easy handle, asynchronous
- * calls on a curl multi joined to sd-event (the same glue as probe-http.c: socket
- * callback → io sources, timer callback → one timer source).
+ * calls on a curl multi joined to sd-event (shared/curl-event.c, the glue the prober
+ * and the notifier use too).
  *
  * Owns: curl handles, endpoint rotation, deadlines. Does not own: key layout or
  * meaning. Called by election.c, fence.c/runrec.c, tests and bench.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include <curl/curl.h>
 
 #include "cluster/etcd.h"
 #include "config/config.h"
+#include "shared/curl-event.h"
 #include "shared/strbuf.h"
 
 #define ETCD_REPLY_MAX (16 * 1024 * 1024)
@@ -30,12 +30,9 @@ struct EtcdClient {
         struct curl_slist *headers;
 
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *timer;
+        CurlEvent *ce;         /* the asynchronous calls' multi on the loop (shared/curl-event.c) */
         EtcdRequest *requests; /* in flight, doubly linked */
         size_t n_requests;
-        struct EtcdSock *socks;
-        bool freeing;
 };
 
 struct EtcdRequest {
@@ -54,11 +51,6 @@ struct EtcdRequest {
         sd_event_source *defer; /* delivery from the loop when no attempt can start */
         int error;
 };
-
-typedef struct EtcdSock {
-        sd_event_source *src;
-        struct EtcdSock *prev, *next;
-} EtcdSock;
 
 /* ---- base64 -------------------------------------------------------------------- */
 
@@ -632,7 +624,6 @@ int etcd_call(EtcdClient *c, const char *path, json_t *req, usec_t timeout, json
 
 /* ---- asynchronous: curl multi on sd-event ---------------------------------------- */
 
-static void multi_check_done(EtcdClient *c);
 static void request_start_attempt(EtcdRequest *q);
 
 static void request_unlink(EtcdRequest *q)
@@ -654,8 +645,7 @@ static void request_free(EtcdRequest *q)
         if (!q)
                 return;
         if (q->easy) {
-                if (q->client->multi)
-                        (void) curl_multi_remove_handle(q->client->multi, q->easy);
+                curl_event_remove(q->client->ce, q->easy);
                 curl_easy_cleanup(q->easy);
         }
         q->defer = sd_event_source_disable_unref(q->defer);
@@ -699,7 +689,6 @@ static void request_start_attempt(EtcdRequest *q)
 {
         EtcdClient *c = q->client;
         usec_t now = now_usec(CLOCK_MONOTONIC);
-        CURLMcode mc;
         int r;
 
         if (q->attempt >= c->n_endpoints || now >= q->deadline) {
@@ -715,7 +704,7 @@ static void request_start_attempt(EtcdRequest *q)
                         return;
                 }
         } else
-                (void) curl_multi_remove_handle(c->multi, q->easy);
+                curl_event_remove(c->ce, q->easy);
         r = easy_setup(c, q->easy, c->endpoints[q->endpoint], q->path, q->body,
                        attempt_budget(c, q->deadline - now, c->n_endpoints - q->attempt), &q->reply);
         q->attempt++;
@@ -724,155 +713,43 @@ static void request_start_attempt(EtcdRequest *q)
                 return;
         }
         (void) curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
-        mc = curl_multi_add_handle(c->multi, q->easy);
-        if (mc != CURLM_OK)
+        if (curl_event_add(c->ce, q->easy) < 0)
                 request_fail_later(q, -ENOMEM);
 }
 
-static void multi_check_done(EtcdClient *c)
+/* An attempt ended (the easy handle is out of the multi already): an answer, a final
+ * refusal, or on to the next endpoint. */
+static void on_transfer_done(CurlEvent *ce, CURL *easy, CURLcode code, void *userdata)
 {
-        CURLMsg *m;
-        int left;
-
-        while ((m = curl_multi_info_read(c->multi, &left))) {
-                EtcdRequest *q = NULL;
-                CURLcode code = m->data.result;
-                json_t *reply = NULL;
-                long status = 0;
-                bool final;
-                int r;
-
-                if (m->msg != CURLMSG_DONE)
-                        continue;
-                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &q);
-                (void) curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-                (void) curl_multi_remove_handle(c->multi, m->easy_handle);
-                if (!q)
-                        continue;
-                r = judge(code, status, &q->reply, &reply, &final);
-                if (r >= 0 || final) {
-                        c->current = q->endpoint;
-                        request_complete(q, r, reply);
-                        continue;
-                }
-                q->error = r;
-                request_start_attempt(q);
-        }
-}
-
-static int multi_io_cb(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        EtcdClient *c = userdata;
-        int flags = 0, running;
-
-        if (revents & (EPOLLIN | EPOLLHUP))
-                flags |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (revents & EPOLLERR)
-                flags |= CURL_CSELECT_ERR;
-        (void) curl_multi_socket_action(c->multi, fd, flags, &running);
-        multi_check_done(c);
-        return 0;
-}
-
-static int multi_timer_fire(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        EtcdClient *c = userdata;
-        int running;
-
-        (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        multi_check_done(c);
-        return 0;
-}
-
-static void sock_free(EtcdClient *c, EtcdSock *s)
-{
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                c->socks = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
-        sd_event_source_disable_unref(s->src);
-        free(s);
-}
-
-static int multi_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-        EtcdClient *c = userp;
-        EtcdSock *s = socketp;
-        uint32_t events;
+        EtcdRequest *q = NULL;
+        json_t *reply = NULL;
+        long status = 0;
+        bool final;
         int r;
 
-        if (what == CURL_POLL_REMOVE) {
-                if (s) {
-                        (void) curl_multi_assign(c->multi, fd, NULL);
-                        sock_free(c, s);
-                }
-                return 0;
+        (void) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &q);
+        (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        if (!q)
+                return;
+        r = judge(code, status, &q->reply, &reply, &final);
+        if (r >= 0 || final) {
+                q->client->current = q->endpoint;
+                request_complete(q, r, reply);
+                return;
         }
-        events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-        if (!s) {
-                s = xcalloc(1, sizeof(*s));
-                r = sd_event_add_io(c->event, &s->src, fd, events, multi_io_cb, c);
-                if (r < 0) {
-                        free(s);
-                        return -1;
-                }
-                s->next = c->socks;
-                if (c->socks)
-                        c->socks->prev = s;
-                c->socks = s;
-                (void) curl_multi_assign(c->multi, fd, s);
-                return 0;
-        }
-        r = sd_event_source_set_io_events(s->src, events);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->src, SD_EVENT_ON);
-        return r < 0 ? -1 : 0;
-}
-
-static int multi_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-        EtcdClient *c = userp;
-        usec_t when;
-        int r;
-
-        if (c->freeing)
-                return 0;
-        if (timeout_ms < 0) {
-                if (c->timer)
-                        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
-                return 0;
-        }
-        when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
-        if (!c->timer) {
-                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, USEC_PER_MSEC,
-                                      multi_timer_fire, c);
-                return r < 0 ? -1 : 0;
-        }
-        r = sd_event_source_set_time(c->timer, when);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
-        return r < 0 ? -1 : 0;
+        q->error = r;
+        request_start_attempt(q);
 }
 
 int etcd_client_attach_event(EtcdClient *c, sd_event *e)
 {
+        int r;
+
         if (c->event)
                 return c->event == e ? 0 : -EBUSY;
-        c->multi = curl_multi_init();
-        if (!c->multi)
-                return -ENOMEM;
-        if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
-                curl_multi_cleanup(c->multi);
-                c->multi = NULL;
-                return -EINVAL;
-        }
+        r = curl_event_new(&c->ce, e, on_transfer_done, c);
+        if (r < 0)
+                return r;
         c->event = sd_event_ref(e);
         return 0;
 }
@@ -926,14 +803,9 @@ EtcdClient *etcd_client_free(EtcdClient *c)
 {
         if (!c)
                 return NULL;
-        c->freeing = true;
         while (c->requests)
                 etcd_request_cancel(c->requests);
-        if (c->multi)
-                curl_multi_cleanup(c->multi);
-        while (c->socks)
-                sock_free(c, c->socks);
-        sd_event_source_disable_unref(c->timer);
+        curl_event_free(c->ce);
         sd_event_unref(c->event);
         if (c->easy)
                 curl_easy_cleanup(c->easy);

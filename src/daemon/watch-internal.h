@@ -20,7 +20,7 @@
 #include "incident/incident.h"
 #include "incident/policy-build.h"
 #include "incident/policy.h"
-#include "monitor/curl-event.h"
+#include "shared/curl-event.h"
 #include "monitor/monitor-build.h"
 #include "monitor/prober.h"
 

@@ -3,7 +3,7 @@
  * watch-notify.c — droverd's notifications: one JSON POST per role to the role's
  * endpoint (its headers, ${secrets.NAME} expanded and never logged; its TLS settings),
  * with a deadline (the endpoint's timeout, else NOTIFY_DEFAULT_TIMEOUT), run by the
- * watch's curl multi on the sd-event loop (monitor/curl-event.h, the glue the prober's
+ * watch's curl multi on the sd-event loop (shared/curl-event.h, the glue the prober's
  * HTTP checks use too): no thread, no fork. The outcome is logged; a failure is
  * journaled ("notify-failed", on the incident when there is one).
  *

@@ -35,7 +35,7 @@
 #include <jansson.h>
 
 #include "config/curl-endpoint.h"
-#include "monitor/curl-event.h"
+#include "shared/curl-event.h"
 #include "monitor/prober-internal.h"
 
 /* Probes per multi handle: bounds the pool walk of curl_multi_remove_handle(). */

@@ -3,7 +3,7 @@
  * prober.h — runs the monitor's probes (http, tcp, ssh, vendor-metric) inside droverd's
  * sd-event loop and hands every finished check to a callback as a ProbeResult.
  *
- * Owns: curl multi handles driven by the loop (the glue is monitor/curl-event.c; all
+ * Owns: curl multi handles driven by the loop (the glue is shared/curl-event.c; all
  * HTTP and vendor-metric checks; one reused easy handle per probe, connections kept
  * alive in the pools; one multi per 256 probes because curl ≤ 8.10 walks a multi's whole
  * pool on every finished transfer — see probe-http.c), the schedule (one sd-event timer

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 
-#include "monitor/curl-event.h"
+#include "shared/curl-event.h"
 #include "shared/macros.h"
 #include "shared/time-util.h"
 

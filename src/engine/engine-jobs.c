@@ -169,6 +169,25 @@ static void job_finish_http_detail(Engine *e, Job *j)
         j->action.body_len = j->body ? strlen(j->body) : 0;
 }
 
+/* An http or notify step's target (a target name whose ref is an endpoint), or none:
+ * *ret stays NULL when name is NULL. */
+static int find_endpoint_target(Engine *e, const char *name, const Endpoint **ret, char **ret_error)
+{
+        const Target *t;
+
+        if (!name)
+                return 0;
+        t = engine_find_target(e, name, ret_error);
+        if (!t)
+                return -ENOENT;
+        *ret = config_find_endpoint(e->config, t->ref);
+        if (!*ret) {
+                *ret_error = xasprintf("endpoint '%s' is not in the inventory", t->ref);
+                return -ENOENT;
+        }
+        return 0;
+}
+
 static int engine_build_http_job(Engine *e, const Step *step, Job **jobs, size_t *n, char **ret_error)
 {
         const HttpAction *h = &step->http;
@@ -178,17 +197,9 @@ static int engine_build_http_job(Engine *e, const Step *step, Job **jobs, size_t
         Job *j;
         int r;
 
-        if (h->target) {
-                const Target *t = engine_find_target(e, h->target, ret_error);
-
-                if (!t)
-                        return -ENOENT;
-                ep = config_find_endpoint(e->config, t->ref);
-                if (!ep) {
-                        *ret_error = xasprintf("endpoint '%s' is not in the inventory", t->ref);
-                        return -ENOENT;
-                }
-        }
+        r = find_endpoint_target(e, h->target, &ep, ret_error);
+        if (r < 0)
+                return r;
         r = engine_expand(&sc, &h->url, "url", &path, ret_error);
         if (r < 0)
                 return r;
@@ -240,17 +251,9 @@ static int engine_build_notify_job(Engine *e, const Step *step, Job **jobs, size
         Job *j;
         int r;
 
-        if (na->target) {
-                const Target *t = engine_find_target(e, na->target, ret_error);
-
-                if (!t)
-                        return -ENOENT;
-                ep = config_find_endpoint(e->config, t->ref);
-                if (!ep) {
-                        *ret_error = xasprintf("endpoint '%s' is not in the inventory", t->ref);
-                        return -ENOENT;
-                }
-        }
+        r = find_endpoint_target(e, na->target, &ep, ret_error);
+        if (r < 0)
+                return r;
         r = engine_expand(&sc, &na->url, "url", &path, ret_error);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 
+#include "daemon/manager-cluster.h"
 #include "daemon/manager.h"
 #include "incident/policy.h"
 
@@ -48,6 +49,7 @@ struct Manager {
         ManagerObserver observer;
         WorkerRun *runs;  /* newest first; ended ones are kept a while */
         Watch *watch;     /* NULL until started (or when the config has no monitoring) */
+        ManagerCluster *cluster; /* NULL without `cluster:` (manager-cluster.c) */
 
         char *last_status; /* to send STATUS= only when it changed */
         bool ready_later;  /* READY=1 from manager_notify_ready(), not manager_startup() */

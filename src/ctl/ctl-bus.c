@@ -486,9 +486,13 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
                 json_decref(jr);
                 return bad_reply(r);
         }
-        if (g->json)
-                ctl_print_json_line(json_pack("{s:o, s:o, s:o, s:o}", "cluster", cluster_json(&cluster), "sites", js,
-                                              "incidents", ji, "runs", jr));
+        if (g->json) {
+                json_t *o = json_pack("{s:o, s:o, s:o}", "sites", js, "incidents", ji, "runs", jr);
+                /* Standalone, the object stays as it always was. */
+                if (o && !streq(cluster.role, "standalone"))
+                        json_object_set_new(o, "cluster", cluster_json(&cluster));
+                ctl_print_json_line(o);
+        }
         else if (n_active == 0)
                 printf("  none\n");
         return EXIT_OK;

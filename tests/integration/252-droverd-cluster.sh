@@ -53,7 +53,9 @@ YAML
         "$DROVERCTL" validate --config "$LAB/$n.yaml" >/dev/null || not_ok "$n.yaml is refused"
         # A bus of its own: both droverds own org.drover1, each on its own bus.
         mkdir -p "$LAB/bus-$n"
-        write_bus_conf "$LAB/bus-$n.conf"
+        # root may monitor (to see the signals); everything else is the real policy.
+        write_bus_conf "$LAB/bus-$n.conf" '<policy user="root"><allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/></policy>'
+
         sed -i "s|unix:path=$LAB/bus/socket|unix:path=$LAB/bus-$n/socket|" "$LAB/bus-$n.conf"
         dbus-daemon --config-file="$LAB/bus-$n.conf" --nofork --print-address=3 3>"$LAB/bus-$n/address" \
                 >>"$LAB/bus-$n/log" 2>&1 &
@@ -144,6 +146,13 @@ assert_eq "follower's journal: cluster-following names the leader" "$L" \
 assert_contains "the leader logs that it leads, with its epoch" "$(cat "$LAB/$L.log")" "leads the cluster (epoch $E)"
 
 # A clean stop of the leader resigns: the follower is elected without waiting for the TTL.
+# The follower's bus carries the ClusterEvent signal and PropertiesChanged (a monitor
+# sees them: this test's bus lets root monitor).
+busctl --address="${BUSADDR[$F]}" monitor --json=short \
+        --match "type='signal',path='/org/drover1'" >"$LAB/signals.json" 2>"$LAB/monitor.log" &
+MONPID=$!
+LAB_PIDS+=("$MONPID")
+sleep 0.5 # the monitor's subscription is in place before the change it must see (not a timed assertion)
 kill -TERM "${DPID[$L]}"
 wait "${DPID[$L]}" && rc=0 || rc=$?
 unset "DPID[$L]"
@@ -155,6 +164,10 @@ check "$F leads after $L resigned" wait_until 300 survivor_leads
 E2=$(prop "$F" ClusterEpoch)
 check "in a newer epoch ($E2 > $E)" test "${E2:-0}" -gt "$E"
 check "$F journaled cluster-elected" test "$(jq_node "$F" "select count(*) from events where kind = 'cluster-elected'")" -ge 1
+signal_seen() { grep -q '"member":"ClusterEvent"' "$LAB/signals.json" && grep -q 'cluster-elected' "$LAB/signals.json"; }
+check "$F emitted the ClusterEvent signal (cluster-elected)" wait_until 50 signal_seen
+check "$F emitted PropertiesChanged with ClusterRole" grep -q 'ClusterRole' "$LAB/signals.json"
+kill "$MONPID" 2>/dev/null || true
 
 # etcd lost entirely: no quorum, nothing without an explicit override.
 etcd_cleanup

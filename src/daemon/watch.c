@@ -28,6 +28,7 @@
 #include "shared/diag.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
+#include "shared/strv.h"
 
 #define WATCH_CHANGES_MAX 256
 
@@ -679,14 +680,52 @@ int watch_reload(Watch *w)
         return 0;
 }
 
+/* This node has just been elected: while it followed (or had no quorum) it kept its own
+ * view of the incidents but acted on nothing, so each open incident is decided again, as
+ * the level had just been reached; the policy's own rules (cooldown, a run active, a
+ * commander's override, settling) still apply. */
+static void redecide_open_incidents(Watch *w)
+{
+        _cleanup_strv_free_ char **sites = NULL;
+
+        for (size_t i = 0; i < w->n_incidents; i++)
+                strv_push(&sites, xstrdup(incident_get_site(w->incidents[i]->inc)));
+        for (char **site = sites; site && *site; site++) {
+                WatchIncident *wi = watch_find_site_incident(w, *site);
+                LevelStatus ls = {};
+                LevelChange lc;
+
+                if (!wi || incident_get_level(wi->inc) == LEVEL_NONE)
+                        continue;
+                if (!w->levels || levels_get(w->levels, *site, true, &ls) < 0)
+                        ls.rule = -1;
+                lc = (LevelChange){
+                        .subject = *site,
+                        .site = *site,
+                        .subject_is_site = true,
+                        .from = LEVEL_NONE,
+                        .to = incident_get_level(wi->inc),
+                        .at = now_usec(CLOCK_MONOTONIC),
+                        .rule = ls.rule,
+                        .rule_name = ls.rule_name,
+                };
+                snprintf(lc.reason, sizeof(lc.reason), "this node now leads the cluster: incident %lld decided again",
+                         (long long) wi->id);
+                handle_site_level(w, &lc);
+        }
+}
+
 void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
 {
         _cleanup_free_ char *msg = NULL;
+        bool elected;
 
         if (!w || role < 0 || role >= _CLUSTER_ROLE_MAX)
                 return;
         if (w->cluster_role == role && streq_ptr(w->leader, leader))
                 return;
+        elected = role == CLUSTER_ROLE_LEADER &&
+                  (w->cluster_role == CLUSTER_ROLE_FOLLOWER || w->cluster_role == CLUSTER_ROLE_NO_QUORUM);
         w->cluster_role = role;
         free(w->leader);
         w->leader = leader ? xstrdup(leader) : NULL;
@@ -696,4 +735,6 @@ void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
         manager_journal_event(
                 w->m, "cluster-role", msg,
                 json_pack("{s:s, s:s?}", "role", cluster_role_to_string(role), "leader", leader));
+        if (elected && w->n_incidents > 0)
+                redecide_open_incidents(w);
 }

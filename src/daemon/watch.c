@@ -681,9 +681,11 @@ int watch_reload(Watch *w)
 }
 
 /* This node has just been elected: while it followed (or had no quorum) it kept its own
- * view of the incidents but acted on nothing, so each open incident is decided again, as
- * the level had just been reached; the policy's own rules (cooldown, a run active, a
- * commander's override, settling) still apply. */
+ * view of the incidents but acted on nothing, so each open incident is decided again as if
+ * its level had just been reached from none. The pure policy has no event for that; the
+ * deadline event is the one that decides without touching the incident's level (the level
+ * change event would compare with the incident's own level and see no change), and its
+ * filters still apply: cooldown, a run active or interrupted, stopping, the role. */
 static void redecide_open_incidents(Watch *w)
 {
         _cleanup_strv_free_ char **sites = NULL;
@@ -692,27 +694,31 @@ static void redecide_open_incidents(Watch *w)
                 strv_push(&sites, xstrdup(incident_get_site(w->incidents[i]->inc)));
         for (char **site = sites; site && *site; site++) {
                 WatchIncident *wi = watch_find_site_incident(w, *site);
-                LevelStatus ls = {};
-                LevelChange lc;
+                _cleanup_free_ char *why = NULL;
+                PolicyState st;
+                PolicyStep step;
 
                 if (!wi || incident_get_level(wi->inc) == LEVEL_NONE)
                         continue;
-                if (!w->levels || levels_get(w->levels, *site, true, &ls) < 0)
-                        ls.rule = -1;
-                lc = (LevelChange){
-                        .subject = *site,
-                        .site = *site,
-                        .subject_is_site = true,
-                        .from = LEVEL_NONE,
-                        .to = incident_get_level(wi->inc),
-                        .at = now_usec(CLOCK_MONOTONIC),
-                        .rule = ls.rule,
-                        .rule_name = ls.rule_name,
-                };
-                snprintf(lc.reason, sizeof(lc.reason), "this node now leads the cluster: incident %lld decided again",
-                         (long long) wi->id);
-                handle_site_level(w, &lc);
+                why = xasprintf("this node now leads the cluster: incident %lld decided again", (long long) wi->id);
+                log_notice("%s", why);
+                watch_fill_policy_state(w, &st);
+                if (policy_step(&w->policy, &st,
+                                &(PolicyEvent){
+                                        .kind = POLICY_EVENT_DEADLINE_MISS,
+                                        .site = *site,
+                                        .from = LEVEL_NONE,
+                                        .to = incident_get_level(wi->inc),
+                                        .reason = why,
+                                        .incident = watch_policy_incident(w, wi),
+                                        .now_mono = now_usec(CLOCK_MONOTONIC),
+                                },
+                                watch_now_rt(), &step) >= 0 &&
+                    step.decided)
+                        execute_decision(w, wi, &step, *site);
         }
+        watch_arm_deadline_timer(w);
+        manager_update_status(w->m);
 }
 
 void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)

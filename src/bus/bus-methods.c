@@ -343,7 +343,8 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
                         r = invalid_args(error, "a parameter name must not be empty");
         /* A dry run acts on nothing: every node answers it. */
         if (r >= 0 && !(flags & DROVER_RUN_FLAG_DRY_RUN))
-                r = bus_check_cluster(b, true, flags & DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM, &overridden, error);
+                r = bus_check_cluster(b, true, flags & DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM, &overridden,
+                                      error);
         if (r < 0) {
                 r = bus_finish(b, &c, DROVER_DBUS_METHOD_START_RUN, args, error, r);
                 goto finish;

@@ -197,10 +197,11 @@ int bus_check_cluster(Bus *b, bool needs_quorum, bool override, bool *ret_overri
                         *ret_overridden = true;
                 return 0;
         }
-        return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NO_QUORUM,
-                                 "no etcd quorum (%s): nothing runs on this node without an explicit override "
-                                 "(droverctl run --override-no-quorum)",
-                                 strna(v.reason));
+        return sd_bus_error_setf(
+                error, DROVER_DBUS_ERROR_NO_QUORUM,
+                "no etcd quorum (%s): nothing runs on this node without an explicit override "
+                "(droverctl run --override-no-quorum)",
+                strna(v.reason));
 }
 
 _printf_(2, 3) int invalid_args(sd_bus_error *error, const char *fmt, ...)
@@ -378,20 +379,21 @@ static void on_approval_requested(void *userdata, const char *kind, int64_t id, 
                     DROVER_DBUS_SIGNAL_APPROVAL_REQUESTED);
 }
 
-static void on_cluster_changed(void *userdata, const ManagerClusterView *v, const char *event, const char *reason)
+static void on_cluster_changed(void *userdata, const ManagerClusterView *v, const char *event,
+                               const char *reason)
 {
         Bus *b = userdata;
 
         if (event)
                 emit_failed(sd_bus_emit_signal(b->bus, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
-                                               DROVER_DBUS_SIGNAL_CLUSTER_EVENT, "sssts", event, strempty(v->node),
-                                               strempty(v->leader), v->epoch, strempty(reason)),
+                                               DROVER_DBUS_SIGNAL_CLUSTER_EVENT, "sssts", event,
+                                               strempty(v->node), strempty(v->leader), v->epoch,
+                                               strempty(reason)),
                             DROVER_DBUS_SIGNAL_CLUSTER_EVENT);
-        emit_failed(sd_bus_emit_properties_changed(b->bus, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
-                                                   DROVER_DBUS_PROPERTY_CLUSTER_ROLE,
-                                                   DROVER_DBUS_PROPERTY_CLUSTER_LEADER,
-                                                   DROVER_DBUS_PROPERTY_CLUSTER_EPOCH,
-                                                   DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, NULL),
+        emit_failed(sd_bus_emit_properties_changed(
+                            b->bus, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
+                            DROVER_DBUS_PROPERTY_CLUSTER_ROLE, DROVER_DBUS_PROPERTY_CLUSTER_LEADER,
+                            DROVER_DBUS_PROPERTY_CLUSTER_EPOCH, DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, NULL),
                     "PropertiesChanged");
 }
 

@@ -374,8 +374,8 @@ static void cluster_info_done(ClusterInfo *c)
 
 static int get_prop_string(sd_bus *bus, const char *name, char **ret)
 {
-        return sd_bus_get_property_string(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
-                                          name, NULL, ret);
+        return sd_bus_get_property_string(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
+                                          DROVER_DBUS_MANAGER_INTERFACE, name, NULL, ret);
 }
 
 static int read_cluster(sd_bus *bus, ClusterInfo *ret)
@@ -395,12 +395,12 @@ static int read_cluster(sd_bus *bus, ClusterInfo *ret)
                 r = get_prop_string(bus, DROVER_DBUS_PROPERTY_CLUSTER_LEADER, &ret->leader);
         if (r >= 0)
                 r = sd_bus_get_property_trivial(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
-                                                DROVER_DBUS_MANAGER_INTERFACE, DROVER_DBUS_PROPERTY_CLUSTER_EPOCH,
-                                                NULL, 't', &ret->epoch);
+                                                DROVER_DBUS_MANAGER_INTERFACE,
+                                                DROVER_DBUS_PROPERTY_CLUSTER_EPOCH, NULL, 't', &ret->epoch);
         if (r >= 0)
                 r = sd_bus_get_property_strv(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
-                                             DROVER_DBUS_MANAGER_INTERFACE, DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS,
-                                             NULL, &ret->members);
+                                             DROVER_DBUS_MANAGER_INTERFACE,
+                                             DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, NULL, &ret->members);
         return r;
 }
 
@@ -410,8 +410,8 @@ static json_t *cluster_json(const ClusterInfo *c)
         for (char **m = c->members; m && *m; m++)
                 json_array_append_new(members, json_string(*m));
         return json_pack("{s:s, s:s?, s:s?, s:I, s:o}", "role", c->role, "node", c->node, "leader",
-                         c->leader && *c->leader ? c->leader : NULL, "epoch", (json_int_t) c->epoch, "members",
-                         members);
+                         c->leader && *c->leader ? c->leader : NULL, "epoch", (json_int_t) c->epoch,
+                         "members", members);
 }
 
 static void print_cluster(const CtlGlobals *g, const ClusterInfo *c)
@@ -492,8 +492,7 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
                 if (o && !streq(cluster.role, "standalone"))
                         json_object_set_new(o, "cluster", cluster_json(&cluster));
                 ctl_print_json_line(o);
-        }
-        else if (n_active == 0)
+        } else if (n_active == 0)
                 printf("  none\n");
         return EXIT_OK;
 }
@@ -1083,10 +1082,10 @@ int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const P
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_append(m, "t",
-                                          (dry_run ? DROVER_RUN_FLAG_DRY_RUN : UINT64_C(0)) |
-                                                  (override_no_quorum ? DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM
-                                                                      : UINT64_C(0)));
+                r = sd_bus_message_append(
+                        m, "t",
+                        (dry_run ? DROVER_RUN_FLAG_DRY_RUN : UINT64_C(0)) |
+                                (override_no_quorum ? DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM : UINT64_C(0)));
         if (r >= 0)
                 r = sd_bus_call(bus, m, CTL_BUS_TIMEOUT, &e, &reply);
         if (r < 0) {

@@ -568,7 +568,8 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                         ret = EXIT_USAGE;
                         goto finish;
                 }
-                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, override_no_quorum, detach);
+                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, override_no_quorum,
+                                         detach);
                 goto finish;
         }
         if (override_no_quorum) {

@@ -109,8 +109,8 @@ int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret
                     size_t *ret_n_steps, EventRecord **ret_events, size_t *ret_n_events);
 /* `run` through droverd: StartRun, then follow the run unless detach. override_no_quorum:
  * a clustered droverd without etcd quorum runs it anyway, and journals who asked. */
-int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params, size_t n_params,
-                       bool dry_run, bool override_no_quorum, bool detach);
+int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params,
+                       size_t n_params, bool dry_run, bool override_no_quorum, bool detach);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);

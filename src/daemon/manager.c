@@ -283,8 +283,9 @@ static int manager_reload(Manager *m)
         if (!!c->cluster != !!m->config->cluster ||
             (c->cluster && (!streq(c->cluster->node, m->config->cluster->node) ||
                             !streq(c->cluster->prefix, m->config->cluster->prefix))))
-                log_warning("the new config changes the cluster: section; the daemon keeps its election as it "
-                            "started until it is restarted");
+                log_warning(
+                        "the new config changes the cluster: section; the daemon keeps its election as it "
+                        "started until it is restarted");
         if (c->journal_path && !streq(c->journal_path, m->journal_path) && !m->db_path)
                 log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
                             c->journal_path, m->journal_path);

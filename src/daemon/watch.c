@@ -700,7 +700,8 @@ static void redecide_open_incidents(Watch *w)
 
                 if (!wi || incident_get_level(wi->inc) == LEVEL_NONE)
                         continue;
-                why = xasprintf("this node now leads the cluster: incident %lld decided again", (long long) wi->id);
+                why = xasprintf("this node now leads the cluster: incident %lld decided again",
+                                (long long) wi->id);
                 log_notice("%s", why);
                 watch_fill_policy_state(w, &st);
                 if (policy_step(&w->policy, &st,

@@ -98,8 +98,8 @@ E=$(prop "$L" ClusterEpoch)
 echo "# leader $L, follower $F, epoch $E"
 check "the epoch is a real etcd revision (> 0)" test "${E:-0}" -gt 0
 assert_eq "ClusterNode names the node" "$F" "$(prop "$F" ClusterNode)"
-both_members() { [ "$(prop "$F" ClusterMembers)" = "2 alpha beta" ]; }
-check "ClusterMembers lists both nodes" wait_until 100 both_members
+both_members() { [ "$(prop "$F" ClusterMembers)" = "2 alpha beta" ] && [ "$(prop "$L" ClusterMembers)" = "2 alpha beta" ]; }
+check "ClusterMembers lists both nodes, on both" wait_until 100 both_members
 
 out=$(ctl_on "$F" status 2>&1) && rc=0 || rc=$?
 assert_eq "follower: droverctl status exits 0" 0 "$rc"

@@ -24,6 +24,7 @@ LAB_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib
 . "$LAB_LIB/workload.sh"
 . "$LAB_LIB/status.sh"
 . "$LAB_LIB/etcd.sh"
+. "$LAB_LIB/droverd.sh"
 
 usage() {
         cat <<EOF
@@ -42,6 +43,10 @@ usage: lab.sh COMMAND
   etcd cut NODE | heal [NODE]           NODE's namespace loses etcd (client and peer
                                         traffic to the other members), still reaches the sites
   etcd config NODE                      write (and print the path of) NODE's drover.yaml with cluster:
+  droverd up [NODE...] | down | status  a droverd per etcd node, in its namespace, with cluster:
+                                        (starts etcd if needed), its own journal and its own bus
+  droverd start|stop|kill NODE          one node's droverd (stop = SIGTERM, resigns; kill = SIGKILL)
+  droverd bus NODE | journal NODE       print its D-Bus address (DBUS_SYSTEM_BUS_ADDRESS) / journal
 EOF
 }
 
@@ -276,6 +281,7 @@ env)
 fault) lab_fault "$@" ;;
 workload) lab_workload "$@" ;;
 etcd) lab_etcd "$@" ;;
+droverd) lab_droverd "$@" ;;
 -h|--help|help) usage ;;
 *) usage >&2; exit 2 ;;
 esac

@@ -35,6 +35,16 @@
  *   SetOverride(s site, b on)           manual override: nothing automatic for the site ("" =
  *                                          every site); the policy proposes instead
  *
+ * Cluster (a `cluster:` section): properties ClusterRole, ClusterNode, ClusterLeader,
+ * ClusterEpoch, ClusterMembers; signal ClusterEvent(s kind, s node, s leader, t epoch,
+ * s reason), kind "cluster-elected" | "cluster-stepped-down" | "cluster-following" |
+ * "cluster-no-quorum" | "cluster-override". Read methods answer on every node. On a
+ * follower every mutating method but Reload is refused with NotLeader ("this node
+ * follows; the leader is backup (epoch 42)"). Without quorum StartRun is refused with
+ * NoQuorum unless flags has OVERRIDE_NO_QUORUM, and Approve("incident", …) is refused
+ * (it would start a run); the other mutating methods concern this node's own runs and
+ * state and are answered.
+ *
  * Read methods: group `drover` (policy file). Mutating methods: root or group
  * `drover-commanders`, checked by the policy file AND by droverd on the sender's
  * credentials; every mutating call (refused ones too) is journaled with the caller.
@@ -56,7 +66,10 @@
 
 /* StartRun flags */
 #define DROVER_RUN_FLAG_DRY_RUN (UINT64_C(1) << 0)
-#define _DROVER_RUN_FLAGS_ALL DROVER_RUN_FLAG_DRY_RUN
+/* Without etcd quorum (ClusterRole "no-quorum") a manual run is refused unless the
+ * commander asks for it explicitly; the run is journaled as a "cluster-override" event. */
+#define DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM (UINT64_C(1) << 1)
+#define _DROVER_RUN_FLAGS_ALL (DROVER_RUN_FLAG_DRY_RUN | DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM)
 
 /* Manager methods */
 #define DROVER_DBUS_METHOD_LIST_SITES "ListSites"
@@ -83,10 +96,17 @@
 #define DROVER_DBUS_SIGNAL_APPROVAL_REQUESTED "ApprovalRequested" /* s kind, x id, s prompt */
 #define DROVER_DBUS_SIGNAL_RUN_CHANGED "RunChanged"               /* x run, s state, s step, u done, u total, s outcome */
 #define DROVER_DBUS_SIGNAL_INCIDENT_CHANGED "IncidentChanged"     /* x incident, s state, i level */
+#define DROVER_DBUS_SIGNAL_CLUSTER_EVENT "ClusterEvent" /* s kind, s node, s leader, t epoch, s reason */
 
 /* Manager properties */
 #define DROVER_DBUS_PROPERTY_ACCEPTING "Accepting" /* b */
 #define DROVER_DBUS_PROPERTY_VERSION "Version"     /* s */
+/* The cluster (issue 9), with PropertiesChanged. Standalone: "standalone", "", "", 0, []. */
+#define DROVER_DBUS_PROPERTY_CLUSTER_ROLE "ClusterRole"       /* s standalone|leader|follower|no-quorum */
+#define DROVER_DBUS_PROPERTY_CLUSTER_NODE "ClusterNode"       /* s this node */
+#define DROVER_DBUS_PROPERTY_CLUSTER_LEADER "ClusterLeader"   /* s the leader, "" when unknown */
+#define DROVER_DBUS_PROPERTY_CLUSTER_EPOCH "ClusterEpoch"     /* t the leader's epoch, 0 when unknown */
+#define DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS "ClusterMembers" /* as nodes with a live presence key */
 
 /* Errors. Bad arguments are org.freedesktop.DBus.Error.InvalidArgs with the reason;
  * callers refused are org.freedesktop.DBus.Error.AccessDenied. */
@@ -97,5 +117,7 @@
 #define DROVER_DBUS_ERROR_NOT_ACCEPTING "org.drover1.Error.NotAccepting" /* droverd is stopping */
 #define DROVER_DBUS_ERROR_NOTHING_PENDING "org.drover1.Error.NothingPending" /* ended, no gate, … */
 #define DROVER_DBUS_ERROR_NOT_SUPPORTED "org.drover1.Error.NotSupported"
+#define DROVER_DBUS_ERROR_NOT_LEADER "org.drover1.Error.NotLeader" /* a follower: the message names the leader */
+#define DROVER_DBUS_ERROR_NO_QUORUM "org.drover1.Error.NoQuorum"   /* no etcd quorum, no override */
 #define DROVER_DBUS_ERROR_ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
 #define DROVER_DBUS_ERROR_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"

@@ -66,6 +66,7 @@ _printf_(2, 3) int invalid_args(sd_bus_error *error, const char *fmt, ...);
 void caller_done(Caller *c);
 int bus_authorize(Bus *b, sd_bus_message *msg, const char *method, json_t *args, Caller *ret,
                   sd_bus_error *error);
+int bus_check_cluster(Bus *b, bool needs_quorum, bool override, bool *ret_overridden, sd_bus_error *error);
 int bus_map_error(sd_bus_error *error, int r, const char *no_such, const char *what, const char *detail);
 int bus_finish(Bus *b, const Caller *c, const char *method, json_t *args, sd_bus_error *error, int r);
 int bus_reply(sd_bus_message *msg, Bus *b, const Caller *c, const char *method, json_t *args,

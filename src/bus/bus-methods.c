@@ -17,6 +17,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus/bus-internal.h"
+#include "daemon/manager-cluster.h"
 #include "drover/dbus-api.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
@@ -301,6 +302,7 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
         const char *playbook, *k, *v;
         int64_t run_id = 0;
         uint64_t flags;
+        bool overridden = false;
         int r;
 
         r = sd_bus_message_read(msg, "s", &playbook);
@@ -339,6 +341,10 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
         for (size_t i = 0; r >= 0 && i < n_params; i++)
                 if (!*params[i].name)
                         r = invalid_args(error, "a parameter name must not be empty");
+        /* A dry run acts on nothing: every node answers it. */
+        if (r >= 0 && !(flags & DROVER_RUN_FLAG_DRY_RUN))
+                r = bus_check_cluster(b, true, flags & DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM, &overridden,
+                                      error);
         if (r < 0) {
                 r = bus_finish(b, &c, DROVER_DBUS_METHOD_START_RUN, args, error, r);
                 goto finish;
@@ -351,6 +357,7 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 .dry_run = flags & DROVER_RUN_FLAG_DRY_RUN,
                 .trigger = "manual",
                 .actor = c.name,
+                .override_no_quorum = overridden, /* manager_start_run() journals it with the run */
         };
         r = manager_start_run(b->manager, &req, &run_id, &plan, &why);
         if (r < 0 && why && r != -EINVAL && r != -EBUSY && r != -EALREADY && r != -EPERM && r != -ENOENT)
@@ -359,6 +366,8 @@ static int method_start_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 r = bus_map_error(error, r, DROVER_DBUS_ERROR_NO_SUCH_RUN, playbook, why);
         if (r >= 0) {
                 json_object_set_new(args, "run", json_integer(run_id));
+                if (overridden)
+                        json_object_set_new(args, "override_no_quorum", json_true());
                 r = sd_bus_reply_method_return(msg, "xs", run_id, strempty(plan));
         }
         r = bus_finish(b, &c, DROVER_DBUS_METHOD_START_RUN, args, error, r);
@@ -424,6 +433,9 @@ static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error
                 return r;
 
         r = parse_kind(kind, error);
+        /* Approving an incident's proposal starts a run: that needs quorum. */
+        if (r >= 0)
+                r = bus_check_cluster(b, approve && streq(kind, "incident"), false, NULL, error);
         if (r >= 0 && id <= 0)
                 r = invalid_args(error, "%s id must be positive", kind);
         if (r >= 0 && (bad = check_text(comment, true)))
@@ -468,7 +480,10 @@ static int method_abort_run(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = bus_authorize(b, msg, DROVER_DBUS_METHOD_ABORT_RUN, args, &c, error);
         if (r < 0)
                 return r;
-        if (id <= 0)
+        r = bus_check_cluster(b, false, false, NULL, error);
+        if (r < 0)
+                ;
+        else if (id <= 0)
                 r = invalid_args(error, "run id must be positive");
         else {
                 what = xasprintf("run %" PRId64, id);
@@ -498,7 +513,10 @@ static int incident_call(sd_bus_message *msg, Bus *b, bool note, sd_bus_error *e
         r = bus_authorize(b, msg, method, args, &c, error);
         if (r < 0)
                 return r;
-        if (id <= 0)
+        r = bus_check_cluster(b, false, false, NULL, error);
+        if (r < 0)
+                ;
+        else if (id <= 0)
                 r = invalid_args(error, "incident id must be positive");
         else if (note && (bad = check_text(text, false)))
                 r = invalid_args(error, "note text %s", bad);
@@ -540,7 +558,10 @@ static int site_switch(sd_bus_message *msg, Bus *b, bool override, sd_bus_error 
         r = bus_authorize(b, msg, method, args, &c, error);
         if (r < 0)
                 return r;
-        if (!override && !*site)
+        r = bus_check_cluster(b, false, false, NULL, error);
+        if (r < 0)
+                ;
+        else if (!override && !*site)
                 r = invalid_args(error, "site must not be empty");
         else {
                 what = xasprintf("no site '%s'", site);
@@ -596,11 +617,39 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", DROVER_VERSION);
 }
 
+static int property_cluster(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Bus *b = userdata;
+        ManagerClusterView v;
+
+        manager_cluster_view(b->manager, &v);
+        if (streq(property, DROVER_DBUS_PROPERTY_CLUSTER_ROLE))
+                return sd_bus_message_append(reply, "s", cluster_role_to_string(v.role));
+        if (streq(property, DROVER_DBUS_PROPERTY_CLUSTER_NODE))
+                return sd_bus_message_append(reply, "s", strempty(v.node));
+        if (streq(property, DROVER_DBUS_PROPERTY_CLUSTER_LEADER))
+                return sd_bus_message_append(reply, "s", strempty(v.leader));
+        if (streq(property, DROVER_DBUS_PROPERTY_CLUSTER_EPOCH))
+                return sd_bus_message_append(reply, "t", v.epoch);
+        return sd_bus_message_append_strv(reply, (char **) v.members);
+}
+
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_ACCEPTING, "b", property_accepting, 0, 0),
         SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_VERSION, "s", property_version, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_CLUSTER_ROLE, "s", property_cluster, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_CLUSTER_NODE, "s", property_cluster, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_CLUSTER_LEADER, "s", property_cluster, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_CLUSTER_EPOCH, "t", property_cluster, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, "as", property_cluster, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_LIST_SITES, SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a(sssibb)", sites), method_list_sites,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
@@ -653,6 +702,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS(
                 DROVER_DBUS_SIGNAL_RUN_CHANGED,
                 SD_BUS_ARGS("x", run, "s", state, "s", step, "u", done, "u", total, "s", outcome), 0),
+        SD_BUS_SIGNAL_WITH_ARGS(DROVER_DBUS_SIGNAL_CLUSTER_EVENT,
+                                SD_BUS_ARGS("s", kind, "s", node, "s", leader, "t", epoch, "s", reason), 0),
         SD_BUS_SIGNAL_WITH_ARGS(DROVER_DBUS_SIGNAL_INCIDENT_CHANGED,
                                 SD_BUS_ARGS("x", incident, "s", state, "i", level), 0),
         SD_BUS_VTABLE_END,

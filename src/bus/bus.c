@@ -20,6 +20,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus/bus-internal.h"
+#include "daemon/manager-cluster.h"
 #include "drover/dbus-api.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
@@ -160,6 +161,47 @@ int bus_reply(sd_bus_message *msg, Bus *b, const Caller *c, const char *method, 
                 r = sd_bus_reply_method_return(msg, NULL);
         r = bus_finish(b, c, method, args, error, r);
         return r < 0 ? r : 1;
+}
+
+/* Acting calls on a clustered node (issue 9): a follower acts on nothing (the leader is
+ * named so that the commander knows where to go); without etcd quorum what needs it is
+ * refused unless the commander overrides explicitly. Standalone: always 0. */
+int bus_check_cluster(Bus *b, bool needs_quorum, bool override, bool *ret_overridden, sd_bus_error *error)
+{
+        ManagerClusterView v;
+
+        if (ret_overridden)
+                *ret_overridden = false;
+        manager_cluster_view(b->manager, &v);
+        switch (v.role) {
+        case CLUSTER_ROLE_STANDALONE:
+                return 0;
+        case CLUSTER_ROLE_FOLLOWER:
+                if (v.leader)
+                        return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NOT_LEADER,
+                                                 "this node follows; the leader is %s (epoch %" PRIu64 ")",
+                                                 v.leader, v.epoch);
+                return sd_bus_error_setf(error, DROVER_DBUS_ERROR_NOT_LEADER,
+                                         "this node follows; no node leads right now (%s)", strna(v.reason));
+        case CLUSTER_ROLE_LEADER:
+                if (manager_cluster_may_act(b->manager) || !needs_quorum)
+                        return 0;
+                break; /* a leader whose lease is not renewed in time is as good as no quorum */
+        default:
+                if (!needs_quorum)
+                        return 0;
+                break;
+        }
+        if (override) {
+                if (ret_overridden)
+                        *ret_overridden = true;
+                return 0;
+        }
+        return sd_bus_error_setf(
+                error, DROVER_DBUS_ERROR_NO_QUORUM,
+                "no etcd quorum (%s): nothing runs on this node without an explicit override "
+                "(droverctl run --override-no-quorum)",
+                strna(v.reason));
 }
 
 _printf_(2, 3) int invalid_args(sd_bus_error *error, const char *fmt, ...)
@@ -337,6 +379,24 @@ static void on_approval_requested(void *userdata, const char *kind, int64_t id, 
                     DROVER_DBUS_SIGNAL_APPROVAL_REQUESTED);
 }
 
+static void on_cluster_changed(void *userdata, const ManagerClusterView *v, const char *event,
+                               const char *reason)
+{
+        Bus *b = userdata;
+
+        if (event)
+                emit_failed(sd_bus_emit_signal(b->bus, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
+                                               DROVER_DBUS_SIGNAL_CLUSTER_EVENT, "sssts", event,
+                                               strempty(v->node), strempty(v->leader), v->epoch,
+                                               strempty(reason)),
+                            DROVER_DBUS_SIGNAL_CLUSTER_EVENT);
+        emit_failed(sd_bus_emit_properties_changed(
+                            b->bus, DROVER_DBUS_PATH, DROVER_DBUS_MANAGER_INTERFACE,
+                            DROVER_DBUS_PROPERTY_CLUSTER_ROLE, DROVER_DBUS_PROPERTY_CLUSTER_LEADER,
+                            DROVER_DBUS_PROPERTY_CLUSTER_EPOCH, DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, NULL),
+                    "PropertiesChanged");
+}
+
 /* ---- set-up -------------------------------------------------------------------------- */
 
 int bus_new(Bus **ret, Manager *m, const char *journal_path)
@@ -398,6 +458,7 @@ int bus_new(Bus **ret, Manager *m, const char *journal_path)
                                         .step_started = on_step_started,
                                         .step_finished = on_step_finished,
                                         .approval_requested = on_approval_requested,
+                                        .cluster_changed = on_cluster_changed,
                                 });
         log_info("D-Bus: %s on the system bus", DROVER_DBUS_NAME);
         *ret = TAKE_PTR(b);

@@ -18,6 +18,7 @@
 #include "drover/dbus-api.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
+#include "shared/strv.h"
 
 /* Every call has a deadline: droverd answers from its loop, which never blocks. */
 #define CTL_BUS_TIMEOUT (30 * USEC_PER_SEC)
@@ -63,7 +64,8 @@ int ctl_bus_error(const CtlGlobals *g, const sd_bus_error *e, int r, const char 
 
         if (!name)
                 ret = EXIT_INFRA;
-        else if (streq(name, DROVER_DBUS_ERROR_ACCESS_DENIED) || streq(name, DROVER_DBUS_ERROR_FOUR_EYES))
+        else if (streq(name, DROVER_DBUS_ERROR_ACCESS_DENIED) || streq(name, DROVER_DBUS_ERROR_FOUR_EYES) ||
+                 streq(name, DROVER_DBUS_ERROR_NOT_LEADER) || streq(name, DROVER_DBUS_ERROR_NO_QUORUM))
                 ret = EXIT_REFUSED;
         else if (streq(name, DROVER_DBUS_ERROR_NO_SUCH_RUN) ||
                  streq(name, DROVER_DBUS_ERROR_NO_SUCH_INCIDENT) ||
@@ -354,8 +356,82 @@ static json_t *run_row_json(const RunRow *x)
                          (int) x->total);
 }
 
+/* The cluster's view from this droverd (issue 9): properties of the Manager. A droverd
+ * without them (older) counts as standalone. */
+typedef struct ClusterInfo {
+        char *role, *node, *leader;
+        uint64_t epoch;
+        char **members;
+} ClusterInfo;
+
+static void cluster_info_done(ClusterInfo *c)
+{
+        free(c->role);
+        free(c->node);
+        free(c->leader);
+        strv_free(c->members);
+}
+
+static int get_prop_string(sd_bus *bus, const char *name, char **ret)
+{
+        return sd_bus_get_property_string(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
+                                          DROVER_DBUS_MANAGER_INTERFACE, name, NULL, ret);
+}
+
+static int read_cluster(sd_bus *bus, ClusterInfo *ret)
+{
+        int r;
+
+        *ret = (ClusterInfo){};
+        r = get_prop_string(bus, DROVER_DBUS_PROPERTY_CLUSTER_ROLE, &ret->role);
+        if (r < 0) {
+                ret->role = xstrdup("standalone");
+                return 0;
+        }
+        if (streq(ret->role, "standalone"))
+                return 0;
+        r = get_prop_string(bus, DROVER_DBUS_PROPERTY_CLUSTER_NODE, &ret->node);
+        if (r >= 0)
+                r = get_prop_string(bus, DROVER_DBUS_PROPERTY_CLUSTER_LEADER, &ret->leader);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
+                                                DROVER_DBUS_MANAGER_INTERFACE,
+                                                DROVER_DBUS_PROPERTY_CLUSTER_EPOCH, NULL, 't', &ret->epoch);
+        if (r >= 0)
+                r = sd_bus_get_property_strv(bus, DROVER_DBUS_NAME, DROVER_DBUS_PATH,
+                                             DROVER_DBUS_MANAGER_INTERFACE,
+                                             DROVER_DBUS_PROPERTY_CLUSTER_MEMBERS, NULL, &ret->members);
+        return r;
+}
+
+static json_t *cluster_json(const ClusterInfo *c)
+{
+        json_t *members = json_array();
+        for (char **m = c->members; m && *m; m++)
+                json_array_append_new(members, json_string(*m));
+        return json_pack("{s:s, s:s?, s:s?, s:I, s:o}", "role", c->role, "node", c->node, "leader",
+                         c->leader && *c->leader ? c->leader : NULL, "epoch", (json_int_t) c->epoch,
+                         "members", members);
+}
+
+static void print_cluster(const CtlGlobals *g, const ClusterInfo *c)
+{
+        _cleanup_free_ char *members = strv_join(c->members, ", ");
+
+        printf("%sCluster%s\n", ansi_bold(g), ansi_reset(g));
+        printf("  node     %s\n", strempty(c->node));
+        printf("  role     %s%s\n", c->role,
+               streq(c->role, "follower")    ? " (acts on nothing; the leader does)"
+               : streq(c->role, "no-quorum") ? " (etcd not reached: nothing automatic)"
+                                             : "");
+        printf("  leader   %s\n", c->leader && *c->leader ? c->leader : "-");
+        printf("  epoch    %" PRIu64 "\n", c->epoch);
+        printf("  members  %s\n\n", *members ? members : "-");
+}
+
 int verb_status(CtlGlobals *g, int argc, char **argv)
 {
+        _cleanup_(cluster_info_done) ClusterInfo cluster = {};
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sites = NULL, *incidents = NULL, *runs = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         json_t *js = NULL, *ji = NULL, *jr = NULL;
@@ -372,12 +448,17 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
                 r = call(g, bus, DROVER_DBUS_METHOD_LIST_RUNS, &runs, "status", "u", 50);
         if (r != EXIT_OK)
                 return r;
+        r = read_cluster(bus, &cluster);
+        if (r < 0)
+                return bad_reply(r);
 
         if (g->json) {
                 js = json_array();
                 ji = json_array();
                 jr = json_array();
         }
+        if (!g->json && !streq(cluster.role, "standalone"))
+                print_cluster(g, &cluster);
         if (!g->json)
                 printf("%sSites%s\n", ansi_bold(g), ansi_reset(g));
         r = read_sites(sites, js, g, !g->json);
@@ -405,9 +486,13 @@ int verb_status(CtlGlobals *g, int argc, char **argv)
                 json_decref(jr);
                 return bad_reply(r);
         }
-        if (g->json)
-                ctl_print_json_line(json_pack("{s:o, s:o, s:o}", "sites", js, "incidents", ji, "runs", jr));
-        else if (n_active == 0)
+        if (g->json) {
+                json_t *o = json_pack("{s:o, s:o, s:o}", "sites", js, "incidents", ji, "runs", jr);
+                /* Standalone, the object stays as it always was. */
+                if (o && !streq(cluster.role, "standalone"))
+                        json_object_set_new(o, "cluster", cluster_json(&cluster));
+                ctl_print_json_line(o);
+        } else if (n_active == 0)
                 printf("  none\n");
         return EXIT_OK;
 }
@@ -972,7 +1057,7 @@ static void print_plan(const CtlGlobals *g, const char *plan)
 
 /* `droverctl run` through droverd: StartRun, then attach unless --detach. */
 int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params,
-                       size_t n_params, bool dry_run, bool detach)
+                       size_t n_params, bool dry_run, bool override_no_quorum, bool detach)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *abs = NULL;
@@ -997,7 +1082,10 @@ int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const P
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_message_append(m, "t", dry_run ? DROVER_RUN_FLAG_DRY_RUN : UINT64_C(0));
+                r = sd_bus_message_append(
+                        m, "t",
+                        (dry_run ? DROVER_RUN_FLAG_DRY_RUN : UINT64_C(0)) |
+                                (override_no_quorum ? DROVER_RUN_FLAG_OVERRIDE_NO_QUORUM : UINT64_C(0)));
         if (r >= 0)
                 r = sd_bus_call(bus, m, CTL_BUS_TIMEOUT, &e, &reply);
         if (r < 0) {

@@ -468,6 +468,7 @@ int ctl_run_playbook(CtlGlobals *g, const CtlRunRequest *req, int64_t *ret_run_i
 static void help_run(void)
 {
         printf("Usage: droverctl run PLAYBOOK [-p KEY=VALUE]... [--dry-run] [--detach] [--local] [--json]\n"
+               "                     [--override-no-quorum]\n"
                "                     [--accept-new-host-keys] [--config FILE] [--db FILE]\n\n"
                "Run a playbook now, with live progress; every step is journaled. When droverd is on\n"
                "the system bus the run goes through it (and survives this terminal); otherwise, or\n"
@@ -477,6 +478,8 @@ static void help_run(void)
                "  -n, --dry-run             print the resolved plan (secrets masked); contact nothing\n"
                "      --detach              through droverd: print the run id and return at once\n"
                "      --local               run in this process even when droverd is running\n"
+               "      --override-no-quorum  through a clustered droverd without etcd quorum: run anyway\n"
+               "                            (nothing automatic runs then; the override is journaled)\n"
                "      --accept-new-host-keys  trust and record SSH host keys not yet in known_hosts\n"
                "                            (a CHANGED key is always refused)\n"
                "      --json                one JSON object per line: run-started, step-started, …\n\n"
@@ -495,6 +498,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 { "accept-new-host-keys", no_argument, NULL, 'A' },
                 { "local", no_argument, NULL, 'L' },
                 { "detach", no_argument, NULL, 'D' },
+                { "override-no-quorum", no_argument, NULL, 'Q' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -504,7 +508,7 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
         _cleanup_free_ char *path = NULL;
         ParamValue *params = NULL;
         size_t n_params = 0;
-        bool dry_run = false, accept_new = false, local = false, detach = false;
+        bool dry_run = false, accept_new = false, local = false, detach = false, override_no_quorum = false;
         RunOutcome outcome = RUN_FAILED;
         DiagList diags;
         int c, r, ret;
@@ -535,6 +539,9 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                 case 'D':
                         detach = true;
                         break;
+                case 'Q':
+                        override_no_quorum = true;
+                        break;
                 case 'h':
                         help_run();
                         ret = EXIT_OK;
@@ -561,7 +568,14 @@ int verb_run(CtlGlobals *g, int argc, char **argv)
                         ret = EXIT_USAGE;
                         goto finish;
                 }
-                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, detach);
+                ret = ctl_run_via_daemon(g, bus, argv[optind], params, n_params, dry_run, override_no_quorum,
+                                         detach);
+                goto finish;
+        }
+        if (override_no_quorum) {
+                log_error("--override-no-quorum is for a clustered droverd (it is not running%s)",
+                          local ? "; a --local run has no cluster to override" : "");
+                ret = EXIT_USAGE;
                 goto finish;
         }
         if (detach) {

@@ -107,9 +107,10 @@ bool ctl_bus_for_journal(const CtlGlobals *g, sd_bus **ret);
 int ctl_bus_list_runs(const CtlGlobals *g, sd_bus *bus, size_t limit, RunRecord **ret, size_t *ret_n);
 int ctl_bus_get_run(const CtlGlobals *g, sd_bus *bus, int64_t id, RunRecord *ret_run, StepRecord **ret_steps,
                     size_t *ret_n_steps, EventRecord **ret_events, size_t *ret_n_events);
-/* `run` through droverd: StartRun, then follow the run unless detach. */
-int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params, size_t n_params,
-                       bool dry_run, bool detach);
+/* `run` through droverd: StartRun, then follow the run unless detach. override_no_quorum:
+ * a clustered droverd without etcd quorum runs it anyway, and journals who asked. */
+int ctl_run_via_daemon(CtlGlobals *g, sd_bus *bus, const char *playbook, const ParamValue *params,
+                       size_t n_params, bool dry_run, bool override_no_quorum, bool detach);
 
 /* Load drover.yaml, printing diagnostics; returns EXIT_OK or EXIT_USAGE. */
 int ctl_load_config(const CtlGlobals *g, Config **ret);

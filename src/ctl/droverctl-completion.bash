@@ -50,7 +50,7 @@ _droverctl() {
 
         local opts="$common"
         case "$verb" in
-        run) opts+=" --param --dry-run --detach --local --accept-new-host-keys" ;;
+        run) opts+=" --param --dry-run --detach --local --accept-new-host-keys --override-no-quorum" ;;
         runs) opts+=" --limit" ;;
         incidents | override) opts+=" --all" ;;
         approve | deny) opts+=" --comment" ;;

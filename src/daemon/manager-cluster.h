@@ -16,6 +16,7 @@
 #include "cluster/role.h"
 
 typedef struct Manager Manager;
+typedef struct ManagerCluster ManagerCluster;
 
 typedef struct ManagerClusterView {
         ClusterRole role;     /* STANDALONE without `cluster:` */
@@ -23,6 +24,7 @@ typedef struct ManagerClusterView {
         const char *leader;   /* the node that leads; NULL when unknown or standalone */
         uint64_t epoch;       /* the leader's epoch (the fencing token); 0 when unknown or standalone */
         char *const *members; /* nodes with a live presence key, NULL-terminated; may be NULL */
+        const char *reason;   /* why the role is what it is; NULL when standalone */
 } ManagerClusterView;
 
 /* Borrowed strings: valid until the next turn of the loop. */
@@ -35,4 +37,8 @@ bool manager_cluster_may_act(const Manager *m);
  * `cluster:`), follow a reload (the cluster section cannot change without a restart),
  * resign and free at stop. */
 int manager_cluster_start(Manager *m);
+/* Resign (the lease is revoked: another node leads at once) and stop the timers; the
+ * view stays readable. Idempotent. */
 void manager_cluster_stop(Manager *m);
+/* Stop, then free the election and its client. */
+void manager_cluster_free(Manager *m);

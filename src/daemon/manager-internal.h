@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cluster/etcd.h"
+#include "daemon/manager-cluster.h"
 #include "daemon/manager.h"
 #include "incident/policy.h"
 
@@ -52,6 +53,7 @@ struct Manager {
                                     * NULL until a take-over needs it */
         uint64_t resume_epoch;     /* the epoch whose take-over listing is in flight */
         Watch *watch;     /* NULL until started (or when the config has no monitoring) */
+        ManagerCluster *cluster; /* NULL without `cluster:` (manager-cluster.c) */
 
         char *last_status; /* to send STATUS= only when it changed */
         bool ready_later;  /* READY=1 from manager_notify_ready(), not manager_startup() */

@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cluster/election.h"
 #include "config/config.h"
 #include "daemon/manager-cluster.h"
 #include "daemon/manager-internal.h"
@@ -618,8 +619,14 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
                 _cleanup_free_ char *msg = xasprintf("started by %s without an etcd quorum (role %s): an explicit "
                                                      "override; its steps are not fenced",
                                                      req->actor, strna(cluster_role_to_string(v.role)));
+                _cleanup_(json_decrefp) json_t *data =
+                        json_pack("{s:s?, s:s?, s:I, s:s?, s:s, s:s?}", "actor", req->actor, "playbook",
+                                  req->playbook, "run", (json_int_t) id, "node", v.node, "role",
+                                  cluster_role_to_string(v.role), "reason", v.reason);
+                _cleanup_free_ char *data_json = data ? json_dumps(data, JSON_COMPACT) : NULL;
                 log_warning("run %lld: %s", (long long) id, msg);
-                r = journal_event(m->journal, id, now_usec(CLOCK_REALTIME), "cluster-override", msg, NULL);
+                r = journal_event(m->journal, id, now_usec(CLOCK_REALTIME),
+                                  cluster_event_to_string(CLUSTER_EVENT_OVERRIDE), msg, data_json);
                 if (r < 0)
                         log_warning_errno(r, "journal: cannot record the override of run %lld: %s", (long long) id,
                                           strerror(-r));

@@ -6,6 +6,7 @@
  * watch*.c; runs are manager-run.c. Decisions about sites and incidents are not made
  * here.
  */
+#include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -94,6 +95,19 @@ static char *status_watching(const Manager *m)
                 if (n_active > 1)
                         strbuf_printf(&b, " and %zu more run%s", n_active - 1, n_active == 2 ? "" : "s");
         }
+        if (m->cluster) {
+                ManagerClusterView v;
+                manager_cluster_view(m, &v);
+                if (v.role == CLUSTER_ROLE_LEADER)
+                        strbuf_printf(&b, "; cluster: %s leads (epoch %" PRIu64 ")", v.node, v.epoch);
+                else if (v.role == CLUSTER_ROLE_FOLLOWER && v.leader)
+                        strbuf_printf(&b, "; cluster: %s follows %s (epoch %" PRIu64 ")", v.node, v.leader,
+                                      v.epoch);
+                else if (v.role == CLUSTER_ROLE_FOLLOWER)
+                        strbuf_printf(&b, "; cluster: %s follows, no leader yet", v.node);
+                else
+                        strbuf_printf(&b, "; cluster: %s has no etcd quorum, nothing automatic", v.node);
+        }
         strbuf_printf(&b, "; journal %s", m->journal_path);
         return strbuf_steal(&b);
 }
@@ -160,6 +174,8 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        /* The cluster first: resigning reports the step-down to the watch. */
+        manager_cluster_free(m);
         m->watch = watch_free(m->watch);
         manager_runs_free(m);
         sd_event_source_disable_unref(m->stop_timer);
@@ -264,6 +280,12 @@ static int manager_reload(Manager *m)
                 return -EINVAL;
         }
 
+        if (!!c->cluster != !!m->config->cluster ||
+            (c->cluster && (!streq(c->cluster->node, m->config->cluster->node) ||
+                            !streq(c->cluster->prefix, m->config->cluster->prefix))))
+                log_warning(
+                        "the new config changes the cluster: section; the daemon keeps its election as it "
+                        "started until it is restarted");
         if (c->journal_path && !streq(c->journal_path, m->journal_path) && !m->db_path)
                 log_warning("the new config names journal %s; the daemon keeps %s until it is restarted",
                             c->journal_path, m->journal_path);
@@ -312,6 +334,8 @@ void manager_maybe_exit(Manager *m)
                 return;
         if (sd_event_get_state(m->event) == SD_EVENT_FINISHED)
                 return;
+        /* A clean stop resigns: another node leads at once instead of after the TTL. */
+        manager_cluster_stop(m);
         message = xasprintf("droverd stopping on %s", m->stop_reason ?: "request");
         manager_journal_event(m, "daemon-stopped", message, json_pack("{s:s}", "signal", strna(m->stop_reason)));
         (void) sd_event_exit(m->event, 0);
@@ -461,6 +485,13 @@ int manager_startup(Manager *m)
         if (r < 0) {
                 (void) sd_notifyf(0, "STATUS=cannot start monitoring (see the log)");
                 return r == -EINVAL ? -EINVAL : r;
+        }
+        /* With `cluster:`, the election (on the loop: nothing is sent before it runs);
+         * the watch stays at NO_QUORUM, acting on nothing, until etcd answers. */
+        r = manager_cluster_start(m);
+        if (r < 0) {
+                (void) sd_notifyf(0, "STATUS=cannot start the cluster election (see the log)");
+                return r;
         }
 
         watching = status_watching(m);

@@ -22,6 +22,7 @@
 #include "shared/macros.h"
 
 typedef struct Manager Manager;
+typedef struct ManagerClusterView ManagerClusterView; /* manager-cluster.h */
 
 /* config_path NULL = CONFIG_DEFAULT_PATH; db_path NULL = journal_resolve_path()'s choice. */
 int manager_new(Manager **ret, const char *config_path, const char *db_path);
@@ -153,6 +154,11 @@ typedef struct ManagerObserver {
         void (*step_finished)(void *userdata, int64_t run_id, const char *step, const char *target,
                               const char *outcome);
         void (*approval_requested)(void *userdata, const char *kind, int64_t id, const char *prompt);
+        /* The cluster view changed (issue 9; manager-cluster.h): role, leader, epoch or
+         * members. event is the ClusterEvent's name ("cluster-elected", …) when one was
+         * journaled, NULL when only the members changed; reason may be NULL. */
+        void (*cluster_changed)(void *userdata, const ManagerClusterView *view, const char *event,
+                                const char *reason);
 } ManagerObserver;
 void manager_set_observer(Manager *m, const ManagerObserver *o);
 

@@ -29,6 +29,7 @@
 #include "shared/diag.h"
 #include "shared/log.h"
 #include "shared/strbuf.h"
+#include "shared/strv.h"
 
 #define WATCH_CHANGES_MAX 256
 
@@ -682,14 +683,59 @@ int watch_reload(Watch *w)
         return 0;
 }
 
+/* This node has just been elected: while it followed (or had no quorum) it kept its own
+ * view of the incidents but acted on nothing, so each open incident is decided again as if
+ * its level had just been reached from none. The pure policy has no event for that; the
+ * deadline event is the one that decides without touching the incident's level (the level
+ * change event would compare with the incident's own level and see no change), and its
+ * filters still apply: cooldown, a run active or interrupted, stopping, the role. */
+static void redecide_open_incidents(Watch *w)
+{
+        _cleanup_strv_free_ char **sites = NULL;
+
+        for (size_t i = 0; i < w->n_incidents; i++)
+                strv_push(&sites, xstrdup(incident_get_site(w->incidents[i]->inc)));
+        for (char **site = sites; site && *site; site++) {
+                WatchIncident *wi = watch_find_site_incident(w, *site);
+                _cleanup_free_ char *why = NULL;
+                PolicyState st;
+                PolicyStep step;
+
+                if (!wi || incident_get_level(wi->inc) == LEVEL_NONE)
+                        continue;
+                why = xasprintf("this node now leads the cluster: incident %lld decided again",
+                                (long long) wi->id);
+                log_notice("%s", why);
+                watch_fill_policy_state(w, &st);
+                if (policy_step(&w->policy, &st,
+                                &(PolicyEvent){
+                                        .kind = POLICY_EVENT_DEADLINE_MISS,
+                                        .site = *site,
+                                        .from = LEVEL_NONE,
+                                        .to = incident_get_level(wi->inc),
+                                        .reason = why,
+                                        .incident = watch_policy_incident(w, wi),
+                                        .now_mono = now_usec(CLOCK_MONOTONIC),
+                                },
+                                watch_now_rt(), &step) >= 0 &&
+                    step.decided)
+                        execute_decision(w, wi, &step, *site);
+        }
+        watch_arm_deadline_timer(w);
+        manager_update_status(w->m);
+}
+
 void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
 {
         _cleanup_free_ char *msg = NULL;
+        bool elected;
 
         if (!w || role < 0 || role >= _CLUSTER_ROLE_MAX)
                 return;
         if (w->cluster_role == role && streq_ptr(w->leader, leader))
                 return;
+        elected = role == CLUSTER_ROLE_LEADER &&
+                  (w->cluster_role == CLUSTER_ROLE_FOLLOWER || w->cluster_role == CLUSTER_ROLE_NO_QUORUM);
         w->cluster_role = role;
         free(w->leader);
         w->leader = leader ? xstrdup(leader) : NULL;
@@ -699,4 +745,6 @@ void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
         manager_journal_event(
                 w->m, "cluster-role", msg,
                 json_pack("{s:s, s:s?}", "role", cluster_role_to_string(role), "leader", leader));
+        if (elected && w->n_incidents > 0)
+                redecide_open_incidents(w);
 }

@@ -883,6 +883,19 @@ static bool resume_already_started(const Manager *m, const char *id)
         return false;
 }
 
+/* A run record's id starts with the epoch it was started in (runrec_make_id()): one of
+ * this leadership's epoch is this node's own run, live in its worker (the listing can
+ * arrive after the new leader's first automatic run began), never a take-over. */
+static bool started_in_epoch(const char *id, uint64_t epoch)
+{
+        char *end = NULL;
+        unsigned long long e;
+
+        errno = 0;
+        e = strtoull(id, &end, 10);
+        return errno == 0 && end != id && *end == '-' && e == epoch;
+}
+
 static void on_unfinished(int error, char **ids, void *userdata)
 {
         Manager *m = userdata;
@@ -904,7 +917,7 @@ static void on_unfinished(int error, char **ids, void *userdata)
                         int64_t run_id = 0;
                         int r;
 
-                        if (resume_already_started(m, *id))
+                        if (started_in_epoch(*id, epoch) || resume_already_started(m, *id))
                                 continue;
                         r = start_run(m, &req, &ca, &run_id, NULL, &err);
                         if (r < 0)

@@ -66,7 +66,7 @@ droverd_node_start() { # node
 
 droverd_node_wait() { # node: until droverd owns org.drover1 on the node's bus
         local m=$1 i
-        for i in $(seq 1 150); do
+        for i in $(seq 1 400); do
                 busctl --address="$(droverd_bus_address "$m")" status org.drover1 >/dev/null 2>&1 && return 0
                 pidfile_alive "$RUN/$m/droverd.pid" || break
                 sleep 0.1

@@ -80,7 +80,7 @@ ctl_on() { # NODE droverctl args…
         shift
         DBUS_SYSTEM_BUS_ADDRESS="${BUSADDR[$n]}" NO_COLOR=1 "$DROVERCTL" "$@"
 }
-jq_node() { sqlite3 -batch -noheader "$LAB/$1.db" "$2"; }
+jq_node() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$LAB/$1.db" "$2"; }
 agreed() { # one leader, the other follows it in the same epoch
         local a b
         a=$(prop alpha ClusterRole)

@@ -181,7 +181,7 @@ assert_not_contains() { # description haystack needle
 }
 
 sql() { # query against the test journal
-        sqlite3 -batch -noheader "$LAB/drover.db" "$1"
+        sqlite3 -batch -noheader -cmd ".timeout 10000" "$LAB/drover.db" "$1"
 }
 
 # wait_until TRIES COMMAND...: poll COMMAND every 0.1 s, at most TRIES times.

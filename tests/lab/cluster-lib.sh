@@ -21,7 +21,7 @@ ctl_on() { # NODE droverctl args…
         shift
         DBUS_SYSTEM_BUS_ADDRESS="$(node_bus "$n")" NO_COLOR=1 "$DROVERCTL" "$@"
 }
-nsql() { sqlite3 -batch -noheader "/run/drover-lab/drover/$1.db" "$2" 2>/dev/null; }
+nsql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "/run/drover-lab/drover/$1.db" "$2" 2>/dev/null; }
 # leaders NODES…: the nodes whose droverd says it leads.
 leaders() { local n; for n in "$@"; do [ "$(prop "$n" ClusterRole)" = leader ] && echo "$n"; done; return 0; }
 # agreed NODES…: exactly one leads, the others follow it in its epoch.

@@ -26,7 +26,7 @@ lab_fresh() {
 }
 
 ctl() { "$DROVERCTL" --config "$CFG" "$@"; }
-jsql() { sqlite3 -batch -noheader "$JDB" "$1"; }
+jsql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$JDB" "$1"; }
 
 # pg SITE SQL: run SQL on that site's own cluster.
 pg() {

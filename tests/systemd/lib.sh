@@ -59,7 +59,7 @@ sd() { sdlab_exec "$SD_NAME" "$@"; }
 sd_prop() { sd systemctl show -P "$2" "$1"; } # UNIT PROPERTY
 # sd_write PATH: stdin to PATH inside the container (as root).
 sd_write() { sd sh -c "cat >'$1'"; }
-sd_sql() { sqlite3 -batch -noheader "$SD_ROOT/var/lib/drover/drover.db" "$1"; }
+sd_sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$SD_ROOT/var/lib/drover/drover.db" "$1"; }
 
 # A small inventory for droverd inside the container: no monitoring unless given, a
 # playbook directory of the test's own (/etc/drover/playbooks), the journal in the

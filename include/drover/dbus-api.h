@@ -82,6 +82,9 @@
 #define DROVER_DBUS_METHOD_START_RUN "StartRun"
 #define DROVER_DBUS_METHOD_APPROVE "Approve"
 #define DROVER_DBUS_METHOD_DENY "Deny"
+/* s kind ("run"), x id, s comment: at a run's resume gate (issue 9), the step another node
+ * left in flight is journaled skipped and the run goes on. Other gates: InvalidArgs. */
+#define DROVER_DBUS_METHOD_SKIP "Skip"
 #define DROVER_DBUS_METHOD_ABORT_RUN "AbortRun"
 #define DROVER_DBUS_METHOD_ACK_INCIDENT "AcknowledgeIncident"
 #define DROVER_DBUS_METHOD_ADD_NOTE "AddNote"

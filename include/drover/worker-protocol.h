@@ -60,7 +60,9 @@
  *                       (the attempt is journaled as running before it acts; index 1-based)
  *   step-finished       the same + outcome duration_ms [exit_status] [http_status] [error]
  *   run-event           run kind message
- *   approval-requested  run step prompt expires_in_ms (one answer is then read)
+ *   approval-requested  run step prompt expires_in_ms [skippable] (one answer is then read;
+ *                       skippable: true at a resume gate, where the in-flight step may be
+ *                       skipped instead of run again or refused)
  *   run-finished        run outcome duration_ms ok failed skipped rollback_ok
  *                       rollback_failed [error]  (last line; the end is journaled)
  * These are the very lines `droverctl run --json` prints to people (README, droverctl(1)),
@@ -69,8 +71,10 @@
  *
  * Answers (DROVER_WORKER_FD_ANSWERS): one JSON object per line, sent only after an
  * approval-requested: {"approve": true|false, "actor": "NAME", "comment": "…"} (comment
- * optional; WORKER_ANSWER_*). End of file means no one can answer: the gate is denied.
- * A malformed line is ignored (and logged); the gate keeps waiting until its deadline.
+ * optional; WORKER_ANSWER_*); {"approve": false, "skip": true, …} skips the step of a
+ * skippable gate (at any other gate it counts as a denial). End of file means no one can
+ * answer: the gate is denied. A malformed line is ignored (and logged); the gate keeps
+ * waiting until its deadline.
  *
  * Exit status: DroverWorkerExit. On DROVER_WORKER_EXIT_REFUSED nothing ran and no
  * run-started was sent; stderr lines (without the "drover-worker: " prefix) say why, and
@@ -169,6 +173,7 @@ typedef enum WorkerMessageType {
 #define WORKER_FIELD_MESSAGE         "message"
 #define WORKER_FIELD_PROMPT          "prompt"
 #define WORKER_FIELD_EXPIRES_IN_MS   "expires_in_ms"
+#define WORKER_FIELD_SKIPPABLE       "skippable" /* boolean, approval-requested */
 #define WORKER_FIELD_OK              "ok"
 #define WORKER_FIELD_FAILED          "failed"
 #define WORKER_FIELD_SKIPPED         "skipped"
@@ -179,3 +184,4 @@ typedef enum WorkerMessageType {
 #define WORKER_ANSWER_APPROVE "approve" /* boolean */
 #define WORKER_ANSWER_ACTOR   "actor"   /* non-empty string */
 #define WORKER_ANSWER_COMMENT "comment" /* string, optional */
+#define WORKER_ANSWER_SKIP    "skip"    /* boolean, optional: skip the step (resume gate) */

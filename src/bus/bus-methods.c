@@ -414,9 +414,13 @@ static int check_four_eyes(Bus *b, const Caller *c, int64_t run_id, sd_bus_error
         return 0;
 }
 
-static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error)
+static int answer(sd_bus_message *msg, Bus *b, GateAnswer answer, sd_bus_error *error)
 {
-        const char *method = approve ? DROVER_DBUS_METHOD_APPROVE : DROVER_DBUS_METHOD_DENY;
+        static const char *const methods[] = {[GATE_DENY] = DROVER_DBUS_METHOD_DENY,
+                                              [GATE_APPROVE] = DROVER_DBUS_METHOD_APPROVE,
+                                              [GATE_SKIP] = DROVER_DBUS_METHOD_SKIP};
+        const char *method = methods[answer];
+        bool approve = answer == GATE_APPROVE;
         _cleanup_(json_decrefp) json_t *args = NULL;
         _cleanup_(caller_done) Caller c = {};
         _cleanup_free_ char *what = NULL;
@@ -433,6 +437,8 @@ static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error
                 return r;
 
         r = parse_kind(kind, error);
+        if (r >= 0 && answer == GATE_SKIP && !streq(kind, "run"))
+                r = invalid_args(error, "only a run's resume gate can be skipped, not an %s", kind);
         /* Approving an incident's proposal starts a run: that needs quorum. */
         if (r >= 0)
                 r = bus_check_cluster(b, approve && streq(kind, "incident"), false, NULL, error);
@@ -440,12 +446,17 @@ static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error
                 r = invalid_args(error, "%s id must be positive", kind);
         if (r >= 0 && (bad = check_text(comment, true)))
                 r = invalid_args(error, "comment %s", bad);
-        if (r >= 0 && approve && streq(kind, "run"))
+        if (r >= 0 && answer != GATE_DENY && streq(kind, "run"))
                 r = check_four_eyes(b, &c, id, error);
         if (r >= 0) {
                 what = xasprintf("no %s %" PRId64, kind, id);
-                r = manager_answer(b->manager, kind, id, approve, c.name, comment);
-                if (r < 0)
+                r = manager_answer(b->manager, kind, id, answer, c.name, comment);
+                if (r == -EOPNOTSUPP && answer == GATE_SKIP)
+                        r = invalid_args(error,
+                                         "the pending gate of run %" PRId64 " offers no skip: only a step "
+                                         "another node left in flight can be skipped",
+                                         id);
+                else if (r < 0)
                         r = bus_map_error(error, r,
                                           streq(kind, "run") ? DROVER_DBUS_ERROR_NO_SUCH_RUN
                                                              : DROVER_DBUS_ERROR_NO_SUCH_INCIDENT,
@@ -456,12 +467,17 @@ static int answer(sd_bus_message *msg, Bus *b, bool approve, sd_bus_error *error
 
 static int method_approve(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return answer(msg, userdata, true, error);
+        return answer(msg, userdata, GATE_APPROVE, error);
 }
 
 static int method_deny(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return answer(msg, userdata, false, error);
+        return answer(msg, userdata, GATE_DENY, error);
+}
+
+static int method_skip(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return answer(msg, userdata, GATE_SKIP, error);
 }
 
 static int method_abort_run(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -679,6 +695,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_approve, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_DENY, SD_BUS_ARGS("s", kind, "x", id, "s", comment),
                                 SD_BUS_NO_RESULT, method_deny, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_SKIP, SD_BUS_ARGS("s", kind, "x", id, "s", comment),
+                                SD_BUS_NO_RESULT, method_skip, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_ABORT_RUN, SD_BUS_ARGS("x", id), SD_BUS_NO_RESULT,
                                 method_abort_run, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS(DROVER_DBUS_METHOD_ACK_INCIDENT, SD_BUS_ARGS("x", id), SD_BUS_NO_RESULT,

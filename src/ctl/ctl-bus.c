@@ -637,52 +637,78 @@ static int done_ok(const CtlGlobals *g, json_t *o, const char *fmt, ...)
         return EXIT_OK;
 }
 
-static int answer(CtlGlobals *g, int argc, char **argv, bool approve)
+typedef enum CtlAnswer { ANSWER_DENY, ANSWER_APPROVE, ANSWER_SKIP } CtlAnswer;
+
+static int answer(CtlGlobals *g, int argc, char **argv, CtlAnswer a)
 {
+        static const char *const verbs[] = {
+                [ANSWER_DENY] = "deny", [ANSWER_APPROVE] = "approve", [ANSWER_SKIP] = "skip"};
+        static const char *const methods[] = {[ANSWER_DENY] = DROVER_DBUS_METHOD_DENY,
+                                              [ANSWER_APPROVE] = DROVER_DBUS_METHOD_APPROVE,
+                                              [ANSWER_SKIP] = DROVER_DBUS_METHOD_SKIP};
+        static const char *const done[] = {[ANSWER_DENY] = "Denied",
+                                           [ANSWER_APPROVE] = "Approved",
+                                           [ANSWER_SKIP] = "Skipped the in-flight step of"};
+        static const char *const then[] = {[ANSWER_DENY] = "the gate is refused",
+                                           [ANSWER_APPROVE] = "the run goes on",
+                                           [ANSWER_SKIP] = "the run goes on with the next step"};
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *comment = "", *kind = "run", *verb = approve ? "approve" : "deny";
+        const char *comment = "", *kind = "run", *verb = verbs[a];
         _cleanup_free_ char *usage = NULL;
         int64_t id;
         int r;
 
-        usage = xasprintf(
-                "Usage: droverctl %s [run|incident] ID [-m COMMENT] [--json]\n\n"
-                "%s the pending approval gate of a run (an approve step; the default) or the\n"
-                "playbook the policy proposed for an incident. Your user name, uid and the time are\n"
-                "recorded. With approvals.four_eyes the requester of a run may not approve it.\n",
-                verb, approve ? "Approve" : "Deny");
+        if (a == ANSWER_SKIP)
+                usage = xstrdup("Usage: droverctl skip [run] ID [-m COMMENT] [--json]\n\n"
+                                "At a run's resume gate (a node took the run over from a leader that lost\n"
+                                "its lead while a step that is not idempotent was in flight): do not run\n"
+                                "that step again, journal it skipped, and go on with the next one. Your\n"
+                                "user name, uid and the time are recorded. Other gates offer no skip.\n");
+        else
+                usage = xasprintf(
+                        "Usage: droverctl %s [run|incident] ID [-m COMMENT] [--json]\n\n"
+                        "%s the pending approval gate of a run (an approve step, or a resume gate;\n"
+                        "the default) or the playbook the policy proposed for an incident. Your user\n"
+                        "name, uid and the time are recorded. With approvals.four_eyes the requester\n"
+                        "of a run may not approve it.\n",
+                        verb, a == ANSWER_APPROVE ? "Approve" : "Deny");
         PARSE_OPTIONS(usage, &comment, NULL, NULL);
         if (optind + 2 == argc) {
                 kind = argv[optind++];
-                if (!streq(kind, "run") && !streq(kind, "incident")) {
-                        log_error("%s: the kind is 'run' or 'incident', not '%s'", verb, kind);
+                if (!streq(kind, "run") && (a == ANSWER_SKIP || !streq(kind, "incident"))) {
+                        log_error("%s: the kind is %s, not '%s'", verb,
+                                  a == ANSWER_SKIP ? "'run'" : "'run' or 'incident'", kind);
                         return EXIT_USAGE;
                 }
         }
         if (optind + 1 != argc) {
-                log_error("%s wants [run|incident] ID; see 'droverctl %s --help'", verb, verb);
+                log_error("%s wants %s ID; see 'droverctl %s --help'", verb,
+                          a == ANSWER_SKIP ? "[run]" : "[run|incident]", verb);
                 return EXIT_USAGE;
         }
         r = id_bus(argv[optind], kind, &id, &bus);
         if (r != EXIT_OK)
                 return r;
-        r = call(g, bus, approve ? DROVER_DBUS_METHOD_APPROVE : DROVER_DBUS_METHOD_DENY, NULL, verb, "sxs",
-                 kind, id, comment);
+        r = call(g, bus, methods[a], NULL, verb, "sxs", kind, id, comment);
         if (r != EXIT_OK)
                 return r;
         return done_ok(g, json_pack("{s:s, s:s, s:I}", "action", verb, "kind", kind, "id", (json_int_t) id),
-                       "%s %s %" PRId64 ": %s", approve ? "Approved" : "Denied", kind, id,
-                       approve ? "the run goes on" : "the gate is refused");
+                       "%s %s %" PRId64 ": %s", done[a], kind, id, then[a]);
 }
 
 int verb_approve(CtlGlobals *g, int argc, char **argv)
 {
-        return answer(g, argc, argv, true);
+        return answer(g, argc, argv, ANSWER_APPROVE);
 }
 
 int verb_deny(CtlGlobals *g, int argc, char **argv)
 {
-        return answer(g, argc, argv, false);
+        return answer(g, argc, argv, ANSWER_DENY);
+}
+
+int verb_skip(CtlGlobals *g, int argc, char **argv)
+{
+        return answer(g, argc, argv, ANSWER_SKIP);
 }
 
 int verb_abort(CtlGlobals *g, int argc, char **argv)

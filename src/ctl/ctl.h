@@ -87,6 +87,7 @@ int verb_incidents(CtlGlobals *g, int argc, char **argv);
 int verb_incident(CtlGlobals *g, int argc, char **argv);
 int verb_approve(CtlGlobals *g, int argc, char **argv);
 int verb_deny(CtlGlobals *g, int argc, char **argv);
+int verb_skip(CtlGlobals *g, int argc, char **argv);
 int verb_abort(CtlGlobals *g, int argc, char **argv);
 int verb_ack(CtlGlobals *g, int argc, char **argv);
 int verb_note(CtlGlobals *g, int argc, char **argv);

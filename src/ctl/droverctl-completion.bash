@@ -18,7 +18,7 @@ _droverctl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
         local -a words=("${COMP_WORDS[@]}")
         local cword=$COMP_CWORD
-        local verbs="validate status sites incidents incident run attach runs show approve deny abort ack note maintenance override reload"
+        local verbs="validate status sites incidents incident run attach runs show approve deny skip abort ack note maintenance override reload"
         local common="--config --db --json --no-color --verbose --help"
         local verb="" i
         for ((i = 1; i < cword; i++)); do
@@ -53,7 +53,7 @@ _droverctl() {
         run) opts+=" --param --dry-run --detach --local --accept-new-host-keys --override-no-quorum" ;;
         runs) opts+=" --limit" ;;
         incidents | override) opts+=" --all" ;;
-        approve | deny) opts+=" --comment" ;;
+        approve | deny | skip) opts+=" --comment" ;;
         esac
         if [[ "$cur" == -* ]]; then
                 COMPREPLY=($(compgen -W "$opts" -- "$cur"))

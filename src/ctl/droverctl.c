@@ -24,6 +24,8 @@ static const Verb verbs[] = {
         { "show", "RUN", "show one run with its steps, timings and events", verb_show },
         { "approve", "[run|incident] ID [-m COMMENT]", "approve a pending approval gate", verb_approve },
         { "deny", "[run|incident] ID [-m COMMENT]", "deny a pending approval gate", verb_deny },
+        { "skip", "[run] ID [-m COMMENT]", "at a resume gate, skip the step left in flight and go on",
+          verb_skip },
         { "abort", "RUN", "abort a run of droverd (its rollback runs)", verb_abort },
         { "ack", "INCIDENT", "acknowledge an incident (verified by the duty office)", verb_ack },
         { "note", "INCIDENT TEXT", "add a note to an incident", verb_note },

@@ -68,7 +68,8 @@ void manager_maybe_exit(Manager *m);
 
 /* manager-run.c */
 ManagerRunState manager_run_state_from_string(const char *s);
-int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *actor, const char *comment);
+int manager_answer_run(Manager *m, int64_t run_id, GateAnswer answer, const char *actor,
+                       const char *comment);
 void manager_runs_free(Manager *m);
 /* Runs whose worker is still alive. */
 size_t manager_runs_n_active(const Manager *m);

@@ -790,9 +790,13 @@ int manager_abort_run(Manager *m, int64_t run_id, const char *actor)
         return pidfd_kill(w->pidfd, w->pid, SIGINT);
 }
 
-/* An approve step's answer, to the worker's stdin as one JSON line. */
-int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *actor, const char *comment)
+/* A gate's answer, to the worker's stdin as one JSON line. */
+int manager_answer_run(Manager *m, int64_t run_id, GateAnswer answer, const char *actor, const char *comment)
 {
+        static const char *const verbs[] = {
+                [GATE_DENY] = "denied", [GATE_APPROVE] = "approved", [GATE_SKIP] = "skipped the step of"};
+        static const char *const kinds[] = {
+                [GATE_DENY] = "gate-denied", [GATE_APPROVE] = "gate-approved", [GATE_SKIP] = "gate-skipped"};
         WorkerRun *w = find_run(m, run_id);
         _cleanup_free_ char *line = NULL, *msg = NULL;
         int r;
@@ -801,11 +805,18 @@ int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *act
                 return -ENOENT;
         if (w->run.state != MANAGER_RUN_WAITING_APPROVAL || w->stdin_fd < 0)
                 return -EALREADY;
+        if (answer == GATE_SKIP && !w->run.pending_skippable)
+                return -EOPNOTSUPP;
         /* Four eyes, when drover.yaml asks for it (approvals.four_eyes): whoever asked for
-         * the run does not approve its gates ("policy" runs are approved by people). */
-        if (approve && m->config->four_eyes && streq(actor, w->run.actor))
+         * the run does not approve its gates ("policy" runs are approved by people), nor
+         * moves it on past one. */
+        if (answer != GATE_DENY && m->config->four_eyes && streq(actor, w->run.actor))
                 return -EPERM;
-        r = worker_answer_format(&(WorkerAnswer){.approve = approve, .actor = actor, .comment = comment}, &line);
+        r = worker_answer_format(&(WorkerAnswer){.approve = answer == GATE_APPROVE,
+                                                 .skip = answer == GATE_SKIP,
+                                                 .actor = actor,
+                                                 .comment = comment},
+                                 &line);
         if (r < 0)
                 return r;
         _cleanup_free_ char *withnl = xasprintf("%s\n", line);
@@ -818,15 +829,16 @@ int manager_answer_run(Manager *m, int64_t run_id, bool approve, const char *act
                         return -errno;
                 off += (size_t) n;
         }
-        msg = xasprintf("%s %s the pending gate of run %lld%s%s", actor, approve ? "approved" : "denied",
-                        (long long) run_id, comment ? ": " : "", strempty(comment));
+        msg = xasprintf("%s %s the pending gate of run %lld%s%s", actor, verbs[answer], (long long) run_id,
+                        comment ? ": " : "", strempty(comment));
         log_info("%s", msg);
-        manager_journal_event(m, approve ? "gate-approved" : "gate-denied", msg,
+        manager_journal_event(m, kinds[answer], msg,
                               json_pack("{s:I, s:s, s:s?}", "run", (json_int_t) run_id, "actor", actor,
                                         "comment", comment));
         w->run.state = MANAGER_RUN_RUNNING;
         free(w->run.pending_prompt);
         w->run.pending_prompt = NULL;
+        w->run.pending_skippable = false;
         notify_run_changed(m, w);
         return 0;
 }

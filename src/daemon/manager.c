@@ -574,18 +574,21 @@ int manager_set_override(Manager *m, const char *site, bool on, const char *acto
         return watch_set_override(m->watch, site, on, actor);
 }
 
-int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const char *actor, const char *comment)
+int manager_answer(Manager *m, const char *kind, int64_t id, GateAnswer answer, const char *actor,
+                   const char *comment)
 {
         if (!kind || !actor_ok(actor))
                 return -EINVAL;
-        if (m->stopping && approve)
+        if (m->stopping && answer != GATE_DENY)
                 return -EBUSY;
         if (streq(kind, "run"))
-                return manager_answer_run(m, id, approve, actor, comment);
+                return manager_answer_run(m, id, answer, actor, comment);
         if (streq(kind, "incident")) {
+                if (answer == GATE_SKIP)
+                        return -EOPNOTSUPP;
                 if (!m->watch)
                         return -ENOENT;
-                return watch_answer_incident(m->watch, id, approve, actor, comment);
+                return watch_answer_incident(m->watch, id, answer == GATE_APPROVE, actor, comment);
         }
         return -EINVAL;
 }

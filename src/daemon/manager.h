@@ -115,6 +115,7 @@ typedef struct ManagerRun {
         unsigned steps_done, steps_total;
         RunOutcome outcome;       /* RUN_RUNNING until the run ends */
         char *pending_prompt;     /* the approve step's prompt while WAITING_APPROVAL */
+        bool pending_skippable;   /* the pending gate is a resume gate: its step may be skipped */
 } ManagerRun;
 void manager_run_free_array(ManagerRun *a, size_t n);
 int manager_list_runs(Manager *m, ManagerRun **ret, size_t *ret_n);
@@ -130,10 +131,18 @@ int manager_start_run(Manager *m, const ManagerRunRequest *req, int64_t *ret_run
 /* Cancels the running step; the playbook's rollback runs as on Ctrl-C. */
 int manager_abort_run(Manager *m, int64_t run_id, const char *actor);
 
+/* A commander's answer to a gate. GATE_SKIP only at a run's resume gate (issue 9: the
+ * step another node left in flight is journaled skipped and the run goes on). */
+typedef enum GateAnswer {
+        GATE_DENY,
+        GATE_APPROVE,
+        GATE_SKIP,
+} GateAnswer;
+
 /* Answers a pending gate: an approve step of a run (kind "run"), or a playbook the policy
  * proposed for an incident (kind "incident"; approving starts the run with actor = the
- * approver and trigger "approved"). */
-int manager_answer(Manager *m, const char *kind, int64_t id, bool approve, const char *actor,
+ * approver and trigger "approved"). -EOPNOTSUPP: a skip where the gate offers none. */
+int manager_answer(Manager *m, const char *kind, int64_t id, GateAnswer answer, const char *actor,
                    const char *comment);
 
 /* Incidents (the journal holds them; these act on open ones). */

@@ -83,6 +83,7 @@ int run_progress_apply(ManagerRun *run, const char *line, RunProgress *ret)
                 p.prompt = xstrdup(m.prompt);
                 run->state = MANAGER_RUN_WAITING_APPROVAL;
                 set_str(&run->pending_prompt, p.prompt ?: "");
+                run->pending_skippable = m.skippable;
                 break;
         case WORKER_MESSAGE_RUN_FINISHED:
                 p.kind = RUN_PROGRESS_FINISHED;

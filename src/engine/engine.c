@@ -265,9 +265,10 @@ static char *step_failure_message(const Engine *e, const Step *s, const StepRun 
 }
 
 /* Issue 9: the step a deposed leader left in flight is not idempotent: a commander says
- * whether it runs again. 0: go on; 1: the run ends here (*ret_outcome, *ret_error set). */
-static int engine_resume_gate(Engine *e, const Step *step, size_t index, RunOutcome *ret_outcome,
-                              char **ret_error)
+ * whether it runs again (approve), is skipped (skip: it acted, or must not) or the run ends
+ * (deny). 0: run it; 2: skip it; 1: the run ends here (*ret_outcome, *ret_error set). */
+static int engine_resume_gate(Engine *e, const Step *step, RunOutcome *ret_outcome, char **ret_error,
+                              char **ret_skip_note)
 {
         _cleanup_free_ char *label = NULL, *masked = engine_mask(e, e->resume.prompt ? e->resume.prompt : "");
         ApprovalAnswer ans = {};
@@ -280,15 +281,22 @@ static int engine_resume_gate(Engine *e, const Step *step, size_t index, RunOutc
                 .step = step,
                 .prompt = masked,
                 .deadline = usec_add(engine_now(e), PLAYBOOK_DEFAULT_APPROVE_TIMEOUT),
+                .skippable = e->resume.can_skip,
         };
         r = e->approver.ask ? e->approver.ask(e->approver.userdata, &req, &ans) : -EOPNOTSUPP;
-        if (r >= 0 && ans.approved && !engine_cancel_pending(e, 1)) {
-                _cleanup_free_ char *m = xasprintf("step '%s' runs again: approved by %s%s%s", step->name,
-                                                   strna(ans.who), ans.comment ? ": " : "", strempty(ans.comment));
-                observer_event(e, "resume-rerun-approved", m);
+        ans.skip = ans.skip && e->resume.can_skip;
+        if (r >= 0 && (ans.approved || ans.skip) && !engine_cancel_pending(e, 1)) {
+                _cleanup_free_ char *m = xasprintf("step '%s' %s: %s by %s%s%s", step->name,
+                                                   ans.skip ? "is skipped, not run again" : "runs again",
+                                                   ans.skip ? "decided" : "approved", strna(ans.who),
+                                                   ans.comment ? ": " : "", strempty(ans.comment));
+                observer_event(e, ans.skip ? "resume-skip-decided" : "resume-rerun-approved", m);
+                r = ans.skip ? 2 : 0;
+                if (ans.skip)
+                        *ret_skip_note = TAKE_PTR(m);
                 free(ans.who);
                 free(ans.comment);
-                return 0;
+                return r;
         }
         *ret_outcome = RUN_ABORTED;
         if (r == -ECANCELED || engine_cancel_pending(e, 1))
@@ -304,7 +312,6 @@ static int engine_resume_gate(Engine *e, const Step *step, size_t index, RunOutc
         observer_event(e, "resume-aborted", *ret_error);
         free(ans.who);
         free(ans.comment);
-        (void) index;
         return 1;
 }
 
@@ -339,15 +346,29 @@ static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
                         rec->outcome = STEP_OK;
                         continue;
                 }
+                _cleanup_free_ char *skip_note = NULL;
+                bool skip = false;
                 if (i == e->resume.start_index && e->resume.ask) {
-                        r = engine_resume_gate(e, step, i, ret_outcome, ret_error);
-                        if (r != 0)
+                        r = engine_resume_gate(e, step, ret_outcome, ret_error, &skip_note);
+                        if (r == 1 || r < 0)
                                 return r < 0 ? r : 0;
+                        skip = r == 2;
                 }
+                /* A skip is fenced like an action: a deposed leader's skip does not count. */
                 if (engine_fence_check(e, step, i, STEP_PHASE_FORWARD) > 0) {
                         *ret_outcome = RUN_INTERRUPTED;
                         *ret_error = xstrdup(e->fence_error);
                         return 0;
+                }
+                if (skip) {
+                        r = engine_emit_now(e, step, i, STEP_PHASE_FORWARD, "-", NULL, STEP_SKIPPED,
+                                            skip_note, NULL);
+                        if (r < 0)
+                                return r;
+                        if (e->fence.step_ended)
+                                e->fence.step_ended(e->fence.userdata, &e->info, step, i, STEP_SKIPPED);
+                        rec->outcome = STEP_SKIPPED;
+                        continue;
                 }
 
                 r = engine_exec_step(e, step, i, STEP_PHASE_FORWARD, NULL, 1, &sr);

@@ -74,10 +74,12 @@ typedef struct ApprovalRequest {
         const Step *step;
         const char *prompt;     /* expanded, masked */
         usec_t deadline;        /* executor clock */
+        bool skippable;         /* a resume gate: the step may be skipped (ApprovalAnswer.skip) */
 } ApprovalRequest;
 
 typedef struct ApprovalAnswer {
         bool approved;
+        bool skip;              /* skippable gates only: the step is skipped, the run goes on */
         char *who;              /* user name, allocated */
         char *comment;          /* allocated or NULL */
 } ApprovalAnswer;
@@ -113,7 +115,9 @@ typedef struct EngineFence {
 typedef struct EngineResume {
         size_t start_index; /* forward steps before it were done elsewhere: neither run nor rolled back */
         bool ask;           /* step start_index was in flight and is not idempotent: an approval gate
-                             * asks first (approve = run it again, deny or expiry = abort the run) */
+                             * asks first (approve = run it again, skip = journal it skipped and go
+                             * on (only when can_skip), deny or expiry = abort the run) */
+        bool can_skip;      /* the gate offers skip: the step was in flight (not: it failed) */
         const char *prompt; /* the gate's question (ask) */
 } EngineResume;
 

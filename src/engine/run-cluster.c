@@ -261,10 +261,12 @@ int run_cluster_resume_decide(const RunRecord *rec, const Playbook *pb, EngineRe
                 return 0;
         }
         ret->ask = true;
+        ret->can_skip = true;
         *ret_prompt =
                 xasprintf("Step '%s' was in flight on node %s (epoch %" PRIu64 ") when it lost the lead, "
                           "and it is not idempotent: it may have acted. Run it again? (approve: run it "
-                          "again; deny: abort the run)",
+                          "again; skip: it is done or must not run, go on with the next step; deny: abort "
+                          "the run)",
                           next->name, strna(plan.in_flight->node), plan.in_flight->epoch);
         *ret_summary =
                 xasprintf("%zu step attempt(s) done elsewhere; step %u '%s' was in flight on %s and is "

@@ -127,6 +127,8 @@ int worker_message_format(const WorkerMessage *m, char **ret)
                 set_str(o, WORKER_FIELD_STEP, m->step);
                 set_str(o, WORKER_FIELD_PROMPT, m->prompt);
                 set_int(o, WORKER_FIELD_EXPIRES_IN_MS, m->expires_in_ms);
+                if (m->skippable)
+                        json_object_set_new(o, WORKER_FIELD_SKIPPABLE, json_true());
                 break;
         case WORKER_MESSAGE_RUN_FINISHED:
                 set_str(o, WORKER_FIELD_OUTCOME, run_outcome_to_string(m->run_outcome));
@@ -166,6 +168,7 @@ typedef enum FieldType {
         FIELD_INT64,    /* int64_t: 0 … */
         FIELD_EXIT,     /* int: -1 … INT32_MAX */
         FIELD_LONG,     /* long: 0 … */
+        FIELD_BOOL,
 } FieldType;
 
 typedef struct Names {
@@ -209,6 +212,7 @@ static const Field fields[] = {
         F(WORKER_FIELD_MESSAGE, FIELD_STRING, message),
         F(WORKER_FIELD_PROMPT, FIELD_STRING, prompt),
         F(WORKER_FIELD_EXPIRES_IN_MS, FIELD_INT64, expires_in_ms),
+        F(WORKER_FIELD_SKIPPABLE, FIELD_BOOL, skippable),
         F(WORKER_FIELD_OK, FIELD_UNSIGNED, ok),
         F(WORKER_FIELD_FAILED, FIELD_UNSIGNED, failed),
         F(WORKER_FIELD_SKIPPED, FIELD_UNSIGNED, skipped),
@@ -228,6 +232,12 @@ static int get_field(json_t *o, const Field *f, void *base)
                 return 0; /* absent: the default stays */
         if (f->type == FIELD_STRING)
                 return get_str(o, f->key, p);
+        if (f->type == FIELD_BOOL) {
+                if (!json_is_boolean(v))
+                        return -EBADMSG;
+                *(bool *) p = json_is_true(v);
+                return 0;
+        }
         if (!json_is_integer(v))
                 return -EBADMSG;
         i = json_integer_value(v);
@@ -358,27 +368,33 @@ int worker_answer_format(const WorkerAnswer *a, char **ret)
                 return -EINVAL;
         json_t *o =
                 json_pack("{s:b, s:s}", WORKER_ANSWER_APPROVE, a->approve, WORKER_ANSWER_ACTOR, a->actor);
+        if (a->approve && a->skip)
+                return -EINVAL;
         if (o && a->comment)
                 set_str(o, WORKER_ANSWER_COMMENT, a->comment);
+        if (o && a->skip)
+                json_object_set_new(o, WORKER_ANSWER_SKIP, json_true());
         return dump(o, 0, ret);
 }
 
 int worker_answer_parse(const char *line, WorkerAnswer *ret)
 {
         WorkerAnswer a = {};
-        json_t *o, *approve;
+        json_t *o, *approve, *skip;
 
         worker_answer_done(ret);
         o = line ? json_loads(line, JSON_REJECT_DUPLICATES, NULL) : NULL;
         a.json_ = o;
         approve = json_object_get(o, WORKER_ANSWER_APPROVE);
-        if (!json_is_object(o) || !json_is_boolean(approve) ||
-            get_str(o, WORKER_ANSWER_ACTOR, &a.actor) < 0 || !a.actor || !*a.actor ||
-            get_str(o, WORKER_ANSWER_COMMENT, &a.comment) < 0) {
+        skip = json_object_get(o, WORKER_ANSWER_SKIP);
+        if (!json_is_object(o) || !json_is_boolean(approve) || (skip && !json_is_boolean(skip)) ||
+            (json_is_true(approve) && json_is_true(skip)) || get_str(o, WORKER_ANSWER_ACTOR, &a.actor) < 0 ||
+            !a.actor || !*a.actor || get_str(o, WORKER_ANSWER_COMMENT, &a.comment) < 0) {
                 worker_answer_done(&a);
                 return -EBADMSG;
         }
         a.approve = json_is_true(approve);
+        a.skip = json_is_true(skip);
         *ret = a;
         return 0;
 }

@@ -49,6 +49,7 @@ typedef struct WorkerMessage {
         const char *message; /* run-event */
         const char *prompt;  /* approval-requested */
         int64_t expires_in_ms;
+        bool skippable;                                             /* approval-requested: a resume gate */
         unsigned ok, failed, skipped, rollback_ok, rollback_failed; /* run-finished */
 
         void *json_;         /* decoded: the parsed line the strings point into */
@@ -81,6 +82,7 @@ WorkerMessage worker_message_step(WorkerMessageType type, const RunInfo *info, c
 /* droverd's answer to an approval-requested. */
 typedef struct WorkerAnswer {
         bool approve;
+        bool skip;           /* the step of a skippable gate is skipped (approve is false) */
         const char *actor;   /* non-empty */
         const char *comment; /* NULL: none */
         void *json_;
@@ -88,7 +90,8 @@ typedef struct WorkerAnswer {
 
 void worker_answer_done(WorkerAnswer *a);
 int worker_answer_format(const WorkerAnswer *a, char **ret);
-/* -EBADMSG: not an object, "approve" not a boolean, or no non-empty "actor". */
+/* -EBADMSG: not an object, "approve" (or "skip") not a boolean, no non-empty "actor", or
+ * both "approve" and "skip" true. */
 int worker_answer_parse(const char *line, WorkerAnswer *ret);
 
 /* The worker's command line. Strings borrowed (from the caller, or from argv). */

@@ -226,6 +226,7 @@ static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer
         m.run = w->rj.run_id;
         m.step = req->step->name;
         m.prompt = req->prompt;
+        m.skippable = req->skippable;
         m.expires_in_ms =
                 (int64_t) (usec_sub_unsigned(req->deadline, now_usec(CLOCK_MONOTONIC)) / USEC_PER_MSEC);
         send_message(&m);
@@ -271,6 +272,8 @@ static int worker_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer
                         continue;
                 }
                 ret->approved = a.approve;
+                /* A skip where the gate offered none is no approval: the step does not run. */
+                ret->skip = a.skip && req->skippable;
                 ret->who = xstrdup(a.actor);
                 ret->comment = a.comment && *a.comment ? xstrdup(a.comment) : NULL;
                 worker_answer_done(&a);

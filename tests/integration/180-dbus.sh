@@ -135,7 +135,7 @@ echo "$out" | sed 's/^/# /'
 assert_eq "reader: run refused (exit 4)" 4 "$rc"
 assert_contains "reader: run refused with AccessDenied" "$out" "AccessDenied"
 assert_eq "reader: no run was started" 0 "$(sql "SELECT count(*) FROM runs")"
-for cmd in "abort 1" "approve 1" "deny incident 1" "ack 1" "maintenance primary on" "override --all on" "reload"; do
+for cmd in "abort 1" "approve 1" "deny incident 1" "skip 1" "ack 1" "maintenance primary on" "override --all on" "reload"; do
         # shellcheck disable=SC2086
         as drvt-reader $cmd >/dev/null 2>&1 && rc=0 || rc=$?
         assert_eq "reader: '$cmd' refused (exit 4)" 4 "$rc"
@@ -166,6 +166,14 @@ echo "$out" | sed 's/^/# /'
 assert_eq "four-eyes: the requester cannot approve (exit 4)" 4 "$rc"
 assert_contains "four-eyes: FourEyes error" "$out" "org.drover1.Error.FourEyes"
 assert_eq "four-eyes: still waiting" waiting-approval "$(run_prop "$RUN" State)"
+out=$(as drvt-cmd2 skip "$RUN" -m "not a resume gate" 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# /'
+assert_eq "skip at an approve step's gate is refused (exit 2)" 2 "$rc"
+assert_contains "skip: InvalidArgs says only a step left in flight can be skipped" "$out" \
+        "offers no skip: only a step another node left in flight can be skipped"
+assert_eq "skip refused: still waiting" waiting-approval "$(run_prop "$RUN" State)"
+as drvt-cmd2 skip incident 1 >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "skip of an incident's proposal: a usage error (exit 2)" 2 "$rc"
 out=$(as drvt-cmd2 approve run "$RUN" -m "second pair of eyes" --json 2>&1) && rc=0 || rc=$?
 echo "$out" | sed 's/^/# /'
 assert_eq "another commander approves (exit 0)" 0 "$rc"
@@ -315,7 +323,7 @@ as drvt-cmd2 reload >/dev/null 2>&1 && rc=0 || rc=$?
 assert_eq "a commander reloads droverd's inventory (exit 0)" 0 "$rc"
 wait_for_sql "SELECT count(*) FROM events WHERE kind = 'config-reloaded'" 1 && ok "the reload is journaled" ||
         not_ok "no config-reloaded event after Reload"
-for v in validate status sites incidents incident run attach runs show approve deny abort ack note maintenance override reload; do
+for v in validate status sites incidents incident run attach runs show approve deny skip abort ack note maintenance override reload; do
         out=$("$DROVERCTL" "$v" --help 2>&1) && rc=0 || rc=$?
         [ "$rc" = 0 ] && [[ "$out" == *"Usage: droverctl $v"* ]] && ok "$v --help" || not_ok "$v --help: exit $rc: $out"
 done

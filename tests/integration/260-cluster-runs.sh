@@ -132,7 +132,7 @@ assert_eq "killed: the run is still active in etcd" "$PREFIX/active/$RUN3" "$(ke
 E3=$(lead beta)
 
 # A resume whose gate is answered over the pipes, like droverd does.
-resume_answered() { # RUN ANSWER(approve true|false|none) OUT
+resume_answered() { # RUN ANSWER(true: approve, false: deny, skip, none) OUT
         local run=$1 answer=$2 out=$3 wpid line ev
         rm -f "$LAB/answers" "$LAB/progress.fifo"
         mkfifo "$LAB/answers" "$LAB/progress.fifo"
@@ -144,7 +144,9 @@ resume_answered() { # RUN ANSWER(approve true|false|none) OUT
         while IFS= read -r -t 60 -u 8 line; do
                 printf '%s\n' "$line" >>"$out"
                 ev=$(field "$line" event)
-                if [ "$ev" = approval-requested ]; then
+                if [ "$ev" = approval-requested ] && [ "$answer" = skip ]; then
+                        echo '{"approve":false,"skip":true,"actor":"carol","comment":"it moved: checked by hand"}' >&7
+                elif [ "$ev" = approval-requested ]; then
                         echo "{\"approve\":$answer,\"actor\":\"carol\",\"comment\":\"checked the gateway\"}" >&7
                 fi
                 [ "$ev" = run-finished ] && break
@@ -183,6 +185,23 @@ move|interrupted|done by node alpha (epoch $E2); imported from the cluster run r
         "$(sql "select step_name, outcome, detail from step_attempts where run_id=$LOCAL and detail like 'done by node%' order by id")"
 show=$("$DROVERCTL" --config "$LAB/beta.yaml" show "$LOCAL" 2>&1 || true)
 assert_contains "droverctl show: the old leader's step, with its node" "$show" "done by node alpha"
+
+E2=$(lead alpha) # alpha leads again, is killed in step 2 again; this time the step is skipped
+RUN6=$(kill_in_step2 switch)
+E3=$(lead beta)
+resume_answered "$RUN6" skip "$LAB/skip.out"
+assert_eq "resume, step skipped at the gate: the run succeeds" 0 "$rc"
+assert_contains "resume: the gate offers the skip" "$(grep approval-requested "$LAB/skip.out")" '"skippable":true'
+assert_eq "resume, skipped: step 1 not repeated, step 2 not re-run, step 3 once more (3rd run)" "3 4 2" \
+        "$(count switch-s1) $(lines "$LAB/switch-s2.log") $(count switch-s3)"
+LOCAL=$(sql "select max(id) from runs")
+assert_eq "journal: step 2 skipped by the commander's decision" \
+        "skipped|step 'move' is skipped, not run again: decided by carol: it moved: checked by hand" \
+        "$(sql "select outcome, stdout_text from step_attempts where run_id=$LOCAL and step_name='move' and coalesce(detail, '') not like 'done by node%'")"
+assert_eq "the record: step 2 attempt 2 by beta, skipped" "beta skipped" \
+        "$(etcdctl_ get --print-value-only "$PREFIX/runs/$RUN6/steps/0001.002" |
+                python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["node"], r["outcome"])')"
+assert_eq "resume, skipped: the run record succeeded" succeeded "$(meta_state "$RUN6")"
 
 E2=$(lead alpha) # alpha leads once more, and is killed again
 RUN5=$(kill_in_step2 switch-idem)

@@ -161,7 +161,16 @@ static void test_event_approval_finished(void **state)
         assert_string_equal(d.step, "gate");
         assert_string_equal(d.prompt, m.prompt);
         assert_int_equal(d.expires_in_ms, 600000);
+        assert_false(d.skippable);
         worker_message_done(&d);
+
+        m.skippable = true; /* a resume gate */
+        round_trip(&m, &d, NULL);
+        assert_true(d.skippable);
+        worker_message_done(&d);
+        assert_int_equal(
+                worker_message_parse("{\"event\":\"approval-requested\",\"run\":5,\"skippable\":1}", &d),
+                -EBADMSG);
 
         m = WORKER_MESSAGE_INIT(WORKER_MESSAGE_RUN_FINISHED);
         m.run = 5;
@@ -278,8 +287,19 @@ static void test_answers(void **state)
         free(line);
         worker_answer_done(&d);
 
+        assert_int_equal(worker_answer_format(&(WorkerAnswer){.skip = true, .actor = "dave"}, &line), 0);
+        assert_string_equal(line, "{\"approve\":false,\"actor\":\"dave\",\"skip\":true}");
+        assert_int_equal(worker_answer_parse(line, &d), 0);
+        assert_false(d.approve);
+        assert_true(d.skip);
+        free(line);
+        worker_answer_done(&d);
+
         assert_int_equal(worker_answer_format(&(WorkerAnswer){.approve = true, .actor = ""}, &line),
                          -EINVAL);
+        assert_int_equal(
+                worker_answer_format(&(WorkerAnswer){.approve = true, .skip = true, .actor = "e"}, &line),
+                -EINVAL);
         static const char *const bad[] = {
                 "yes",
                 "{}",
@@ -289,6 +309,8 @@ static void test_answers(void **state)
                 "{\"approve\":true,\"actor\":\"\"}",
                 "{\"approve\":true,\"actor\":7}",
                 "{\"approve\":true,\"actor\":\"bob\",\"comment\":5}",
+                "{\"approve\":false,\"actor\":\"bob\",\"skip\":\"yes\"}",
+                "{\"approve\":true,\"actor\":\"bob\",\"skip\":true}",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 if (worker_answer_parse(bad[i], &d) != -EBADMSG)

@@ -34,6 +34,10 @@ typedef struct FenceHolder {
 
 void fence_holder_done(FenceHolder *h);
 
+/* The fenced txn as a request body for "/v3/kv/txn" (for an asynchronous call; parse its
+ * reply with etcd_parse_txn(): succeeded false = fenced). f->client is not used. */
+json_t *fence_build_txn(const Fence *f, const EtcdOp *ops, size_t n_ops);
+
 /* Apply ops only if this node still leads in f->epoch. 0, -ESTALE (fenced; *ret_holder
  * filled when given) or the client's -errno (etcd not reached: do not act either). */
 int fence_txn(const Fence *f, const EtcdOp *ops, size_t n_ops, FenceHolder *ret_holder);

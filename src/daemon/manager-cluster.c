@@ -6,8 +6,10 @@
  * watch's role (what the pure policy may decide), a journal event (cluster-elected,
  * cluster-stepped-down, cluster-following, cluster-no-quorum), the observer's
  * notification (the D-Bus signal and PropertiesChanged), STATUS=, and on election the
- * take-over of unfinished runs. Without `cluster:` every answer is STANDALONE and
- * nothing here runs.
+ * take-over of unfinished runs. It also shares the failover state (active site, last
+ * automatic switchover; src/cluster/failover-state.h): the leader publishes it, fenced,
+ * when it changes; a node just elected reads it before it decides its open incidents
+ * again. Without `cluster:` every answer is STANDALONE and nothing here runs.
  *
  * Does not own: the election's logic (src/cluster/election.c), fenced step writes (the
  * run worker), the refusal of acting D-Bus calls (src/bus/, which asks this file).
@@ -18,6 +20,8 @@
 #include <string.h>
 
 #include "cluster/election.h"
+#include "cluster/failover-state.h"
+#include "cluster/fence.h"
 #include "daemon/manager-cluster.h"
 #include "daemon/manager-internal.h"
 #include "shared/log.h"
@@ -38,7 +42,144 @@ struct ManagerCluster {
         char **members;
         sd_event_source *members_timer;
         bool stopped;
+        EtcdClient *state_client;  /* the failover state's reads and writes, on the loop */
+        uint64_t state_read_epoch; /* the election whose read of the failover state is in flight */
 };
+
+static EtcdClient *state_client(Manager *m)
+{
+        ManagerCluster *c = m->cluster;
+        EtcdClient *ec = NULL;
+        int r;
+
+        if (c->state_client)
+                return c->state_client;
+        r = etcd_client_new_from_config(&ec, m->config->cluster);
+        if (r >= 0) {
+                r = etcd_client_attach_event(ec, m->event);
+                if (r < 0)
+                        ec = etcd_client_free(ec);
+        }
+        if (r < 0) {
+                log_warning_errno(r, "cluster: cannot set up an etcd client for the failover state: %s",
+                                  strerror(-r));
+                return NULL;
+        }
+        return c->state_client = ec;
+}
+
+static void on_state_published(EtcdClient *ec, int error, json_t *reply, void *userdata)
+{
+        _cleanup_(etcd_txn_reply_done) EtcdTxnReply t = {};
+        int r = error;
+
+        (void) ec;
+        (void) userdata;
+        if (r >= 0)
+                r = etcd_parse_txn(reply, &t);
+        if (r < 0)
+                log_warning_errno(r,
+                                  "cluster: the failover state was not published: %s; the next leader "
+                                  "decides from its own view",
+                                  strerror(-r));
+        else if (!t.succeeded)
+                log_warning("cluster: the failover state was not published: this node no longer leads");
+        else
+                log_debug("cluster: failover state published");
+}
+
+void manager_cluster_publish_failover(Manager *m, const char *active_site, usec_t last_auto_switchover)
+{
+        ManagerClusterView v;
+        _cleanup_free_ char *key = NULL, *value = NULL;
+        EtcdClient *ec;
+        json_t *req;
+        int r;
+
+        manager_cluster_view(m, &v);
+        if (v.role != CLUSTER_ROLE_LEADER || !v.node || v.epoch == 0)
+                return;
+        ec = state_client(m);
+        if (!ec)
+                return;
+        r = failover_state_format(&(FailoverState){.active_site = (char *) active_site,
+                                                   .last_auto_switchover = last_auto_switchover,
+                                                   .node = (char *) v.node,
+                                                   .epoch = v.epoch},
+                                  &value);
+        if (r < 0) {
+                log_warning_errno(r, "cluster: cannot encode the failover state: %s", strerror(-r));
+                return;
+        }
+        key = failover_state_key(m->config->cluster->prefix);
+        EtcdOp put = {.type = ETCD_OP_PUT, .key = key, .value = value};
+        Fence f = {.prefix = m->config->cluster->prefix, .node = v.node, .epoch = v.epoch};
+        req = fence_build_txn(&f, &put, 1);
+        r = req ? etcd_call_async(ec, "/v3/kv/txn", req, FENCE_DEFAULT_TIMEOUT, on_state_published, m, NULL)
+                : -ENOMEM;
+        json_decref(req);
+        if (r < 0)
+                log_warning_errno(r, "cluster: cannot publish the failover state: %s", strerror(-r));
+}
+
+/* The read a node just elected makes: then, and only then, it decides its open incidents
+ * again (watch_cluster_elected), with what the earlier leaders decided if etcd had it. */
+static void on_state_read(EtcdClient *ec, int error, json_t *reply, void *userdata)
+{
+        Manager *m = userdata;
+        _cleanup_(failover_state_done) FailoverState st = {};
+        _cleanup_free_ char *source = NULL;
+        EtcdKv *kvs = NULL;
+        size_t n = 0;
+        ManagerClusterView v;
+        int r = error;
+
+        (void) ec;
+        if (r >= 0)
+                r = etcd_parse_range(reply, &kvs, &n, NULL);
+        if (r >= 0 && n > 0 && failover_state_parse(kvs[0].value, &st) < 0)
+                r = -EBADMSG;
+        etcd_kvs_free(kvs, n);
+        manager_cluster_view(m, &v);
+        if (v.role != CLUSTER_ROLE_LEADER || v.epoch != m->cluster->state_read_epoch)
+                return; /* stepped down meanwhile: nothing to decide */
+        if (r < 0)
+                log_warning_errno(r,
+                                  "cluster: cannot read the failover state: %s; deciding from this "
+                                  "node's own view",
+                                  strerror(-r));
+        else if (st.node)
+                source = xasprintf("written by node %s in epoch %" PRIu64, st.node, st.epoch);
+        if (m->watch)
+                watch_cluster_elected(m->watch, r >= 0 && st.node ? &st : NULL, source);
+}
+
+static void read_failover_state(Manager *m)
+{
+        _cleanup_free_ char *key = failover_state_key(m->config->cluster->prefix);
+        ManagerClusterView v;
+        EtcdClient *ec = state_client(m);
+        json_t *req;
+        int r = -ENOTCONN;
+
+        manager_cluster_view(m, &v);
+        m->cluster->state_read_epoch = v.epoch;
+        if (ec) {
+                req = etcd_build_range(key, false);
+                r = req ? etcd_call_async(ec, "/v3/kv/range", req, FENCE_DEFAULT_TIMEOUT, on_state_read, m,
+                                          NULL)
+                        : -ENOMEM;
+                json_decref(req);
+        }
+        if (r < 0) {
+                log_warning_errno(r,
+                                  "cluster: cannot read the failover state: %s; deciding from this node's "
+                                  "own view",
+                                  strerror(-r));
+                if (m->watch)
+                        watch_cluster_elected(m->watch, NULL, NULL);
+        }
+}
 
 static void notify_observer(Manager *m, const char *event, const char *reason)
 {
@@ -101,6 +242,7 @@ static void on_role(Election *e, const ElectionStatus *st, void *userdata)
         manager_update_status(m);
 
         if (ev == CLUSTER_EVENT_ELECTED && !c->stopped) {
+                read_failover_state(m);
                 int r = manager_runs_resume_unfinished(m);
                 if (r < 0)
                         log_warning_errno(r, "cluster: cannot take over unfinished runs: %s", strerror(-r));
@@ -216,6 +358,7 @@ void manager_cluster_free(Manager *m)
                 return;
         manager_cluster_stop(m);
         m->cluster = NULL;
+        etcd_client_free(c->state_client); /* cancels a read or write in flight */
         election_free(c->election);
         free(c->leader);
         strv_free(c->members);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cluster/role.h"
+#include "shared/time-util.h"
 
 typedef struct Manager Manager;
 typedef struct ManagerCluster ManagerCluster;
@@ -32,6 +33,10 @@ void manager_cluster_view(const Manager *m, ManagerClusterView *ret);
 /* Standalone: true. Leader: only while its lease is certainly alive (election_may_act()).
  * Follower, no quorum: false. */
 bool manager_cluster_may_act(const Manager *m);
+
+/* The leader publishes its failover state (active site, last automatic switchover) when
+ * either changes: fenced, asynchronous, logged when it fails. A no-op unless leading. */
+void manager_cluster_publish_failover(Manager *m, const char *active_site, usec_t last_auto_switchover);
 
 /* Called by manager.c: start the election after the journal is open (no-op without
  * `cluster:`), follow a reload (the cluster section cannot change without a restart),

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cluster/etcd.h"
+#include "cluster/failover-state.h"
 #include "daemon/manager-cluster.h"
 #include "daemon/manager.h"
 #include "incident/policy.h"
@@ -113,3 +114,8 @@ void watch_status(const Watch *w, size_t *ret_probes, size_t *ret_open, int *ret
  * act; a FOLLOWER acts on nothing (leader names the node that does); NO_QUORUM runs
  * nothing automatically. Takes effect at the next decision; journaled when it changes. */
 void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader);
+/* This node was elected and has read the cluster's failover state (NULL: none, or etcd
+ * did not answer; source says who wrote it): the active site and the last automatic
+ * switchover are taken from it (journaled when the active site changes), then every
+ * open incident is decided again as this node now leads. */
+void watch_cluster_elected(Watch *w, const FailoverState *st, const char *source);

@@ -464,8 +464,10 @@ void watch_run_started(Watch *w, const ManagerRun *run, const char *playbook_kin
         PolicyStep s;
 
         if (run_step(w, POLICY_EVENT_RUN_STARTED, run, playbook_kind, false, &s) >= 0 &&
-            s.note_auto_switchover)
+            s.note_auto_switchover) {
                 w->last_auto_switchover = now;
+                manager_cluster_publish_failover(w->m, w->active_site, w->last_auto_switchover);
+        }
         if (!wi)
                 return;
         _cleanup_free_ char *t = xasprintf("run %lld: %s started by %s (trigger %s)", (long long) run->id,
@@ -500,6 +502,7 @@ void watch_run_ended(Watch *w, const ManagerRun *run, const char *playbook_kind)
                                         (json_int_t) run->id, "actor", run->actor));
         free(w->active_site);
         w->active_site = TAKE_PTR(to);
+        manager_cluster_publish_failover(w->m, w->active_site, w->last_auto_switchover);
 }
 
 int watch_answer_incident(Watch *w, int64_t id, bool approve, const char *actor, const char *comment)

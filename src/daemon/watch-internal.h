@@ -69,6 +69,7 @@ struct Watch {
         usec_t last_auto_switchover; /* realtime; 0 = never */
         bool frequency_raised;       /* a RAISE_FREQUENCY is in force until no incident is open */
         ClusterRole cluster_role;    /* STANDALONE until the cluster work feeds it */
+        bool elected_pending;        /* elected: decide again once the failover state is read */
         char *leader;                /* FOLLOWER: the node that leads */
 
         /* Notifications in flight (watch-notify.c), on their own multi: a reload that

@@ -745,6 +745,36 @@ void watch_set_cluster_role(Watch *w, ClusterRole role, const char *leader)
         manager_journal_event(
                 w->m, "cluster-role", msg,
                 json_pack("{s:s, s:s?}", "role", cluster_role_to_string(role), "leader", leader));
-        if (elected && w->n_incidents > 0)
+        /* Elected: the open incidents are decided again once the cluster's failover state
+         * has been read (watch_cluster_elected()). */
+        w->elected_pending = elected;
+}
+
+void watch_cluster_elected(Watch *w, const FailoverState *st, const char *source)
+{
+        if (!w || w->cluster_role != CLUSTER_ROLE_LEADER)
+                return;
+        if (st && st->active_site && config_find_site(w->config, st->active_site) &&
+            !streq_ptr(st->active_site, w->active_site)) {
+                _cleanup_free_ char *msg = xasprintf("active site: %s → %s, learned from the cluster (%s)",
+                                                     strna(w->active_site), st->active_site, strna(source));
+                log_notice("%s", msg);
+                manager_journal_event(w->m, "active-site-changed", msg,
+                                      json_pack("{s:s?, s:s, s:s, s:I}", "from", w->active_site, "to",
+                                                st->active_site, "node", strna(st->node), "epoch",
+                                                (json_int_t) st->epoch));
+                free(w->active_site);
+                w->active_site = xstrdup(st->active_site);
+        }
+        if (st && st->last_auto_switchover > w->last_auto_switchover) {
+                log_info("last automatic switchover learned from the cluster (%s): the cooldown counts from "
+                         "it",
+                         strna(source));
+                w->last_auto_switchover = st->last_auto_switchover;
+        }
+        if (!w->elected_pending)
+                return;
+        w->elected_pending = false;
+        if (w->n_incidents > 0)
                 redecide_open_incidents(w);
 }

@@ -42,5 +42,10 @@ assert_eq "customers were served again after the switchover" True "$(report_fiel
 echo "# customer outage (fault → first good transfer, the workload's measure): $(report_field outage_s --since "$t0") s"
 assert_eq "0 acknowledged transfers lost" 0 "$(lost_transfers backup)"
 assert_eq "exactly one run on all nodes together" 1 "$(total_runs)"
+state=$(ip netns exec witness env ETCDCTL_API=3 etcdctl --endpoints http://10.213.0.13:2379 --command-timeout=3s \
+        get --print-value-only /drover/lab/state/failover 2>&1 || true)
+echo "# failover state in etcd: $state"
+assert_eq "$L2 published the failover state: the backup site active, its automatic switchover's start (cooldown)" \
+        "backup $L2 True" "$(echo "$state" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s.get("active_site"), s["node"], s.get("last_auto_switchover_us", 0) > 0)' 2>&1)"
 "$LABSH" droverd down >/dev/null
 lab_done

@@ -14,6 +14,9 @@
 # where the actions land: the gateway received one cut and one switch to the backup site,
 # PostgreSQL one promotion and one verify transfer, the duty office one switchover
 # notification. `droverctl show` on the survivor names the node that did each step.
+# Then the survivor is killed too: the last node is elected, learns from etcd that the
+# backup site is active (the failover state the leader published) and, though it sees the
+# old primary down, switches nothing over again.
 source "$(dirname "$0")/lab-test-lib.sh"
 source "$(dirname "$0")/cluster-lib.sh"
 lab_fresh
@@ -86,5 +89,22 @@ assert_eq "no other run on the survivors (the policy saw the backup site active)
 show=$(ctl_on "$L2" show "$RUN" 2>&1) || true
 assert_contains "droverctl show on $L2 shows step 3 done by witness" "$show" "witness"
 assert_contains "droverctl show on $L2 shows the promotion" "$show" "promote-standby"
+
+L3=$([ "$L2" = primary ] && echo backup || echo primary)
+primary_down_on_l3() { sql_nonzero_node "$L3" "select count(*) from incidents where site = 'primary' and level = 1 and state not in ('resolved', 'closed')"; }
+check "$L3 (a follower) sees the old primary site down: a red incident" wait_until 300 primary_down_on_l3
+E2=$(prop "$L2" ClusterEpoch)
+"$LABSH" droverd kill "$L2" >/dev/null
+l3_leads() { [ "$(prop "$L3" ClusterRole)" = leader ] && [ "$(prop "$L3" ClusterEpoch)" -gt "$E2" ]; }
+check "$L2 killed too: $L3 leads in a newer epoch" wait_until 300 l3_leads
+learned() { sql_nonzero_node "$L3" "select count(*) from events where kind = 'active-site-changed' and message like '%learned from the cluster (written by node $L2%'"; }
+check "$L3 learned from etcd that the backup site is active (written by $L2)" wait_until 100 learned
+assert_eq "$L3's active site is backup" backup \
+        "$(nsql "$L3" "select json_extract(data_json, '\$.to') from events where kind = 'active-site-changed' order by id desc limit 1")"
+decided() { sql_nonzero_node "$L3" "select count(*) from incident_log l join incidents i on i.id = l.incident_id where i.site = 'primary' and l.kind = 'decision' and l.text like '%not the active site%'"; }
+check "$L3 decided the primary's incident again: no switchover, primary is not the active site" wait_until 100 decided
+assert_eq "$L3 ran nothing" 0 "$(nsql "$L3" "select count(*) from runs")"
+assert_eq "the gateway still serves from the backup site, switched once" "backup 1" \
+        "$(gateway_active) $(gw_actions "switch backup")"
 "$LABSH" droverd down >/dev/null
 lab_done

@@ -15,6 +15,8 @@
 
 #include "cluster/election.h"
 #include "cluster/etcd.h"
+#include "cluster/failover-state.h"
+#include "cluster/fence.h"
 #include "cluster/runrec.h"
 #include "engine/run-cluster.h"
 #include "shared/strbuf.h"
@@ -137,6 +139,90 @@ static void test_build_txn(void **state)
                 "\"success\":[{\"requestPut\":{\"key\":\"YQ==\",\"lease\":\"7\",\"value\":\"dg==\"}}]}");
         free(s);
         json_decref(t);
+}
+
+/* The fenced txn: the leader key's value and create revision, then the caller's ops; the
+ * failure branch reads the leader key back. */
+static void test_fence_txn_body(void **state)
+{
+        EtcdOp put = {.type = ETCD_OP_PUT, .key = "/drover/c/state/failover", .value = "{}"};
+        Fence f = {.prefix = "/drover/c", .node = "n1", .epoch = 42};
+        json_t *t = fence_build_txn(&f, &put, 1);
+        char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+        _cleanup_free_ char *leader = etcd_base64_encode("/drover/c/leader", strlen("/drover/c/leader"));
+        _cleanup_free_ char *key = etcd_base64_encode(put.key, strlen(put.key));
+        _cleanup_free_ char *want = xasprintf(
+                "{\"compare\":[{\"key\":\"%s\",\"result\":\"EQUAL\",\"target\":\"VALUE\",\"value\":\"bjE=\"}"
+                ","
+                "{\"createRevision\":\"42\",\"key\":\"%s\",\"result\":\"EQUAL\",\"target\":\"CREATE\"}],"
+                "\"failure\":[{\"requestRange\":{\"key\":\"%s\"}}],"
+                "\"success\":[{\"requestPut\":{\"key\":\"%s\",\"value\":\"e30=\"}}]}",
+                leader, leader, leader, key);
+
+        (void) state;
+        assert_string_equal(s, want);
+        free(s);
+        json_decref(t);
+        f.epoch = 0; /* no epoch: nothing to fence with */
+        assert_null(fence_build_txn(&f, &put, 1));
+}
+
+static void test_failover_state(void **state)
+{
+        FailoverState st = {}, back = {};
+        char *s = NULL, *key = failover_state_key("/drover/lab");
+
+        (void) state;
+        assert_string_equal(key, "/drover/lab/state/failover");
+        free(key);
+
+        st = (FailoverState){.active_site = "backup",
+                             .last_auto_switchover = 1796503861983127ULL,
+                             .node = "witness",
+                             .epoch = 15};
+        assert_int_equal(failover_state_format(&st, &s), 0);
+        assert_string_equal(s, "{\"active_site\":\"backup\",\"epoch\":15,"
+                               "\"last_auto_switchover_us\":1796503861983127,\"node\":\"witness\"}");
+        assert_int_equal(failover_state_parse(s, &back), 0);
+        assert_string_equal(back.active_site, "backup");
+        assert_true(back.last_auto_switchover == 1796503861983127ULL);
+        assert_string_equal(back.node, "witness");
+        assert_true(back.epoch == 15);
+        free(s);
+
+        /* No active site known yet: the field is left out, and reads back as NULL. */
+        st.active_site = NULL;
+        st.last_auto_switchover = 0;
+        assert_int_equal(failover_state_format(&st, &s), 0);
+        assert_int_equal(failover_state_parse(s, &back), 0);
+        assert_null(back.active_site);
+        assert_true(back.last_auto_switchover == 0);
+        free(s);
+        failover_state_done(&back);
+
+        st.node = NULL;
+        assert_int_equal(failover_state_format(&st, &s), -EINVAL);
+        st.node = "n";
+        st.epoch = 0;
+        assert_int_equal(failover_state_format(&st, &s), -EINVAL);
+
+        static const char *const bad[] = {
+                "",
+                "[]",
+                "{\"epoch\":3}",
+                "{\"node\":\"n\"}",
+                "{\"node\":\"\",\"epoch\":3}",
+                "{\"node\":\"n\",\"epoch\":0}",
+                "{\"node\":\"n\",\"epoch\":\"3\"}",
+                "{\"node\":\"n\",\"epoch\":3,\"active_site\":7}",
+                "{\"node\":\"n\",\"epoch\":3,\"last_auto_switchover_us\":-1}",
+                "{\"node\":\"n\",\"epoch\":3,\"node\":\"m\"}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                if (failover_state_parse(bad[i], &back) != -EBADMSG)
+                        fail_msg("failover state %zu (%s) was accepted", i, bad[i]);
+                assert_null(back.node);
+        }
 }
 
 static json_t *load(const char *s)
@@ -439,11 +525,12 @@ static void test_resume_outcomes(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_lease_clock),   cmocka_unit_test(test_step_down_story),
-                cmocka_unit_test(test_base64),        cmocka_unit_test(test_build_txn),
-                cmocka_unit_test(test_parse_replies), cmocka_unit_test(test_records),
-                cmocka_unit_test(test_resume_plan),   cmocka_unit_test(test_events),
-                cmocka_unit_test(test_resume_decide), cmocka_unit_test(test_resume_outcomes),
+                cmocka_unit_test(test_lease_clock),    cmocka_unit_test(test_step_down_story),
+                cmocka_unit_test(test_base64),         cmocka_unit_test(test_build_txn),
+                cmocka_unit_test(test_parse_replies),  cmocka_unit_test(test_records),
+                cmocka_unit_test(test_resume_plan),    cmocka_unit_test(test_events),
+                cmocka_unit_test(test_resume_decide),  cmocka_unit_test(test_resume_outcomes),
+                cmocka_unit_test(test_fence_txn_body), cmocka_unit_test(test_failover_state),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -364,12 +364,10 @@ void worker_answer_done(WorkerAnswer *a)
 
 int worker_answer_format(const WorkerAnswer *a, char **ret)
 {
-        if (!a->actor || !*a->actor)
+        if (!a->actor || !*a->actor || (a->approve && a->skip))
                 return -EINVAL;
         json_t *o =
                 json_pack("{s:b, s:s}", WORKER_ANSWER_APPROVE, a->approve, WORKER_ANSWER_ACTOR, a->actor);
-        if (a->approve && a->skip)
-                return -EINVAL;
         if (o && a->comment)
                 set_str(o, WORKER_ANSWER_COMMENT, a->comment);
         if (o && a->skip)

@@ -17,7 +17,6 @@ check "one droverd leads, the two others follow it" wait_until 300 agreed "${NOD
 primary_up_on_backup() {
         sql_nonzero_node backup "select count(*) from events where kind = 'health-change' and data_json like '%\"target\":\"primary-app\"%' and data_json like '%\"to\":\"up\"%'"
 }
-sql_nonzero_node() { local v; v=$(nsql "$1" "$2"); [ -n "$v" ] && [ "$v" != 0 ]; }
 check "the backup node judged primary-app up" wait_until 200 primary_up_on_backup
 
 "$LABSH" etcd down >/dev/null

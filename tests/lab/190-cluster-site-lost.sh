@@ -10,14 +10,8 @@
 source "$(dirname "$0")/lab-test-lib.sh"
 source "$(dirname "$0")/cluster-lib.sh"
 lab_fresh
-"$LABSH" etcd up >/dev/null
-"$LABSH" droverd up primary >/dev/null
-primary_leads() { [ "$(prop primary ClusterRole)" = leader ]; }
-check "the primary node's droverd leads" wait_until 300 primary_leads
-"$LABSH" droverd up backup witness >/dev/null
-check "backup and witness follow it" wait_until 300 agreed "${NODES[@]}"
+cluster_up_led_by primary
 E1=$(prop primary ClusterEpoch)
-sql_nonzero_node() { local v; v=$(nsql "$1" "$2"); [ -n "$v" ] && [ "$v" != 0 ]; }
 up_on() { sql_nonzero_node "$1" "select count(*) from events where kind = 'health-change' and data_json like '%\"target\":\"primary-app\"%' and data_json like '%\"to\":\"up\"%'"; }
 check "backup and witness judged primary-app up" wait_until 300 eval 'up_on backup && up_on witness'
 

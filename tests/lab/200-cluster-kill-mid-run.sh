@@ -20,14 +20,8 @@
 source "$(dirname "$0")/lab-test-lib.sh"
 source "$(dirname "$0")/cluster-lib.sh"
 lab_fresh
-"$LABSH" etcd up >/dev/null
-"$LABSH" droverd up witness >/dev/null
-witness_leads() { [ "$(prop witness ClusterRole)" = leader ]; }
-check "the witness node's droverd leads" wait_until 300 witness_leads
-"$LABSH" droverd up primary backup >/dev/null
-check "primary and backup follow it" wait_until 300 agreed "${NODES[@]}"
+cluster_up_led_by witness
 E1=$(prop witness ClusterEpoch)
-sql_nonzero_node() { local v; v=$(nsql "$1" "$2"); [ -n "$v" ] && [ "$v" != 0 ]; }
 
 gw_actions() { lab_ssh 10.213.0.10 "grep -c ' $1 ' /srv/gateway/actions.log || true"; }
 timeline() { pg backup "select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"; }

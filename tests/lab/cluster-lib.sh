@@ -35,5 +35,19 @@ agreed() {
                         [ "$(prop "$n" ClusterEpoch)" = "$(prop "$l" ClusterEpoch)" ] || return 1
         done
 }
+node_leads() { [ "$(prop "$1" ClusterRole)" = leader ]; }
+# cluster_up_led_by NODE: etcd, then NODE's droverd alone until it leads, then the others'
+# droverds, until they follow it.
+cluster_up_led_by() {
+        local first=$1 n rest=()
+        for n in "${NODES[@]}"; do [ "$n" != "$first" ] && rest+=("$n"); done
+        "$LABSH" etcd up >/dev/null
+        "$LABSH" droverd up "$first" >/dev/null
+        check "the $first node's droverd leads" wait_until 300 node_leads "$first"
+        "$LABSH" droverd up "${rest[@]}" >/dev/null
+        check "${rest[*]} follow it" wait_until 300 agreed "${NODES[@]}"
+}
+# sql_nonzero_node NODE SQL: the query on NODE's journal answers a number other than 0.
+sql_nonzero_node() { local v; v=$(nsql "$1" "$2"); [ -n "$v" ] && [ "$v" != 0 ]; }
 total_runs() { local n c=0 v; for n in "${NODES[@]}"; do v=$(nsql "$n" "select count(*) from runs"); c=$((c + ${v:-0})); done; echo $c; }
 cluster_show_logs() { local n; for n in "${NODES[@]}"; do echo "# --- $n"; tail -15 "/run/drover-lab/$n/droverd.log" | sed 's/^/#   /'; done; }

@@ -45,7 +45,7 @@ cluster_up_led_by() {
         "$LABSH" droverd up "$first" >/dev/null
         check "the $first node's droverd leads" wait_until 300 node_leads "$first"
         "$LABSH" droverd up "${rest[@]}" >/dev/null
-        check "${rest[*]} follow it" wait_until 300 agreed "${NODES[@]}"
+        check "${rest[0]} and ${rest[1]} follow it" wait_until 300 agreed "${NODES[@]}"
 }
 # sql_nonzero_node NODE SQL: the query on NODE's journal answers a number other than 0.
 sql_nonzero_node() { local v; v=$(nsql "$1" "$2"); [ -n "$v" ] && [ "$v" != 0 ]; }

@@ -105,7 +105,8 @@ int election_start(Election *e);
 int election_resign(Election *e, usec_t timeout);
 
 void election_get_status(const Election *e, ElectionStatus *ret); /* borrowed strings */
-/* The election's client, for the daemon's own reads (unfinished runs on election). */
+/* The election's client, for the daemon's own calls (the failover state, read on election
+ * and published by the leader). */
 EtcdClient *election_get_client(const Election *e);
 /* Leader, and the lease deadline not passed: the only test before starting a step. */
 bool election_may_act(const Election *e);

@@ -42,30 +42,14 @@ struct ManagerCluster {
         char **members;
         sd_event_source *members_timer;
         bool stopped;
-        EtcdClient *state_client;  /* the failover state's reads and writes, on the loop */
         uint64_t state_read_epoch; /* the election whose read of the failover state is in flight */
 };
 
+/* The election's own client: it already talks to an endpoint that answers (a fresh client
+ * would first try the configured order, and the first endpoint may be the lost site's). */
 static EtcdClient *state_client(Manager *m)
 {
-        ManagerCluster *c = m->cluster;
-        EtcdClient *ec = NULL;
-        int r;
-
-        if (c->state_client)
-                return c->state_client;
-        r = etcd_client_new_from_config(&ec, m->config->cluster);
-        if (r >= 0) {
-                r = etcd_client_attach_event(ec, m->event);
-                if (r < 0)
-                        ec = etcd_client_free(ec);
-        }
-        if (r < 0) {
-                log_warning_errno(r, "cluster: cannot set up an etcd client for the failover state: %s",
-                                  strerror(-r));
-                return NULL;
-        }
-        return c->state_client = ec;
+        return m->cluster && m->cluster->election ? election_get_client(m->cluster->election) : NULL;
 }
 
 static void on_state_published(EtcdClient *ec, int error, json_t *reply, void *userdata)
@@ -358,7 +342,6 @@ void manager_cluster_free(Manager *m)
                 return;
         manager_cluster_stop(m);
         m->cluster = NULL;
-        etcd_client_free(c->state_client); /* cancels a read or write in flight */
         election_free(c->election);
         free(c->leader);
         strv_free(c->members);

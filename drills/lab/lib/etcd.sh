@@ -23,9 +23,12 @@ need_etcd_member() {
         is_etcd_member "${1:-}" || die "unknown etcd member '${1:-}' (one of: ${ETCD_MEMBERS[*]})"
 }
 
-etcd_endpoints() { # -> "http://10.213.0.11:2379,http://…"
+etcd_endpoints() { # [FIRST] -> "http://10.213.0.11:2379,http://…" (FIRST's member first)
         local m out=""
-        for m in "${ETCD_MEMBERS[@]}"; do out+="${out:+,}http://${NS_ADDR[$m]}:$ETCD_CLIENT_PORT"; done
+        [ -n "${1:-}" ] && out="http://${NS_ADDR[$1]}:$ETCD_CLIENT_PORT"
+        for m in "${ETCD_MEMBERS[@]}"; do
+                [ "$m" = "${1:-}" ] || out+="${out:+,}http://${NS_ADDR[$m]}:$ETCD_CLIENT_PORT"
+        done
         echo "$out"
 }
 
@@ -103,6 +106,8 @@ etcd_is_cut() { ip netns exec "$1" nft list table inet drlab-etcd >/dev/null 2>&
 
 # The drover.yaml of the droverd that runs in NODE's namespace: the lab's config with
 # its own journal and a cluster: section naming NODE (for the cluster tests; validated).
+# Its own site's etcd member comes first, as a bank would list it: a fresh client (each run
+# worker's) then does not begin with a lost site's member and wait out its connect budget.
 etcd_node_config() { # node -> path
         local m=$1 f=$RUN/drover/cluster-$1.yaml ctl
         [ -f "$(config_path)" ] || die "the lab is not up ($(config_path) missing)"
@@ -112,7 +117,7 @@ cluster:
   node: $m
   name: lab
   lease_ttl: 5s
-  endpoints: [$(etcd_endpoints | sed 's/,/, /g')]
+  endpoints: [$(etcd_endpoints "$m" | sed 's/,/, /g')]
 YAML
         ctl=$(droverctl_path)
         if [ -n "$ctl" ] && ! "$ctl" validate --config "$f.new" >/dev/null 2>&1; then

@@ -264,11 +264,18 @@ static char *step_failure_message(const Engine *e, const Step *s, const StepRun 
         return xasprintf("step '%s' %s: %s", s->name, step_outcome_to_string(sr->outcome), strempty(sr->error));
 }
 
+/* What a commander answered at a resume gate. */
+typedef enum ResumeVerdict {
+        RESUME_RUN,  /* approve: the step runs again */
+        RESUME_SKIP, /* skip: it acted, or must not; journaled skipped, the run goes on */
+        RESUME_END,  /* deny, expiry, cancel: the run ends here */
+} ResumeVerdict;
+
 /* Issue 9: the step a deposed leader left in flight is not idempotent: a commander says
- * whether it runs again (approve), is skipped (skip: it acted, or must not) or the run ends
- * (deny). 0: run it; 2: skip it; 1: the run ends here (*ret_outcome, *ret_error set). */
-static int engine_resume_gate(Engine *e, const Step *step, RunOutcome *ret_outcome, char **ret_error,
-                              char **ret_skip_note)
+ * what happens to it. RESUME_SKIP sets *ret_skip_note (the step's journaled output);
+ * RESUME_END sets *ret_outcome and *ret_error. */
+static ResumeVerdict engine_resume_gate(Engine *e, const Step *step, RunOutcome *ret_outcome,
+                                        char **ret_error, char **ret_skip_note)
 {
         _cleanup_free_ char *label = NULL, *masked = engine_mask(e, e->resume.prompt ? e->resume.prompt : "");
         ApprovalAnswer ans = {};
@@ -291,12 +298,12 @@ static int engine_resume_gate(Engine *e, const Step *step, RunOutcome *ret_outco
                                                    ans.skip ? "decided" : "approved", strna(ans.who),
                                                    ans.comment ? ": " : "", strempty(ans.comment));
                 observer_event(e, ans.skip ? "resume-skip-decided" : "resume-rerun-approved", m);
-                r = ans.skip ? 2 : 0;
-                if (ans.skip)
-                        *ret_skip_note = TAKE_PTR(m);
                 free(ans.who);
                 free(ans.comment);
-                return r;
+                if (!ans.skip)
+                        return RESUME_RUN;
+                *ret_skip_note = TAKE_PTR(m);
+                return RESUME_SKIP;
         }
         *ret_outcome = RUN_ABORTED;
         if (r == -ECANCELED || engine_cancel_pending(e, 1))
@@ -312,7 +319,7 @@ static int engine_resume_gate(Engine *e, const Step *step, RunOutcome *ret_outco
         observer_event(e, "resume-aborted", *ret_error);
         free(ans.who);
         free(ans.comment);
-        return 1;
+        return RESUME_END;
 }
 
 static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
@@ -349,10 +356,10 @@ static int engine_run_live(Engine *e, RunOutcome *ret_outcome, char **ret_error)
                 _cleanup_free_ char *skip_note = NULL;
                 bool skip = false;
                 if (i == e->resume.start_index && e->resume.ask) {
-                        r = engine_resume_gate(e, step, ret_outcome, ret_error, &skip_note);
-                        if (r == 1 || r < 0)
-                                return r < 0 ? r : 0;
-                        skip = r == 2;
+                        ResumeVerdict v = engine_resume_gate(e, step, ret_outcome, ret_error, &skip_note);
+                        if (v == RESUME_END)
+                                return 0;
+                        skip = v == RESUME_SKIP;
                 }
                 /* A skip is fenced like an action: a deposed leader's skip does not count. */
                 if (engine_fence_check(e, step, i, STEP_PHASE_FORWARD) > 0) {

@@ -225,6 +225,8 @@ static bool obs_has_event(const Obs *o, const char *prefix)
 typedef struct FakeApprover {
         int r;
         bool approved;
+        bool skip;
+        bool skippable; /* what the last request offered */
         const char *who;
         const char *comment;
         unsigned n_asked;
@@ -240,9 +242,11 @@ static int fake_ask(void *userdata, const ApprovalRequest *req, ApprovalAnswer *
         a->deadline = req->deadline;
         free(a->prompt);
         a->prompt = xstrdup(req->prompt);
+        a->skippable = req->skippable;
         if (a->r < 0)
                 return a->r;
         ret->approved = a->approved;
+        ret->skip = a->skip;
         ret->who = xstrdup(a->who);
         ret->comment = xstrdup(a->comment);
         return 0;
@@ -989,6 +993,49 @@ static void test_resume_gate(void **state)
         assert_true(fake_executor_find(t->fake, "undo-a", 0) < 0);  /* a was another node's */
 }
 
+/* Skip at a resume gate: the in-flight step c does not run here, is journaled skipped (the
+ * fence asked first, its end reported skipped), and the run goes on with d and e. A gate that
+ * offers no skip (can_skip false) treats the same answer as a denial. */
+static void test_resume_skip(void **state)
+{
+        T *t = *state;
+        FakeFence f = {};
+        const Rec *c;
+
+        use_fence(t, &f);
+        t->resume =
+                (EngineResume){.start_index = 2, .ask = true, .can_skip = true, .prompt = "Run 'c' again?"};
+        t->approver = (FakeApprover){.skip = true, .who = "dave", .comment = "c moved: checked"};
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_SUCCEEDED);
+        assert_true(t->approver.skippable);
+        assert_true(fake_executor_find(t->fake, "do-c", 0) < 0);
+        assert_true(fake_executor_find(t->fake, "do-d", 0) >= 0);
+        assert_true(fake_executor_find(t->fake, "do-e", 0) >= 0);
+        c = obs_find(&t->obs, "c", NULL, 0);
+        assert_non_null(c);
+        assert_int_equal(c->outcome, STEP_SKIPPED);
+        assert_true(obs_has_event(
+                &t->obs, "resume-skip-decided: step 'c' is skipped, not run again: decided by dave: "
+                         "c moved: checked"));
+        assert_int_equal(f.n_calls, 3); /* c (the skip), d, e */
+        assert_int_equal(f.indexes[0], 2);
+        assert_int_equal(f.ended[0], STEP_SKIPPED);
+
+        t->e = engine_free(t->e);
+        fake_executor_free(t->fake);
+        assert_int_equal(fake_executor_new(&t->fake), 0);
+        obs_done(&t->obs);
+        t->obs = (Obs){.fake = t->fake};
+        playbook_free(t->pb);
+        t->pb = NULL;
+        free(t->approver.prompt);
+        t->resume.can_skip = false; /* a gate after a failed step: go on or abort */
+        t->approver = (FakeApprover){.skip = true, .who = "dave"};
+        assert_int_equal(run_full(t, pb_rollback, RUN_MODE_LIVE, NULL, 0), RUN_ABORTED);
+        assert_false(t->approver.skippable);
+        assert_int_equal(fake_executor_n_submitted(t->fake), 0);
+}
+
 static void test_timeout_and_lost_result(void **state)
 {
         T *t = *state;
@@ -1591,6 +1638,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_fence_refuses_rollback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resume_continue, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resume_gate, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_resume_skip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rollback_incomplete, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timeout_and_lost_result, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parallel_and_slow_host, setup, teardown),
